@@ -1,0 +1,21 @@
+# bgw_add_module(NAME SOURCES src...)
+#
+# Builds a loadable module (NAME.so, no "lib" prefix) against the
+# PostgreSQL-compatible headers, the way an out-of-tree module would with
+# `bgw config --cflags`. Undefined symbols are left for the server to provide
+# when it loads the module.
+function(bgw_add_module name)
+  cmake_parse_arguments(ARG "" "" "SOURCES" ${ARGN})
+  add_library(${name} MODULE ${ARG_SOURCES})
+  set_target_properties(${name} PROPERTIES PREFIX "" SUFFIX ".so"
+    LIBRARY_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/modules)
+  # Default symbol visibility, as PostgreSQL 13-15 modules expect: their
+  # worker entry points are often not marked PGDLLEXPORT.
+  if(DEFINED BGW_SOURCE_INCLUDE_DIR)
+    target_include_directories(${name} PRIVATE ${BGW_SOURCE_INCLUDE_DIR}/postgres
+                               ${BGW_SOURCE_INCLUDE_DIR})
+  else()
+    target_include_directories(${name} PRIVATE ${BGW_INCLUDEDIR}/postgres ${BGW_INCLUDEDIR})
+  endif()
+  target_compile_options(${name} PRIVATE -Wall -Wextra -Werror -fPIC)
+endfunction()

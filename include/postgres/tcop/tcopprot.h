@@ -1,0 +1,24 @@
+/*
+ * tcop/tcopprot.h: signal handlers of server processes, PostgreSQL 13-15
+ * compatible subset.
+ */
+#ifndef BGW_COMPAT_TCOPPROT_H
+#define BGW_COMPAT_TCOPPROT_H
+
+#include "postgres.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* SIGTERM: ProcDiePending; the next CHECK_FOR_INTERRUPTS() ends the process. */
+extern void die(SIGNAL_ARGS);
+/* SIGINT: QueryCancelPending; the next CHECK_FOR_INTERRUPTS() raises ERROR. */
+extern void StatementCancelHandler(SIGNAL_ARGS);
+extern void FloatExceptionHandler(SIGNAL_ARGS);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* BGW_COMPAT_TCOPPROT_H */

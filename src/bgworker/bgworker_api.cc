@@ -1,0 +1,215 @@
+// The background worker API of postmaster/bgworker.h: registration, handles,
+// waits. The registrant's side of the slot protocol in worker_slots.h.
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <string>
+
+#include "bgworker/registry.h"
+#include "bgworker/worker_slots.h"
+#include "ipc/shmem.h"
+#include "postgres/miscadmin.h"
+#include "postgres/pgstat.h"
+#include "postgres/postmaster/bgworker.h"
+#include "postgres/storage/latch.h"
+
+struct BackgroundWorkerHandle {
+  int slot;
+  uint64 generation;
+};
+
+namespace {
+
+using bgw::bgworker::kNotStarted;
+using bgw::bgworker::WorkerSlot;
+
+// Reads a slot's status for a handle. The generation is read before and
+// after the pid so a slot reused meanwhile reads as STOPPED.
+BgwHandleStatus ReadStatus(const BackgroundWorkerHandle* handle, pid_t* pid) {
+  WorkerSlot* slot = bgw::bgworker::Slot(handle->slot);
+  if (slot == nullptr) return BGWH_STOPPED;
+  // Pairs with the postmaster's release store of in_use / pid.
+  if (!slot->in_use.load(std::memory_order_acquire)) return BGWH_STOPPED;
+  if (slot->generation.load(std::memory_order_acquire) != handle->generation) return BGWH_STOPPED;
+  pid_t p = slot->pid.load(std::memory_order_acquire);
+  if (!slot->in_use.load(std::memory_order_acquire) ||
+      slot->generation.load(std::memory_order_acquire) != handle->generation) {
+    return BGWH_STOPPED;
+  }
+  if (p == kNotStarted) return BGWH_NOT_YET_STARTED;
+  if (p == 0) return BGWH_STOPPED;
+  *pid = p;
+  return BGWH_STARTED;
+}
+
+// Waits until `done(status)`; PostgreSQL's wait loops, plus: SIGUSR1 (the
+// postmaster's notification) is let through for the duration even if the
+// caller still has signals blocked, so the wake-up cannot be held back.
+template <typename Done>
+BgwHandleStatus WaitFor(BackgroundWorkerHandle* handle, pid_t* pidp, uint32 wait_event,
+                        Done done) {
+  sigset_t usr1, old;
+  sigemptyset(&usr1);
+  sigaddset(&usr1, SIGUSR1);
+  sigprocmask(SIG_UNBLOCK, &usr1, &old);
+  BgwHandleStatus status;
+  for (;;) {
+    pid_t pid = 0;
+    CHECK_FOR_INTERRUPTS();
+    status = ReadStatus(handle, &pid);
+    if (done(status)) {
+      if (pidp != nullptr && status == BGWH_STARTED) *pidp = pid;
+      break;
+    }
+    int rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_POSTMASTER_DEATH, 0, wait_event);
+    if (rc & WL_POSTMASTER_DEATH) {
+      status = BGWH_POSTMASTER_DIED;
+      break;
+    }
+    ResetLatch(MyLatch);
+  }
+  sigprocmask(SIG_SETMASK, &old, nullptr);
+  return status;
+}
+
+}  // namespace
+
+extern "C" {
+
+// miscadmin.h's copy of the max_worker_processes setting, for modules; the
+// postmaster sets it from the setting at startup (children inherit it).
+int max_worker_processes = 8;
+
+void RegisterBackgroundWorker(BackgroundWorker* worker) {
+  if (IsUnderPostmaster || !IsPostmasterEnvironment) {
+    // A library preloaded by the postmaster is initialized again in a child
+    // that loads it itself: its registrations there are silently ignored.
+    if (!process_shared_preload_libraries_in_progress) {
+      ereport(LOG, errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+              errmsg("background worker \"%s\": must be registered in shared_preload_libraries",
+                     worker->bgw_name));
+    }
+    return;
+  }
+  if (!process_shared_preload_libraries_in_progress &&
+      std::strcmp(worker->bgw_library_name, "postgres") != 0) {
+    ereport(LOG, errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+            errmsg("background worker \"%s\": must be registered in shared_preload_libraries",
+                   worker->bgw_name));
+    return;
+  }
+  if (bgw::shmem::IsAttached() && !process_shared_preload_libraries_in_progress) {
+    elog(ERROR, "cannot register background worker \"%s\" after shmem init", worker->bgw_name);
+  }
+  bgw::bgworker::RegisterStatic(*worker);
+}
+
+bool RegisterDynamicBackgroundWorker(BackgroundWorker* worker, BackgroundWorkerHandle** handle) {
+  if (!IsUnderPostmaster || bgw::bgworker::Array() == nullptr) return false;
+  BackgroundWorker copy;
+  std::memcpy(&copy, worker, sizeof copy);
+  char error_text[512] = "";
+  {
+    std::string error;
+    if (!bgw::bgworker::ValidateWorker(&copy, &error)) {
+      std::strncpy(error_text, error.c_str(), sizeof error_text - 1);
+    }
+  }
+  if (error_text[0] != '\0') {
+    ereport(ERROR, errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("%s", error_text));
+  }
+
+  int index = -1;
+  uint64 generation = 0;
+  bgw::bgworker::LockRegistrants();
+  for (int i = 0; i < bgw::bgworker::NumSlots(); i++) {
+    WorkerSlot* slot = bgw::bgworker::Slot(i);
+    if (slot->in_use.load(std::memory_order_acquire)) continue;
+    std::memcpy(&slot->worker, &copy, sizeof copy);
+    slot->pid.store(kNotStarted, std::memory_order_relaxed);
+    generation = slot->generation.load(std::memory_order_relaxed) + 1;
+    slot->generation.store(generation, std::memory_order_relaxed);
+    slot->terminate.store(false, std::memory_order_relaxed);
+    // Publishes everything above; pairs with the postmaster's acquire load.
+    slot->in_use.store(true, std::memory_order_release);
+    index = i;
+    break;
+  }
+  bgw::bgworker::UnlockRegistrants();
+  if (index < 0) return false;
+  bgw::bgworker::NotifyPostmaster(index);
+  if (handle != nullptr) {
+    *handle = static_cast<BackgroundWorkerHandle*>(palloc(sizeof(BackgroundWorkerHandle)));
+    (*handle)->slot = index;
+    (*handle)->generation = generation;
+  }
+  return true;
+}
+
+BgwHandleStatus GetBackgroundWorkerPid(BackgroundWorkerHandle* handle, pid_t* pidp) {
+  pid_t pid = 0;
+  BgwHandleStatus status = ReadStatus(handle, &pid);
+  if (status == BGWH_STARTED && pidp != nullptr) *pidp = pid;
+  return status;
+}
+
+BgwHandleStatus WaitForBackgroundWorkerStartup(BackgroundWorkerHandle* handle, pid_t* pidp) {
+  return WaitFor(handle, pidp, WAIT_EVENT_BGWORKER_STARTUP,
+                 [](BgwHandleStatus s) { return s != BGWH_NOT_YET_STARTED; });
+}
+
+BgwHandleStatus WaitForBackgroundWorkerShutdown(BackgroundWorkerHandle* handle) {
+  return WaitFor(handle, nullptr, WAIT_EVENT_BGWORKER_SHUTDOWN,
+                 [](BgwHandleStatus s) { return s == BGWH_STOPPED; });
+}
+
+void TerminateBackgroundWorker(BackgroundWorkerHandle* handle) {
+  WorkerSlot* slot = bgw::bgworker::Slot(handle->slot);
+  if (slot == nullptr) return;
+  bool signal = false;
+  bgw::bgworker::LockRegistrants();
+  if (slot->in_use.load(std::memory_order_acquire) &&
+      slot->generation.load(std::memory_order_acquire) == handle->generation) {
+    slot->terminate.store(true, std::memory_order_release);
+    signal = true;
+  }
+  bgw::bgworker::UnlockRegistrants();
+  if (signal) bgw::bgworker::NotifyPostmaster(handle->slot);
+}
+
+const char* GetBackgroundWorkerTypeByPid(pid_t pid) {
+  static char result[BGW_MAXLEN];
+  for (int i = 0; i < bgw::bgworker::NumSlots(); i++) {
+    WorkerSlot* slot = bgw::bgworker::Slot(i);
+    if (slot->in_use.load(std::memory_order_acquire) &&
+        slot->pid.load(std::memory_order_acquire) == pid) {
+      std::memcpy(result, slot->worker.bgw_type, BGW_MAXLEN);
+      result[BGW_MAXLEN - 1] = '\0';
+      return result;
+    }
+  }
+  return nullptr;
+}
+
+void BackgroundWorkerInitializeConnection(const char* dbname, const char* username,
+                                          uint32 flags) {
+  (void)dbname;
+  (void)username;
+  (void)flags;
+  if (MyBgworkerEntry == nullptr ||
+      !(MyBgworkerEntry->bgw_flags & BGWORKER_BACKEND_DATABASE_CONNECTION)) {
+    ereport(FATAL, errmsg("database connection requirement not indicated during registration"));
+  }
+  // Databases arrive with the client-connections work (SQLite storage).
+  ereport(FATAL, errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+          errmsg("database connections from background workers are not supported yet"));
+}
+
+void BackgroundWorkerInitializeConnectionByOid(Oid dboid, Oid useroid, uint32 flags) {
+  (void)dboid;
+  (void)useroid;
+  BackgroundWorkerInitializeConnection(nullptr, nullptr, flags);
+}
+
+}  // extern "C"

@@ -1,0 +1,83 @@
+// Postmaster death detection; see pmdeath.h.
+#include "ipc/pmdeath.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdlib>
+
+namespace bgw::pmdeath {
+namespace {
+
+int pipe_fds[2] = {-1, -1};
+volatile sig_atomic_t death_signal = 0;
+timer_t kill_timer;
+bool kill_timer_armed_ok = false;
+
+constexpr int kDeathSignal = SIGPWR;
+
+void DeathSignalHandler(int) {
+  int saved = errno;
+  death_signal = 1;
+  if (kill_timer_armed_ok) {
+    struct itimerspec its = {};
+    auto ns = std::chrono::nanoseconds(kGracePeriod).count();
+    its.it_value.tv_sec = static_cast<time_t>(ns / 1000000000);
+    its.it_value.tv_nsec = static_cast<long>(ns % 1000000000);
+    timer_settime(kill_timer, 0, &its, nullptr);  // async-signal-safe
+  }
+  errno = saved;
+}
+
+}  // namespace
+
+bool CreatePipe() { return pipe2(pipe_fds, O_CLOEXEC) == 0; }
+
+int WriteEndForPostmasterOnly() { return pipe_fds[1]; }
+
+int ReadFd() { return pipe_fds[0]; }
+
+void InitChild(int postmaster_pid) {
+  if (pipe_fds[1] >= 0) {
+    close(pipe_fds[1]);
+    pipe_fds[1] = -1;
+  }
+  // The read end must not block a PostmasterIsAlive() probe.
+  fcntl(pipe_fds[0], F_SETFL, fcntl(pipe_fds[0], F_GETFL) | O_NONBLOCK);
+
+  struct sigevent ev = {};
+  ev.sigev_notify = SIGEV_SIGNAL;
+  ev.sigev_signo = SIGKILL;
+  kill_timer_armed_ok = timer_create(CLOCK_MONOTONIC, &ev, &kill_timer) == 0;
+
+  struct sigaction sa = {};
+  sa.sa_handler = DeathSignalHandler;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  sigaction(kDeathSignal, &sa, nullptr);
+  // This signal must get through even while a worker keeps others blocked.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, kDeathSignal);
+  sigprocmask(SIG_UNBLOCK, &set, nullptr);
+  prctl(PR_SET_PDEATHSIG, kDeathSignal);
+  // The postmaster may have died between fork() and prctl().
+  if (getppid() != postmaster_pid) raise(kDeathSignal);
+}
+
+bool DeathSignalReceived() { return death_signal != 0; }
+
+bool PostmasterIsAlive() {
+  if (pipe_fds[0] < 0) return true;  // not a child: we are the postmaster
+  char c;
+  ssize_t n = read(pipe_fds[0], &c, 1);
+  if (n == 0) return false;  // EOF: every write end is closed
+  return true;               // EAGAIN: still alive (nobody ever writes)
+}
+
+}  // namespace bgw::pmdeath

@@ -1,0 +1,75 @@
+// Per-process shared slots; see proc.h.
+#include "ipc/proc.h"
+
+#include <unistd.h>
+
+#include <cstring>
+
+#include "ipc/proc_exit.h"
+#include "ipc/shmem.h"
+#include "postgres/miscadmin.h"
+#include "postgres/utils/wait_event.h"
+
+namespace bgw::proc {
+namespace {
+
+struct ProcArray {
+  int num_slots;  // written by the postmaster at creation
+  ProcSlot slots[1];
+};
+
+ProcArray* array = nullptr;
+ProcSlot* my_slot = nullptr;
+
+void ReleaseSlot(int, uintptr_t) {
+  if (my_slot == nullptr) return;
+  DisownLatch(&my_slot->latch);
+  my_slot->pid.store(0, std::memory_order_release);
+  MyLatch = nullptr;
+  my_slot = nullptr;
+}
+
+}  // namespace
+
+size_t ShmemSize(int num_slots) {
+  return offsetof(ProcArray, slots) + sizeof(ProcSlot) * static_cast<size_t>(num_slots);
+}
+
+void ShmemInit(int num_slots) {
+  bool found;
+  array = static_cast<ProcArray*>(shmem::InitStruct("ProcArray", ShmemSize(num_slots), &found));
+  if (found) return;
+  array->num_slots = num_slots;
+  for (int i = 0; i < num_slots; i++) InitSharedLatch(&array->slots[i].latch);
+}
+
+int NumSlots() { return array ? array->num_slots : 0; }
+
+ProcSlot* Slot(int index) {
+  if (array == nullptr || index < 0 || index >= array->num_slots) return nullptr;
+  return &array->slots[index];
+}
+
+void AttachChild(int index, const char* backend_type, const char* name) {
+  ProcSlot* slot = Slot(index);
+  if (slot == nullptr) return;
+  std::strncpy(slot->backend_type, backend_type, kTypeLen - 1);
+  slot->backend_type[kTypeLen - 1] = '\0';
+  std::strncpy(slot->name, name, kTypeLen - 1);
+  slot->name[kTypeLen - 1] = '\0';
+  slot->wait_event_info.store(0, std::memory_order_relaxed);
+  // A previous owner that crashed may have left the latch owned; the slot is
+  // ours now (the postmaster only reuses a slot after reaping its owner).
+  slot->latch.owner_pid = 0;
+  OwnLatch(&slot->latch);
+  my_slot = slot;
+  MyLatch = &slot->latch;
+  // Wait events are published straight into the shared slot from now on.
+  my_wait_event_info = reinterpret_cast<uint32*>(&slot->wait_event_info);
+  slot->pid.store(getpid(), std::memory_order_release);
+  OnShmemExit(ReleaseSlot, 0);
+}
+
+ProcSlot* MyProcSlot() { return my_slot; }
+
+}  // namespace bgw::proc

@@ -1,0 +1,101 @@
+// Child exit path; see proc_exit.h.
+#include "ipc/proc_exit.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <vector>
+
+#include "ipc/pmsignal.h"
+
+namespace bgw {
+namespace {
+
+struct Entry {
+  ExitCallback fn;
+  uintptr_t arg;
+};
+std::vector<Entry> before_shmem, on_shmem, on_proc;
+bool in_progress = false;
+
+void RunNewestFirst(std::vector<Entry>& list, int code) {
+  // Pop before calling so a callback that exits again does not rerun itself.
+  while (!list.empty()) {
+    Entry e = list.back();
+    list.pop_back();
+    e.fn(code, e.arg);
+  }
+}
+
+}  // namespace
+
+void OnProcExit(ExitCallback fn, uintptr_t arg) { on_proc.push_back({fn, arg}); }
+void BeforeShmemExit(ExitCallback fn, uintptr_t arg) { before_shmem.push_back({fn, arg}); }
+void OnShmemExit(ExitCallback fn, uintptr_t arg) { on_shmem.push_back({fn, arg}); }
+
+void CancelBeforeShmemExit(ExitCallback fn, uintptr_t arg) {
+  if (!before_shmem.empty() && before_shmem.back().fn == fn && before_shmem.back().arg == arg) {
+    before_shmem.pop_back();
+  }
+}
+
+void ResetExitCallbacks() {
+  before_shmem.clear();
+  on_shmem.clear();
+  on_proc.clear();
+  in_progress = false;
+}
+
+bool ProcExitInProgress() { return in_progress; }
+
+void RunShmemExitCallbacks(int code) {
+  RunNewestFirst(before_shmem, code);
+  RunNewestFirst(on_shmem, code);
+}
+
+void ProcExit(int code) {
+  in_progress = true;
+  RunShmemExitCallbacks(code);
+  pmsignal::MarkChildInactive();
+  RunNewestFirst(on_proc, code);
+  fflush(nullptr);
+  _exit(code);
+}
+
+}  // namespace bgw
+
+
+// The PostgreSQL-compatible face (storage/ipc.h).
+#include "postgres/storage/ipc.h"
+
+extern "C" {
+
+bool proc_exit_inprogress = false;
+bool shmem_exit_inprogress = false;
+shmem_startup_hook_type shmem_startup_hook = nullptr;
+
+void proc_exit(int code) {
+  proc_exit_inprogress = true;
+  bgw::ProcExit(code);
+}
+
+void shmem_exit(int) {
+  // Runs the shared-memory callbacks now, as PostgreSQL's shmem_exit does;
+  // ProcExit later finds those lists empty.
+  shmem_exit_inprogress = true;
+  bgw::RunShmemExitCallbacks(0);
+  shmem_exit_inprogress = false;
+}
+
+void on_proc_exit(pg_on_exit_callback function, Datum arg) { bgw::OnProcExit(function, arg); }
+void on_shmem_exit(pg_on_exit_callback function, Datum arg) { bgw::OnShmemExit(function, arg); }
+void before_shmem_exit(pg_on_exit_callback function, Datum arg) {
+  bgw::BeforeShmemExit(function, arg);
+}
+void cancel_before_shmem_exit(pg_on_exit_callback function, Datum arg) {
+  bgw::CancelBeforeShmemExit(function, arg);
+}
+void on_exit_reset(void) { bgw::ResetExitCallbacks(); }
+void check_on_shmem_exit_lists_are_empty(void) {}
+
+}  // extern "C"

@@ -1,0 +1,111 @@
+// Child launch path; see child.h.
+#include "postmaster/child.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <vector>
+
+#include "common/log.h"
+#include "ipc/pmdeath.h"
+#include "ipc/pmsignal.h"
+#include "ipc/proc_exit.h"
+#include "ipc/shmem.h"
+#include "port/process_title.h"
+
+namespace bgw {
+namespace {
+
+std::vector<int> postmaster_only_fds;
+pid_t postmaster_pid = 0;
+bool under_postmaster = false;
+
+void QuickDieHandler(int) {
+  // Immediate shutdown or crash of a sibling: shared memory may be corrupt,
+  // so run no exit callbacks at all. Status 2 tells the postmaster so.
+  _exit(2);
+}
+
+}  // namespace
+
+const char* ChildKindName(ChildKind kind) {
+  switch (kind) {
+    case ChildKind::kStartup:
+      return "startup";
+    case ChildKind::kBackend:
+      return "backend";
+    case ChildKind::kDeadEndBackend:
+      return "dead-end backend";
+    case ChildKind::kBgWorker:
+      return "background worker";
+  }
+  return "child";
+}
+
+void RegisterPostmasterOnlyFd(int fd) { postmaster_only_fds.push_back(fd); }
+
+void UnregisterPostmasterOnlyFd(int fd) {
+  postmaster_only_fds.erase(std::remove(postmaster_only_fds.begin(), postmaster_only_fds.end(), fd),
+                            postmaster_only_fds.end());
+}
+
+void SetPostmasterPid(pid_t pid) { postmaster_pid = pid; }
+pid_t PostmasterPid() { return postmaster_pid; }
+bool IsUnderPostmaster() { return under_postmaster; }
+
+Result<pid_t> LaunchChild(const ChildSpec& spec, const std::function<void()>& child_main) {
+  sigset_t all, old;
+  sigfillset(&all);
+  sigprocmask(SIG_SETMASK, &all, &old);
+  fflush(nullptr);  // no buffered output may be written twice
+  pid_t pid = fork();
+  if (pid != 0) {
+    int err = errno;
+    sigprocmask(SIG_SETMASK, &old, nullptr);
+    if (pid < 0) return Status::FromErrno("could not fork new process", err);
+    return pid;
+  }
+
+  // --- child ---
+  under_postmaster = true;
+  for (int fd : postmaster_only_fds) close(fd);
+  postmaster_only_fds.clear();
+  setsid();
+  ResetExitCallbacks();
+
+  for (int sig = 1; sig < NSIG; sig++) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    signal(sig, SIG_DFL);
+  }
+  struct sigaction sa = {};
+  sa.sa_handler = QuickDieHandler;
+  sigfillset(&sa.sa_mask);
+  sigaction(SIGQUIT, &sa, nullptr);
+  pmdeath::InitChild(postmaster_pid);
+  sigset_t quit;
+  sigemptyset(&quit);
+  sigaddset(&quit, SIGQUIT);
+  sigprocmask(SIG_UNBLOCK, &quit, nullptr);
+
+  std::string kind_name = ChildKindName(spec.kind);
+  std::string title = "bgw: " + (spec.title_kind.empty() ? kind_name : spec.title_kind);
+  if (!spec.title_detail.empty()) title += " " + spec.title_detail;
+  process_title::Set(title);
+  log::SetProcessKind(spec.log_kind.empty() ? kind_name : spec.log_kind);
+  log::AfterFork();
+
+  if (!spec.attach_shmem) {
+    shmem::DetachForChild();
+  } else if (spec.child_slot >= 0) {
+    pmsignal::MarkChildActive(spec.child_slot);
+  }
+
+  child_main();
+  // A child main that returns is a bug in it; exit as a crash would.
+  log::Log(log::Level::kLog, "%s process returned from its main function", kind_name.c_str());
+  ProcExit(1);
+}
+
+}  // namespace bgw

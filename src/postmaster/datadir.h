@@ -1,0 +1,48 @@
+// The data directory: creation (bgw init), validation before a server uses it,
+// and the control file that records whether the last shutdown was clean.
+//
+// Layout: BGW_VERSION, bgw.conf, hba.conf, postmaster.pid (while running),
+// global/ (shared catalog, bgw_control), base/ (one database file per oid),
+// log/ (server log), modules/ (on the default dynamic_library_path).
+#pragma once
+
+#include <string>
+
+#include "common/status.h"
+
+namespace bgw::datadir {
+
+inline constexpr const char* kVersionFile = "BGW_VERSION";
+inline constexpr const char* kConfigFile = "bgw.conf";
+inline constexpr const char* kHbaFile = "hba.conf";
+inline constexpr const char* kPidFile = "postmaster.pid";
+inline constexpr const char* kControlFile = "global/bgw_control";
+// Data directory format version, bumped when the layout changes.
+inline constexpr int kFormatVersion = 1;
+
+struct InitOptions {
+  std::string path;
+  std::string username;  // initial superuser; empty = the OS user
+};
+
+// Creates a new data directory at options.path (must not exist, or be empty).
+Status Create(const InitOptions& options);
+
+// Makes `path` absolute and canonical (the directory must exist).
+Result<std::string> Canonicalize(const std::string& path);
+
+// Checks that `path` is a data directory this process may run a server on:
+// owned by us, mode 0700, the version and the required files present.
+Status Check(const std::string& path);
+
+// Cluster state in the control file.
+enum class ClusterState { kShutDown, kInProduction, kShuttingDown, kUnknown };
+const char* ClusterStateName(ClusterState state);
+// Reads / writes <data_dir>/global/bgw_control (written atomically).
+Result<ClusterState> ReadControlState(const std::string& data_dir, long long* last_change);
+Status WriteControlState(const std::string& data_dir, ClusterState state);
+
+// Writes `content` to `path` atomically (temp file, fsync, rename).
+Status WriteFileAtomically(const std::string& path, const std::string& content, int mode);
+
+}  // namespace bgw::datadir

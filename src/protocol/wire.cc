@@ -1,0 +1,344 @@
+// Wire framing and the backend socket; see wire.h for the contracts.
+//
+// All integers on the wire are big-endian; they are assembled byte by byte so
+// the code is independent of host order and alignment. All waiting funnels
+// through Connection::Wait(), the one place that knows about deadlines, EINTR
+// and the postmaster-death fd.
+#include "protocol/wire.h"
+
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+
+#include "common/log.h"
+
+namespace bgw::protocol {
+namespace {
+
+// Same size as PostgreSQL's PQ_RECV_BUFFER_SIZE: big enough that a typical
+// startup packet or query arrives in one recv().
+constexpr size_t kRecvBufferSize = 8192;
+
+// A bug in our own code, not bad input. The project has no shared
+// internal-error hook yet; when one exists this should call it.
+[[noreturn]] void BrokenInvariant(const char* what) {
+  log::Message m;
+  m.level = log::Level::kPanic;
+  m.text = std::string("protocol invariant broken: ") + what;
+  m.sqlstate = "XX000";
+  log::Emit(m);
+  std::abort();
+}
+
+void PutBE32(uint8_t* p, uint32_t v) {
+  p[0] = static_cast<uint8_t>(v >> 24);
+  p[1] = static_cast<uint8_t>(v >> 16);
+  p[2] = static_cast<uint8_t>(v >> 8);
+  p[3] = static_cast<uint8_t>(v);
+}
+
+uint32_t GetBE32(const uint8_t* p) {
+  return (static_cast<uint32_t>(p[0]) << 24) | (static_cast<uint32_t>(p[1]) << 16) |
+         (static_cast<uint32_t>(p[2]) << 8) | static_cast<uint32_t>(p[3]);
+}
+
+Status InsufficientData() { return Status::Error("insufficient data left in message"); }
+
+IoStatus ErrnoStatus(const char* what, int err) {
+  return IoStatus::Make(IoCode::kError, Status::FromErrno(what, err).message(), err);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// MessageWriter
+
+void MessageWriter::Begin(char type) {
+  if (open_) BrokenInvariant("MessageWriter::Begin inside an open message");
+  buf_.push_back(static_cast<uint8_t>(type));
+  open_ = buf_.size();
+  buf_.resize(buf_.size() + 4);
+}
+
+void MessageWriter::BeginUntyped() {
+  if (open_) BrokenInvariant("MessageWriter::BeginUntyped inside an open message");
+  open_ = buf_.size();
+  buf_.resize(buf_.size() + 4);
+}
+
+void MessageWriter::Int8(uint8_t v) { buf_.push_back(v); }
+
+void MessageWriter::Int16(int16_t v) {
+  uint16_t u = static_cast<uint16_t>(v);
+  buf_.push_back(static_cast<uint8_t>(u >> 8));
+  buf_.push_back(static_cast<uint8_t>(u));
+}
+
+void MessageWriter::Int32(int32_t v) {
+  size_t at = buf_.size();
+  buf_.resize(at + 4);
+  PutBE32(buf_.data() + at, static_cast<uint32_t>(v));
+}
+
+void MessageWriter::String(std::string_view s) {
+  // An embedded NUL would end the string early on the receiving side and
+  // shift every later field; cut there so the frame stays well-formed.
+  s = s.substr(0, s.find('\0'));
+  buf_.insert(buf_.end(), s.begin(), s.end());
+  buf_.push_back(0);
+}
+
+void MessageWriter::Bytes(std::span<const uint8_t> bytes) {
+  buf_.insert(buf_.end(), bytes.begin(), bytes.end());
+}
+
+void MessageWriter::End() {
+  if (!open_) BrokenInvariant("MessageWriter::End without Begin");
+  size_t len = buf_.size() - *open_;
+  if (len > static_cast<size_t>(INT32_MAX)) BrokenInvariant("message longer than 2^31-1 bytes");
+  PutBE32(buf_.data() + *open_, static_cast<uint32_t>(len));
+  open_.reset();
+}
+
+void MessageWriter::Clear() {
+  buf_.clear();
+  open_.reset();
+}
+
+void MessageWriter::ErrorOrNotice(char type, const ErrorFields& f) {
+  Begin(type);
+  Int8('S');
+  String(f.severity);
+  // 'V' is the never-translated severity (protocol 3.0, PostgreSQL 9.6+).
+  // We do not translate, so both carry the same text.
+  Int8('V');
+  String(f.severity);
+  Int8('C');
+  String(f.sqlstate);
+  Int8('M');
+  String(f.message);
+  if (!f.detail.empty()) {
+    Int8('D');
+    String(f.detail);
+  }
+  if (!f.hint.empty()) {
+    Int8('H');
+    String(f.hint);
+  }
+  Int8(0);
+  End();
+}
+
+void MessageWriter::ErrorResponse(const ErrorFields& fields) { ErrorOrNotice('E', fields); }
+
+void MessageWriter::NoticeResponse(const ErrorFields& fields) { ErrorOrNotice('N', fields); }
+
+void MessageWriter::ReadyForQuery(char status) {
+  Begin('Z');
+  Int8(static_cast<uint8_t>(status));
+  End();
+}
+
+void MessageWriter::ParameterStatus(std::string_view name, std::string_view value) {
+  Begin('S');
+  String(name);
+  String(value);
+  End();
+}
+
+void MessageWriter::BackendKeyData(uint32_t pid, uint32_t key) {
+  Begin('K');
+  Int32(static_cast<int32_t>(pid));
+  Int32(static_cast<int32_t>(key));
+  End();
+}
+
+void MessageWriter::AuthenticationOk() {
+  Begin('R');
+  Int32(0);
+  End();
+}
+
+void MessageWriter::NegotiateProtocolVersion(uint32_t newest_version,
+                                             std::span<const std::string> unrecognized_options) {
+  Begin('v');
+  Int32(static_cast<int32_t>(newest_version));
+  Int32(static_cast<int32_t>(unrecognized_options.size()));
+  for (const std::string& name : unrecognized_options) String(name);
+  End();
+}
+
+// ---------------------------------------------------------------------------
+// MessageReader
+
+Result<uint8_t> MessageReader::Int8() {
+  if (Remaining() < 1) return InsufficientData();
+  return body_[pos_++];
+}
+
+Result<int16_t> MessageReader::Int16() {
+  if (Remaining() < 2) return InsufficientData();
+  uint16_t u = static_cast<uint16_t>((body_[pos_] << 8) | body_[pos_ + 1]);
+  pos_ += 2;
+  return static_cast<int16_t>(u);
+}
+
+Result<int32_t> MessageReader::Int32() {
+  if (Remaining() < 4) return InsufficientData();
+  uint32_t u = GetBE32(body_.data() + pos_);
+  pos_ += 4;
+  return static_cast<int32_t>(u);
+}
+
+Result<std::string_view> MessageReader::String() {
+  auto rest = body_.subspan(pos_);
+  auto nul = std::find(rest.begin(), rest.end(), uint8_t{0});
+  if (nul == rest.end()) return Status::Error("invalid string in message");
+  size_t len = static_cast<size_t>(nul - rest.begin());
+  std::string_view s(reinterpret_cast<const char*>(rest.data()), len);
+  pos_ += len + 1;
+  return s;
+}
+
+Result<std::span<const uint8_t>> MessageReader::Bytes(size_t n) {
+  if (Remaining() < n) return InsufficientData();
+  auto s = body_.subspan(pos_, n);
+  pos_ += n;
+  return s;
+}
+
+Status MessageReader::ExpectEnd() const {
+  if (Remaining() != 0) return Status::Error("invalid message format");
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------------------
+// Connection
+
+Connection::Connection(UniqueFd socket, int postmaster_death_fd)
+    : socket_(std::move(socket)), death_fd_(postmaster_death_fd), in_(kRecvBufferSize) {}
+
+IoStatus Connection::Wait(short events, Deadline deadline) {
+  pollfd fds[2] = {{socket_.get(), events, 0}, {death_fd_, POLLIN, 0}};
+  nfds_t nfds = death_fd_ >= 0 ? 2 : 1;
+  for (;;) {
+    timespec ts{};
+    timespec* timeout = nullptr;
+    if (deadline) {
+      auto now = std::chrono::steady_clock::now();
+      if (now >= *deadline) return IoStatus::Make(IoCode::kTimeout, "timeout waiting for client");
+      auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(*deadline - now).count();
+      ts.tv_sec = static_cast<time_t>(left / 1000000000);
+      ts.tv_nsec = static_cast<long>(left % 1000000000);
+      timeout = &ts;
+    }
+    int n = ppoll(fds, nfds, timeout, nullptr);
+    if (n < 0) {
+      if (errno == EINTR) continue;  // the deadline is recomputed above
+      return ErrnoStatus("could not wait for client socket", errno);
+    }
+    if (n == 0) continue;  // timed out: the check at the top reports it
+    // POLLIN, POLLHUP, POLLERR (and POLLNVAL, a caller bug) all mean the
+    // postmaster's end is gone or unusable: treat it as death, the safe side.
+    if (nfds == 2 && fds[1].revents != 0) {
+      return IoStatus::Make(IoCode::kPostmasterDied, "postmaster died");
+    }
+    // Error and hang-up conditions on the socket are left for the following
+    // recv()/send() to report with a proper errno or EOF.
+    if (fds[0].revents != 0) return IoStatus::Ok();
+  }
+}
+
+IoStatus Connection::Fill(Deadline deadline) {
+  in_begin_ = in_end_ = 0;
+  for (;;) {
+    ssize_t n = recv(socket_.get(), in_.data(), in_.size(), MSG_DONTWAIT);
+    if (n > 0) {
+      in_end_ = static_cast<size_t>(n);
+      return IoStatus::Ok();
+    }
+    if (n == 0) return IoStatus::Make(IoCode::kEof, "unexpected EOF on client connection");
+    int err = errno;
+    if (err == EINTR) continue;
+    if (err == EAGAIN || err == EWOULDBLOCK) {
+      IoStatus st = Wait(POLLIN, deadline);
+      if (!st) return st;
+      continue;
+    }
+    return ErrnoStatus("could not receive data from client", err);
+  }
+}
+
+IoStatus Connection::ReadExact(void* dst, size_t n, Deadline deadline) {
+  uint8_t* p = static_cast<uint8_t*>(dst);
+  while (n > 0) {
+    if (BufferedInput() == 0) {
+      IoStatus st = Fill(deadline);
+      if (!st) return st;
+    }
+    size_t take = std::min(n, BufferedInput());
+    std::memcpy(p, in_.data() + in_begin_, take);
+    in_begin_ += take;
+    p += take;
+    n -= take;
+  }
+  return IoStatus::Ok();
+}
+
+IoStatus Connection::ReadMessage(FrontendMessage* out, size_t max_body_len, Deadline deadline) {
+  uint8_t type = 0;
+  IoStatus st = ReadExact(&type, 1, deadline);
+  if (!st) return st;
+  uint8_t len_word[4];
+  st = ReadExact(len_word, sizeof len_word, deadline);
+  if (!st) {
+    if (st.code() == IoCode::kEof) {
+      return IoStatus::Make(IoCode::kEof, "unexpected EOF within message length word");
+    }
+    return st;
+  }
+  uint32_t len = GetBE32(len_word);
+  if (len < 4 || len - 4 > max_body_len) {
+    return IoStatus::Make(IoCode::kProtocolViolation, "invalid message length");
+  }
+  out->type = static_cast<char>(type);
+  out->body.resize(len - 4);
+  st = ReadExact(out->body.data(), out->body.size(), deadline);
+  if (!st && st.code() == IoCode::kEof) {
+    return IoStatus::Make(IoCode::kEof, "incomplete message from client");
+  }
+  return st;
+}
+
+IoStatus Connection::Flush(Deadline deadline) {
+  if (out_.InMessage()) BrokenInvariant("Connection::Flush with an open message");
+  std::span<const uint8_t> data = out_.Buffer();
+  size_t sent = 0;
+  IoStatus result;
+  while (sent < data.size()) {
+    ssize_t n =
+        send(socket_.get(), data.data() + sent, data.size() - sent, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n >= 0) {
+      sent += static_cast<size_t>(n);
+      continue;
+    }
+    int err = errno;
+    if (err == EINTR) continue;
+    if (err == EAGAIN || err == EWOULDBLOCK) {
+      result = Wait(POLLOUT, deadline);
+      if (!result) break;
+      continue;
+    }
+    result = ErrnoStatus("could not send data to client", err);
+    break;
+  }
+  out_.Clear();
+  return result;
+}
+
+}  // namespace bgw::protocol

@@ -1,0 +1,217 @@
+// PostgreSQL v3 wire framing: building backend messages, parsing received
+// message bodies, and the backend's socket with its send and receive buffers.
+//
+// Shaped for the whole protocol, not only the startup packet: MessageWriter
+// frames any number of messages into one buffer (one send per round trip, as
+// pqcomm.c does), MessageReader is the only place that decodes untrusted bytes
+// (every read is bounds-checked and fails as a value), and Connection is the
+// only place that touches the client socket. Connection's waits include the
+// postmaster-death pipe and an absolute deadline, so a backend blocked on a
+// silent client still notices a dead postmaster or an expired
+// authentication_timeout at once, without polling on a tick.
+//
+// Everything here runs in a client backend process (after fork); nothing is
+// shared between processes and nothing here is thread-safe.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "port/unique_fd.h"
+
+namespace bgw::protocol {
+
+// An absolute point in time after which a wait gives up; nullopt = wait forever.
+using Deadline = std::optional<std::chrono::steady_clock::time_point>;
+inline constexpr Deadline kNoDeadline = std::nullopt;
+
+// Fields of ErrorResponse / NoticeResponse. Empty detail and hint are omitted.
+struct ErrorFields {
+  std::string severity;  // "ERROR", "FATAL", "PANIC", "WARNING", "NOTICE", ...
+  std::string sqlstate;  // five characters, e.g. "08P01"
+  std::string message;
+  std::string detail;
+  std::string hint;
+};
+
+// Builds outgoing bytes. Begin(type) ... End() frames one message (type byte,
+// then an Int32 length that End() patches). The field appenders may also be
+// used outside Begin/End to emit raw bytes (the single 'N' answer to an
+// SSLRequest has no framing). Misuse (nested Begin, End without Begin) is a
+// programming error: it is logged at PANIC and aborts the process (there is
+// no project-wide internal-error hook yet; see wire.cc).
+class MessageWriter {
+ public:
+  void Begin(char type);
+  // Starts a message with no type byte (the startup-packet family: length word
+  // first). Used by clients and tests; the backend never sends one.
+  void BeginUntyped();
+  void Int8(uint8_t v);
+  void Int16(int16_t v);
+  void Int32(int32_t v);
+  void String(std::string_view s);  // appends s and a NUL; s must not contain NUL
+  void Bytes(std::span<const uint8_t> bytes);
+  void End();
+
+  // Whole backend messages.
+  void ErrorResponse(const ErrorFields& fields);                        // 'E'
+  void NoticeResponse(const ErrorFields& fields);                       // 'N'
+  void ReadyForQuery(char status);                                      // 'Z': 'I', 'T' or 'E'
+  void ParameterStatus(std::string_view name, std::string_view value);  // 'S'
+  void BackendKeyData(uint32_t pid, uint32_t key);                      // 'K'
+  void AuthenticationOk();                                              // 'R', 0
+  // 'v': the newest protocol version we speak (full major<<16|minor number, as
+  // PostgreSQL sends it) and the protocol options (_pq_.*) we did not accept.
+  void NegotiateProtocolVersion(uint32_t newest_version,
+                                std::span<const std::string> unrecognized_options);
+
+  std::span<const uint8_t> Buffer() const { return buf_; }
+  size_t size() const { return buf_.size(); }
+  bool empty() const { return buf_.empty(); }
+  bool InMessage() const { return open_.has_value(); }
+  // Drops everything, including a half-built message.
+  void Clear();
+
+ private:
+  void ErrorOrNotice(char type, const ErrorFields& fields);
+
+  std::vector<uint8_t> buf_;
+  std::optional<size_t> open_;  // offset of the open message's length word
+};
+
+// Reads a received message body front to back. Every read checks bounds: a
+// read that does not fit fails with a Status ("insufficient data left in
+// message", PostgreSQL's wording) and leaves the cursor where it was. The
+// reader does not own the bytes; they must outlive it and every string_view
+// or span it returned.
+class MessageReader {
+ public:
+  explicit MessageReader(std::span<const uint8_t> body) : body_(body) {}
+
+  Result<uint8_t> Int8();
+  Result<int16_t> Int16();
+  Result<int32_t> Int32();
+  // A NUL-terminated string; the view excludes the NUL. Fails if no NUL
+  // occurs before the end of the body.
+  Result<std::string_view> String();
+  Result<std::span<const uint8_t>> Bytes(size_t n);
+
+  size_t Remaining() const { return body_.size() - pos_; }
+  // Fails ("invalid message format") unless the whole body was consumed.
+  Status ExpectEnd() const;
+
+ private:
+  std::span<const uint8_t> body_;
+  size_t pos_ = 0;
+};
+
+// Outcome of socket I/O: success, or why not. Distinct codes because callers
+// react differently: a client gone (kEof) or a timeout are routine and often
+// silent, a dead postmaster ends the process, a socket error is logged.
+enum class IoCode {
+  kOk,
+  kEof,                // the client closed the connection
+  kTimeout,            // the deadline passed
+  kPostmasterDied,     // the death fd became readable or hung up
+  kError,              // a socket error (message says which)
+  kProtocolViolation,  // framing the client sent is invalid (ReadMessage)
+};
+
+class [[nodiscard]] IoStatus {
+ public:
+  IoStatus() = default;  // ok
+  static IoStatus Ok() { return IoStatus(); }
+  // `sys_errno` is the errno behind a kError (0 otherwise).
+  static IoStatus Make(IoCode code, std::string message, int sys_errno = 0) {
+    return IoStatus(code, std::move(message), sys_errno);
+  }
+
+  bool ok() const { return code_ == IoCode::kOk; }
+  explicit operator bool() const { return ok(); }
+  IoCode code() const { return code_; }
+  const std::string& message() const { return message_; }
+  int sys_errno() const { return sys_errno_; }
+  Status ToStatus() const { return ok() ? Status::Ok() : Status::Error(message_); }
+
+ private:
+  IoStatus(IoCode code, std::string message, int sys_errno)
+      : code_(code), message_(std::move(message)), sys_errno_(sys_errno) {}
+  IoCode code_ = IoCode::kOk;
+  std::string message_;
+  int sys_errno_ = 0;
+};
+
+// One typed frontend message as read by Connection::ReadMessage.
+struct FrontendMessage {
+  char type = 0;
+  std::vector<uint8_t> body;  // after the length word
+};
+
+// The backend's end of a client connection.
+//
+// Owns the socket (closed on destruction). The socket may be blocking or
+// not: every receive and send is MSG_DONTWAIT and waits happen in ppoll(),
+// on the socket and on the postmaster-death fd, bounded by the caller's
+// deadline. EINTR is retried; the remaining time is recomputed each round,
+// so signals neither shorten nor extend a wait. Sends use MSG_NOSIGNAL: a
+// vanished client is an error value, never SIGPIPE.
+//
+// Input is buffered (like pqcomm.c's PqRecvBuffer), so one recv() may bring
+// in bytes beyond the current read; BufferedInput() exposes that, which the
+// startup code needs to spot data that arrived before an encryption answer.
+class Connection {
+ public:
+  // Takes ownership of `socket`. `postmaster_death_fd` is borrowed (-1 for
+  // none): the read end of the postmaster-death pipe, which must stay open
+  // as long as this Connection waits on it. Readable or hung up = dead.
+  explicit Connection(UniqueFd socket, int postmaster_death_fd = -1);
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  int fd() const { return socket_.get(); }
+
+  // The send buffer. Messages accumulate until Flush().
+  MessageWriter& Out() { return out_; }
+
+  // Sends everything in Out(). On any failure the unsent bytes are dropped
+  // (the connection is not usable for protocol traffic afterwards). A message
+  // still open in Out() is a broken invariant.
+  IoStatus Flush(Deadline deadline = kNoDeadline);
+
+  // Reads exactly n bytes into dst. Buffered bytes are used first and a wait
+  // happens only when the socket has nothing, so data already received wins
+  // over a postmaster death noticed at the same moment. On failure the bytes
+  // read so far are consumed and lost.
+  IoStatus ReadExact(void* dst, size_t n, Deadline deadline);
+
+  // Reads one typed message (type byte, Int32 length including itself, body).
+  // A length below 4 or a body above max_body_len is kProtocolViolation
+  // ("invalid message length") and nothing beyond the length word is read,
+  // so a hostile length never causes a large allocation.
+  IoStatus ReadMessage(FrontendMessage* out, size_t max_body_len, Deadline deadline);
+
+  // Bytes received from the socket but not yet consumed by a read.
+  size_t BufferedInput() const { return in_end_ - in_begin_; }
+
+ private:
+  // Waits until the socket is ready for `events` (POLLIN/POLLOUT).
+  IoStatus Wait(short events, Deadline deadline);
+  // Receives whatever is available into the empty input buffer.
+  IoStatus Fill(Deadline deadline);
+
+  UniqueFd socket_;
+  int death_fd_;
+  MessageWriter out_;
+  std::vector<uint8_t> in_;
+  size_t in_begin_ = 0;
+  size_t in_end_ = 0;
+};
+
+}  // namespace bgw::protocol

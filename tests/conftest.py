@@ -1,0 +1,44 @@
+"""Fixtures for the bgw integration tests (see harness.py)."""
+
+import os
+
+import pytest
+
+import harness
+
+
+@pytest.fixture(autouse=True)
+def _bgw_binary_and_cleanup():
+    """Every test: the server binary must exist; afterwards nothing we started survives."""
+    if not os.access(harness.BGW_BIN, os.X_OK):
+        pytest.fail(f"server binary {harness.BGW_BIN} not found (set BGW_BIN)")
+    yield
+    harness.kill_all_descendants()
+
+
+@pytest.fixture
+def make_server(tmp_path):
+    """Factory: make_server() -> an un-initialised harness.Server under tmp_path."""
+    servers = []
+
+    def factory(name=None):
+        srv = harness.Server(tmp_path / (name or f"s{len(servers)}"))
+        servers.append(srv)
+        return srv
+
+    yield factory
+    for srv in servers:
+        try:
+            srv.cleanup()
+        except Exception:  # keep cleaning the others
+            pass
+    harness.kill_all_descendants()
+
+
+@pytest.fixture
+def server(make_server):
+    """A running server: 127.0.0.1 on a free port, socket dir under the test dir or /tmp."""
+    srv = make_server()
+    srv.init()
+    srv.start()
+    return srv
