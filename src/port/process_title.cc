@@ -12,6 +12,7 @@ extern char** environ;
 namespace bgw::process_title {
 namespace {
 char* area = nullptr;      // start of the argv area (argv[0])
+char** saved_argv = nullptr;  // the copy Init returns; lives as long as the process
 size_t area_size = 0;      // contiguous bytes of argv strings (+ environ strings)
 }  // namespace
 
@@ -37,6 +38,7 @@ char** Init(int argc, char** argv) {
   char** new_argv = static_cast<char**>(malloc(sizeof(char*) * (argc + 1)));
   for (int i = 0; i < argc; i++) new_argv[i] = strdup(argv[i]);
   new_argv[argc] = nullptr;
+  saved_argv = new_argv;
 
   if (argc > 0 && end != nullptr) {
     area = argv[0];
