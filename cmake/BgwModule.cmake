@@ -15,7 +15,10 @@ function(bgw_add_module name)
     target_include_directories(${name} PRIVATE ${BGW_SOURCE_INCLUDE_DIR}/postgres
                                ${BGW_SOURCE_INCLUDE_DIR})
   else()
-    target_include_directories(${name} PRIVATE ${BGW_INCLUDEDIR}/postgres ${BGW_INCLUDEDIR})
+    # Out of tree: ask the installed server where its headers are.
+    execute_process(COMMAND bgw config --includedir OUTPUT_VARIABLE bgw_inc
+                    OUTPUT_STRIP_TRAILING_WHITESPACE COMMAND_ERROR_IS_FATAL ANY)
+    target_include_directories(${name} PRIVATE ${bgw_inc} ${bgw_inc}/..)
   endif()
   target_compile_options(${name} PRIVATE -Wall -Wextra -Werror -fPIC)
 endfunction()
