@@ -44,25 +44,25 @@ typedef off_t pgoff_t;
 #define is_absolute_path(filename) (IS_DIR_SEP((filename)[0]))
 
 /* First/last '/' of filename, or NULL. */
-extern char *first_dir_separator(const char *filename);
-extern char *last_dir_separator(const char *filename);
+extern char* first_dir_separator(const char* filename);
+extern char* last_dir_separator(const char* filename);
 /*
  * ret_path = head "/" tail (no '/' when head is empty), truncated to
  * MAXPGPATH. ret_path may be head itself.
  */
-extern void join_path_components(char *ret_path, const char *head, const char *tail);
+extern void join_path_components(char* ret_path, const char* head, const char* tail);
 /*
  * Normalizes a path in place, lexically: collapses repeated '/', drops "."
  * components and trailing '/', folds "x/.." away ("/.." is "/"; leading ".."
  * of a relative path stays). An empty relative result is ".".
  */
-extern void canonicalize_path(char *path);
+extern void canonicalize_path(char* path);
 /* Removes the last component (and the '/' before it) in place; never the leading '/'. */
-extern void get_parent_directory(char *path);
+extern void get_parent_directory(char* path);
 /* True when some component of path is "..". */
-extern bool path_contains_parent_reference(const char *path);
+extern bool path_contains_parent_reference(const char* path);
 /* True when path1 is a directory prefix of path2 ("/a" of "/a/b", not of "/ab"). */
-extern bool path_is_prefix_of_path(const char *path1, const char *path2);
+extern bool path_is_prefix_of_path(const char* path1, const char* path2);
 
 /*
  * Sleeps for microsec microseconds. A signal ends the sleep early (as in
@@ -71,8 +71,8 @@ extern bool path_is_prefix_of_path(const char *path1, const char *path2);
 extern void pg_usleep(long microsec);
 
 /* Case-insensitive comparison: ASCII always, high-bit bytes per the C locale. */
-extern int pg_strcasecmp(const char *s1, const char *s2);
-extern int pg_strncasecmp(const char *s1, const char *s2, size_t n);
+extern int pg_strcasecmp(const char* s1, const char* s2);
+extern int pg_strncasecmp(const char* s1, const char* s2, size_t n);
 extern unsigned char pg_toupper(unsigned char ch);
 extern unsigned char pg_tolower(unsigned char ch);
 extern unsigned char pg_ascii_toupper(unsigned char ch);
@@ -84,8 +84,8 @@ extern unsigned char pg_ascii_tolower(unsigned char ch);
  * a pointer to the text, which may or may not be buf).
  */
 #define PG_STRERROR_R_BUFLEN 256
-extern char *pg_strerror(int errnum);
-extern char *pg_strerror_r(int errnum, char *buf, size_t buflen);
+extern char* pg_strerror(int errnum);
+extern char* pg_strerror_r(int errnum, char* buf, size_t buflen);
 
 /*
  * strlcpy/strlcat (BSD semantics: always NUL-terminate when size > 0,
@@ -98,20 +98,20 @@ extern char *pg_strerror_r(int errnum, char *buf, size_t buflen);
 #endif
 #if defined(BGW_NEED_STRLCPY) || (defined(__GLIBC__) && !defined(__USE_MISC))
 /* Ours (old glibc), or the C library's hidden by a strict -std= mode. */
-extern size_t strlcpy(char *dst, const char *src, size_t siz);
-extern size_t strlcat(char *dst, const char *src, size_t siz);
+extern size_t strlcpy(char* dst, const char* src, size_t siz);
+extern size_t strlcat(char* dst, const char* src, size_t siz);
 #endif
 
 /*
  * The login name of user_id in buffer. On failure returns false with an
  * error message in buffer instead.
  */
-extern bool pg_get_user_name(uid_t user_id, char *buffer, size_t buflen);
-extern bool pg_get_user_home_dir(uid_t user_id, char *buffer, size_t buflen);
+extern bool pg_get_user_name(uid_t user_id, char* buffer, size_t buflen);
+extern bool pg_get_user_home_dir(uid_t user_id, char* buffer, size_t buflen);
 
 /* Fills buf with len bytes from the kernel's CSPRNG; false on failure. */
 extern void pg_strong_random_init(void);
-extern bool pg_strong_random(void *buf, size_t len);
+extern bool pg_strong_random(void* buf, size_t len);
 #define pg_backend_random pg_strong_random
 
 /*

@@ -42,9 +42,7 @@ CaughtError CatchError(F&& fn) {
   CaughtError result;
   MemoryContext volatile saved_context = CurrentMemoryContext;
   PG_TRY();
-  {
-    fn();
-  }
+  { fn(); }
   PG_CATCH();
   {
     MemoryContextSwitchTo(saved_context);

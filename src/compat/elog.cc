@@ -183,12 +183,12 @@ void SetField(char** field, bool append, const char* fmt, va_list args) {
   recursion_depth--;
 }
 
-#define SET_FIELD(field, append, fmt)        \
-  do {                                       \
-    va_list args_;                           \
-    va_start(args_, fmt);                    \
-    SetField(&(field), append, fmt, args_);  \
-    va_end(args_);                           \
+#define SET_FIELD(field, append, fmt)       \
+  do {                                      \
+    va_list args_;                          \
+    va_start(args_, fmt);                   \
+    SetField(&(field), append, fmt, args_); \
+    va_end(args_);                          \
   } while (0)
 
 const char* Plural(const char* singular, const char* plural, unsigned long n) {
@@ -196,9 +196,9 @@ const char* Plural(const char* singular, const char* plural, unsigned long n) {
 }
 
 void FreeStrings(ErrorData* edata) {
-  char** fields[] = {&edata->message,     &edata->detail,        &edata->detail_log,
-                     &edata->hint,        &edata->context,       &edata->backtrace,
-                     &edata->schema_name, &edata->table_name,    &edata->column_name,
+  char** fields[] = {&edata->message,       &edata->detail,          &edata->detail_log,
+                     &edata->hint,          &edata->context,         &edata->backtrace,
+                     &edata->schema_name,   &edata->table_name,      &edata->column_name,
                      &edata->datatype_name, &edata->constraint_name, &edata->internalquery};
   for (char** f : fields) {
     if (*f != nullptr) pfree(*f);
@@ -224,7 +224,9 @@ void DupStrings(ErrorData* to, const ErrorData* from) {
 }
 
 template <typename T>
-concept MessageWithContext = requires(T m) { m.context = std::string(); };
+concept MessageWithContext = requires(T m) {
+  m.context = std::string();
+};
 
 // Writes one entry to the server log. Returns before anything can jump.
 void SendToServerLog(const ErrorData* edata) {

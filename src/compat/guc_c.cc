@@ -163,9 +163,7 @@ bool RunCheckHook(HookInfo* info, Hook hook, T* value, std::string* detail) {
   char* volatile raised = nullptr;  // message of an ERROR raised by the hook
   MemoryContext volatile saved_context = CurrentMemoryContext;
   PG_TRY();
-  {
-    accepted = hook(value, &info->scratch_extra, source);
-  }
+  { accepted = hook(value, &info->scratch_extra, source); }
   PG_CATCH();
   {
     MemoryContextSwitchTo(saved_context);
@@ -212,9 +210,7 @@ void RunAssignHook(Hook hook, V value, void* extra) {
   char* volatile raised = nullptr;
   MemoryContext volatile saved_context = CurrentMemoryContext;
   PG_TRY();
-  {
-    hook(value, extra);
-  }
+  { hook(value, extra); }
   PG_CATCH();
   {
     MemoryContextSwitchTo(saved_context);
@@ -555,10 +551,9 @@ void DefineCustomIntVariable(const char* name, const char* short_desc, const cha
 }
 
 void DefineCustomRealVariable(const char* name, const char* short_desc, const char*,
-                              double* valueAddr, double bootValue, double minValue,
-                              double maxValue, GucContext context, int flags,
-                              GucRealCheckHook check_hook, GucRealAssignHook assign_hook,
-                              GucShowHook show_hook) {
+                              double* valueAddr, double bootValue, double minValue, double maxValue,
+                              GucContext context, int flags, GucRealCheckHook check_hook,
+                              GucRealAssignHook assign_hook, GucShowHook show_hook) {
   CheckDefinition(name, context, flags);
   auto* info = new HookInfo();
   info->real_check = check_hook;
@@ -587,10 +582,9 @@ void DefineCustomStringVariable(const char* name, const char* short_desc, const 
   });
 }
 
-void DefineCustomEnumVariable(const char* name, const char* short_desc, const char*,
-                              int* valueAddr, int bootValue,
-                              const struct config_enum_entry* options, GucContext context,
-                              int flags, GucEnumCheckHook check_hook,
+void DefineCustomEnumVariable(const char* name, const char* short_desc, const char*, int* valueAddr,
+                              int bootValue, const struct config_enum_entry* options,
+                              GucContext context, int flags, GucEnumCheckHook check_hook,
                               GucEnumAssignHook assign_hook, GucShowHook show_hook) {
   CheckDefinition(name, context, flags);
   auto* info = new HookInfo();

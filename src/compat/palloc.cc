@@ -62,12 +62,22 @@ struct MemoryContextData {
 
 namespace bgw::compat {
 extern MemoryContextData error_context_storage;
-constinit MemoryContextData top_context_storage = {
-    kContextMagic, true,    true,    false,   "TopMemoryContext", nullptr, nullptr,
-    &error_context_storage, nullptr, nullptr, nullptr,            0,       nullptr};
+constinit MemoryContextData top_context_storage = {kContextMagic,
+                                                   true,
+                                                   true,
+                                                   false,
+                                                   "TopMemoryContext",
+                                                   nullptr,
+                                                   nullptr,
+                                                   &error_context_storage,
+                                                   nullptr,
+                                                   nullptr,
+                                                   nullptr,
+                                                   0,
+                                                   nullptr};
 constinit MemoryContextData error_context_storage = {
-    kContextMagic, true,    true,    true,    "ErrorContext", nullptr, &top_context_storage,
-    nullptr,       nullptr, nullptr, nullptr, 0,              nullptr};
+    kContextMagic, true,    true,    true, "ErrorContext", nullptr, &top_context_storage, nullptr,
+    nullptr,       nullptr, nullptr, 0,    nullptr};
 }  // namespace bgw::compat
 
 extern "C" {
@@ -131,9 +141,9 @@ void CheckRequest(Size size, int flags) {
 }
 
 [[noreturn]] void OutOfMemory(MemoryContext context, Size size) {
-  ereport(ERROR, errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory"),
-          errdetail("Failed on request of size %zu in memory context \"%s\".", size,
-                    context->name));
+  ereport(
+      ERROR, errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory"),
+      errdetail("Failed on request of size %zu in memory context \"%s\".", size, context->name));
   pg_unreachable();
 }
 
@@ -303,15 +313,11 @@ void* palloc(Size size) { return Allocate(CurrentMemoryContext, size, 0); }
 
 void* palloc0(Size size) { return Allocate(CurrentMemoryContext, size, MCXT_ALLOC_ZERO); }
 
-void* palloc_extended(Size size, int flags) {
-  return Allocate(CurrentMemoryContext, size, flags);
-}
+void* palloc_extended(Size size, int flags) { return Allocate(CurrentMemoryContext, size, flags); }
 
 void* repalloc(void* pointer, Size size) { return Reallocate(pointer, size, 0); }
 
-void* repalloc_huge(void* pointer, Size size) {
-  return Reallocate(pointer, size, MCXT_ALLOC_HUGE);
-}
+void* repalloc_huge(void* pointer, Size size) { return Reallocate(pointer, size, MCXT_ALLOC_HUGE); }
 
 void pfree(void* pointer) { FreeChunk(CheckedHeader(pointer, "pfree")); }
 

@@ -29,10 +29,10 @@ namespace {
 void TrimDirectory(char* path) {
   if (path[0] == '\0') return;
   char* p = path + strlen(path) - 1;
-  while (p > path && IS_DIR_SEP(*p)) p--;  // trailing separators
-  while (p > path && !IS_DIR_SEP(*p)) p--;  // the last component
+  while (p > path && IS_DIR_SEP(*p)) p--;     // trailing separators
+  while (p > path && !IS_DIR_SEP(*p)) p--;    // the last component
   while (p > path && IS_DIR_SEP(p[-1])) p--;  // separators before it
-  if (p == path && IS_DIR_SEP(*p)) p++;  // keep the root
+  if (p == path && IS_DIR_SEP(*p)) p++;       // keep the root
   *p = '\0';
 }
 

@@ -21,15 +21,14 @@
 extern "C" {
 #endif
 
-typedef struct StringInfoData
-{
-	char *data;
-	int len;	/* bytes used, not counting the terminating NUL */
-	int maxlen; /* bytes allocated */
-	int cursor; /* free for the caller's use (message parsing) */
+typedef struct StringInfoData {
+  char* data;
+  int len;    /* bytes used, not counting the terminating NUL */
+  int maxlen; /* bytes allocated */
+  int cursor; /* free for the caller's use (message parsing) */
 } StringInfoData;
 
-typedef StringInfoData *StringInfo;
+typedef StringInfoData* StringInfo;
 
 /* A palloc'd, initialized StringInfoData. */
 extern StringInfo makeStringInfo(void);
@@ -39,26 +38,26 @@ extern void initStringInfo(StringInfo str);
 extern void resetStringInfo(StringInfo str);
 
 /* printf-style append, growing the buffer as needed. */
-extern void appendStringInfo(StringInfo str, const char *fmt, ...) pg_attribute_printf(2, 3);
+extern void appendStringInfo(StringInfo str, const char* fmt, ...) pg_attribute_printf(2, 3);
 /*
  * One formatting attempt: returns 0 when the text was appended, otherwise
  * the space needed (nothing appended; enlarge and retry with a fresh
  * va_list).
  */
-extern int appendStringInfoVA(StringInfo str, const char *fmt, va_list args)
-	pg_attribute_printf(2, 0);
-extern void appendStringInfoString(StringInfo str, const char *s);
+extern int appendStringInfoVA(StringInfo str, const char* fmt, va_list args)
+    pg_attribute_printf(2, 0);
+extern void appendStringInfoString(StringInfo str, const char* s);
 extern void appendStringInfoChar(StringInfo str, char ch);
 /* appendStringInfoChar without the call when there is room. */
 #define appendStringInfoCharMacro(str, ch) \
-	(((str)->len + 1 >= (str)->maxlen) \
-		 ? appendStringInfoChar(str, ch) \
-		 : (void) ((str)->data[(str)->len] = (ch), (str)->data[++(str)->len] = '\0'))
+  (((str)->len + 1 >= (str)->maxlen)       \
+       ? appendStringInfoChar(str, ch)     \
+       : (void)((str)->data[(str)->len] = (ch), (str)->data[++(str)->len] = '\0'))
 extern void appendStringInfoSpaces(StringInfo str, int count);
 /* Appends datalen arbitrary bytes (NULs included), then a terminator. */
-extern void appendBinaryStringInfo(StringInfo str, const char *data, int datalen);
+extern void appendBinaryStringInfo(StringInfo str, const char* data, int datalen);
 /* Like appendBinaryStringInfo, without writing the terminator. */
-extern void appendBinaryStringInfoNT(StringInfo str, const char *data, int datalen);
+extern void appendBinaryStringInfoNT(StringInfo str, const char* data, int datalen);
 /* Makes room for `needed` more bytes plus the terminator. */
 extern void enlargeStringInfo(StringInfo str, int needed);
 

@@ -67,14 +67,14 @@ extern "C" {
 #define DEBUG3 12
 #define DEBUG2 13
 #define DEBUG1 14
-#define LOG 15				/* server log only; ranks above ERROR there */
-#define LOG_SERVER_ONLY 16	/* like LOG, never sent to the client */
+#define LOG 15             /* server log only; ranks above ERROR there */
+#define LOG_SERVER_ONLY 16 /* like LOG, never sent to the client */
 #define COMMERROR LOG_SERVER_ONLY
-#define INFO 17				/* always sent to the client */
+#define INFO 17 /* always sent to the client */
 #define NOTICE 18
 #define WARNING 19
 #define PGWARNING 19
-#define WARNING_CLIENT_ONLY 20	/* client only, never the server log */
+#define WARNING_CLIENT_ONLY 20 /* client only, never the server log */
 #define ERROR 21
 #define PGERROR 21
 #define FATAL 22
@@ -86,21 +86,20 @@ extern "C" {
 #endif
 
 /* PostgreSQL uses this to reject `errno` as an elevel; a no-op here. */
-#define pg_prevent_errno_in_scope() ((void) 0)
+#define pg_prevent_errno_in_scope() ((void)0)
 
 /*
  * ereport(elevel, aux...): when elevel is a compile-time constant >= ERROR
  * the compiler learns that the statement does not return.
  */
-#define ereport_domain(elevel, domain, ...) \
-	do { \
-		pg_prevent_errno_in_scope(); \
-		if (__builtin_constant_p(elevel) && (elevel) >= ERROR ? errstart_cold(elevel, domain) \
-															  : errstart(elevel, domain)) \
-			__VA_ARGS__, errfinish(__FILE__, __LINE__, __func__); \
-		if (__builtin_constant_p(elevel) && (elevel) >= ERROR) \
-			pg_unreachable(); \
-	} while (0)
+#define ereport_domain(elevel, domain, ...)                                               \
+  do {                                                                                    \
+    pg_prevent_errno_in_scope();                                                          \
+    if (__builtin_constant_p(elevel) && (elevel) >= ERROR ? errstart_cold(elevel, domain) \
+                                                          : errstart(elevel, domain))     \
+      __VA_ARGS__, errfinish(__FILE__, __LINE__, __func__);                               \
+    if (__builtin_constant_p(elevel) && (elevel) >= ERROR) pg_unreachable();              \
+  } while (0)
 
 #define ereport(elevel, ...) ereport_domain(elevel, TEXTDOMAIN, __VA_ARGS__)
 
@@ -112,10 +111,10 @@ extern "C" {
  * message of this level would be written nowhere; levels >= ERROR always
  * return true. Saves errno for %m.
  */
-extern bool errstart(int elevel, const char *domain);
-extern bool errstart_cold(int elevel, const char *domain) __attribute__((cold));
+extern bool errstart(int elevel, const char* domain);
+extern bool errstart_cold(int elevel, const char* domain) __attribute__((cold));
 /* Ends the report started by errstart(): writes it and/or ends control. */
-extern void errfinish(const char *filename, int lineno, const char *funcname);
+extern void errfinish(const char* filename, int lineno, const char* funcname);
 /* True when a message of this level would be written anywhere. */
 extern bool message_level_is_interesting(int elevel);
 
@@ -128,33 +127,33 @@ extern bool message_level_is_interesting(int elevel);
 extern int errcode(int sqlerrcode);
 extern int errcode_for_file_access(void);
 extern int errcode_for_socket_access(void);
-extern int errmsg(const char *fmt, ...) pg_attribute_printf(1, 2);
-extern int errmsg_internal(const char *fmt, ...) pg_attribute_printf(1, 2);
-extern int errmsg_plural(const char *fmt_singular, const char *fmt_plural, unsigned long n, ...)
-	pg_attribute_printf(1, 4) pg_attribute_printf(2, 4);
-extern int errdetail(const char *fmt, ...) pg_attribute_printf(1, 2);
-extern int errdetail_internal(const char *fmt, ...) pg_attribute_printf(1, 2);
-extern int errdetail_log(const char *fmt, ...) pg_attribute_printf(1, 2);
-extern int errdetail_log_plural(const char *fmt_singular, const char *fmt_plural, unsigned long n,
-								...) pg_attribute_printf(1, 4) pg_attribute_printf(2, 4);
-extern int errdetail_plural(const char *fmt_singular, const char *fmt_plural, unsigned long n,
-							...) pg_attribute_printf(1, 4) pg_attribute_printf(2, 4);
-extern int errhint(const char *fmt, ...) pg_attribute_printf(1, 2);
+extern int errmsg(const char* fmt, ...) pg_attribute_printf(1, 2);
+extern int errmsg_internal(const char* fmt, ...) pg_attribute_printf(1, 2);
+extern int errmsg_plural(const char* fmt_singular, const char* fmt_plural, unsigned long n, ...)
+    pg_attribute_printf(1, 4) pg_attribute_printf(2, 4);
+extern int errdetail(const char* fmt, ...) pg_attribute_printf(1, 2);
+extern int errdetail_internal(const char* fmt, ...) pg_attribute_printf(1, 2);
+extern int errdetail_log(const char* fmt, ...) pg_attribute_printf(1, 2);
+extern int errdetail_log_plural(const char* fmt_singular, const char* fmt_plural, unsigned long n,
+                                ...) pg_attribute_printf(1, 4) pg_attribute_printf(2, 4);
+extern int errdetail_plural(const char* fmt_singular, const char* fmt_plural, unsigned long n, ...)
+    pg_attribute_printf(1, 4) pg_attribute_printf(2, 4);
+extern int errhint(const char* fmt, ...) pg_attribute_printf(1, 2);
 
 /*
  * errcontext() is called from error context callbacks (and may be used
  * inside ereport too); each call appends one line to the error's context.
  */
 #define errcontext set_errcontext_domain(TEXTDOMAIN), errcontext_msg
-extern int set_errcontext_domain(const char *domain);
-extern int errcontext_msg(const char *fmt, ...) pg_attribute_printf(1, 2);
+extern int set_errcontext_domain(const char* domain);
+extern int errcontext_msg(const char* fmt, ...) pg_attribute_printf(1, 2);
 
 extern int errhidestmt(bool hide_stmt);
 extern int errhidecontext(bool hide_ctx);
 extern int errbacktrace(void); /* accepted; no backtrace is collected */
 extern int errposition(int cursorpos);
 extern int internalerrposition(int cursorpos);
-extern int internalerrquery(const char *query);
+extern int internalerrquery(const char* query);
 
 /* Fields of the error being built (valid inside ereport or a context callback). */
 extern int geterrcode(void);
@@ -166,18 +165,17 @@ extern int getinternalerrposition(void);
  * friends): pre_format_elog_string() records the errno for %m,
  * format_elog_string() formats; the result lives in ErrorContext.
  */
-extern void pre_format_elog_string(int errnumber, const char *domain);
-extern char *format_elog_string(const char *fmt, ...) pg_attribute_printf(1, 2);
+extern void pre_format_elog_string(int errnumber, const char* domain);
+extern char* format_elog_string(const char* fmt, ...) pg_attribute_printf(1, 2);
 
 /* Error context callbacks: a stack of frames, called by errfinish(). */
-typedef struct ErrorContextCallback
-{
-	struct ErrorContextCallback *previous;
-	void (*callback)(void *arg);
-	void *arg;
+typedef struct ErrorContextCallback {
+  struct ErrorContextCallback* previous;
+  void (*callback)(void* arg);
+  void* arg;
 } ErrorContextCallback;
 
-extern PGDLLIMPORT ErrorContextCallback *error_context_stack;
+extern PGDLLIMPORT ErrorContextCallback* error_context_stack;
 
 /*
  * Catching ERROR:
@@ -198,79 +196,75 @@ extern PGDLLIMPORT ErrorContextCallback *error_context_stack;
  * PG_TRY takes an optional suffix (PG_TRY(a) ... PG_END_TRY(a)) so that
  * nested blocks in one function need not shadow each other's variables.
  */
-#define PG_TRY(...) \
-	do { \
-		sigjmp_buf *_save_exception_stack##__VA_ARGS__ = PG_exception_stack; \
-		ErrorContextCallback *_save_context_stack##__VA_ARGS__ = error_context_stack; \
-		sigjmp_buf _local_sigjmp_buf##__VA_ARGS__; \
-		volatile bool _do_rethrow##__VA_ARGS__ = false; \
-		if (sigsetjmp(_local_sigjmp_buf##__VA_ARGS__, 0) == 0) \
-		{ \
-			PG_exception_stack = &_local_sigjmp_buf##__VA_ARGS__
+#define PG_TRY(...)                                                               \
+  do {                                                                            \
+    sigjmp_buf* _save_exception_stack##__VA_ARGS__ = PG_exception_stack;          \
+    ErrorContextCallback* _save_context_stack##__VA_ARGS__ = error_context_stack; \
+    sigjmp_buf _local_sigjmp_buf##__VA_ARGS__;                                    \
+    volatile bool _do_rethrow##__VA_ARGS__ = false;                               \
+    if (sigsetjmp(_local_sigjmp_buf##__VA_ARGS__, 0) == 0) {                      \
+    PG_exception_stack = &_local_sigjmp_buf##__VA_ARGS__
 
-#define PG_CATCH(...) \
-		} \
-		else \
-		{ \
-			PG_exception_stack = _save_exception_stack##__VA_ARGS__; \
-			error_context_stack = _save_context_stack##__VA_ARGS__
+#define PG_CATCH(...)                                        \
+  }                                                          \
+  else {                                                     \
+    PG_exception_stack = _save_exception_stack##__VA_ARGS__; \
+    error_context_stack = _save_context_stack##__VA_ARGS__
 
-#define PG_FINALLY(...) \
-		} \
-		else \
-			_do_rethrow##__VA_ARGS__ = true; \
-		{ \
-			PG_exception_stack = _save_exception_stack##__VA_ARGS__; \
-			error_context_stack = _save_context_stack##__VA_ARGS__
+#define PG_FINALLY(...)                                      \
+  }                                                          \
+  else _do_rethrow##__VA_ARGS__ = true;                      \
+  {                                                          \
+    PG_exception_stack = _save_exception_stack##__VA_ARGS__; \
+    error_context_stack = _save_context_stack##__VA_ARGS__
 
-#define PG_END_TRY(...) \
-		} \
-		if (_do_rethrow##__VA_ARGS__) \
-			PG_RE_THROW(); \
-		PG_exception_stack = _save_exception_stack##__VA_ARGS__; \
-		error_context_stack = _save_context_stack##__VA_ARGS__; \
-	} while (0)
+#define PG_END_TRY(...)                                    \
+  }                                                        \
+  if (_do_rethrow##__VA_ARGS__) PG_RE_THROW();             \
+  PG_exception_stack = _save_exception_stack##__VA_ARGS__; \
+  error_context_stack = _save_context_stack##__VA_ARGS__;  \
+  }                                                        \
+  while (0)
 
 #define PG_RE_THROW() pg_re_throw()
 
 /* The innermost handler for ERROR; NULL when there is none. */
-extern PGDLLIMPORT sigjmp_buf *PG_exception_stack;
+extern PGDLLIMPORT sigjmp_buf* PG_exception_stack;
 
 /*
  * Everything one ereport() collected. Non-const strings are palloc'd in
  * assoc_context (ErrorContext while the error is on the error stack); the
  * const ones point at constant strings.
  */
-typedef struct ErrorData
-{
-	int elevel;
-	bool output_to_server;	/* will be written to the server log */
-	bool output_to_client;	/* will be sent to the client */
-	bool hide_stmt;
-	bool hide_ctx;
-	const char *filename;	/* __FILE__, __LINE__, __func__ of the ereport */
-	int lineno;
-	const char *funcname;
-	const char *domain;
-	const char *context_domain;
-	int sqlerrcode;			/* MAKE_SQLSTATE value */
-	char *message;
-	char *detail;
-	char *detail_log;		/* server-log-only detail */
-	char *hint;
-	char *context;			/* context lines, newline-separated */
-	char *backtrace;
-	const char *message_id; /* the untranslated format of message */
-	char *schema_name;
-	char *table_name;
-	char *column_name;
-	char *datatype_name;
-	char *constraint_name;
-	int cursorpos;
-	int internalpos;
-	char *internalquery;
-	int saved_errno;		/* errno at errstart() */
-	struct MemoryContextData *assoc_context;
+typedef struct ErrorData {
+  int elevel;
+  bool output_to_server; /* will be written to the server log */
+  bool output_to_client; /* will be sent to the client */
+  bool hide_stmt;
+  bool hide_ctx;
+  const char* filename; /* __FILE__, __LINE__, __func__ of the ereport */
+  int lineno;
+  const char* funcname;
+  const char* domain;
+  const char* context_domain;
+  int sqlerrcode; /* MAKE_SQLSTATE value */
+  char* message;
+  char* detail;
+  char* detail_log; /* server-log-only detail */
+  char* hint;
+  char* context; /* context lines, newline-separated */
+  char* backtrace;
+  const char* message_id; /* the untranslated format of message */
+  char* schema_name;
+  char* table_name;
+  char* column_name;
+  char* datatype_name;
+  char* constraint_name;
+  int cursorpos;
+  int internalpos;
+  char* internalquery;
+  int saved_errno; /* errno at errstart() */
+  struct MemoryContextData* assoc_context;
 } ErrorData;
 
 /* Writes the error on top of the error stack (the one being handled). */
@@ -280,14 +274,14 @@ extern void EmitErrorReport(void);
  * memory context (which must not be ErrorContext). Free with
  * FreeErrorData().
  */
-extern ErrorData *CopyErrorData(void);
-extern void FreeErrorData(ErrorData *edata);
+extern ErrorData* CopyErrorData(void);
+extern void FreeErrorData(ErrorData* edata);
 /* Forgets every error being handled and frees ErrorContext's memory. */
 extern void FlushErrorState(void);
 /* Raises again, as ERROR, an error saved by CopyErrorData(). */
-extern void ReThrowError(ErrorData *edata) pg_attribute_noreturn();
+extern void ReThrowError(ErrorData* edata) pg_attribute_noreturn();
 /* Reports an error built by hand, at its elevel (may not return). */
-extern void ThrowErrorData(ErrorData *edata);
+extern void ThrowErrorData(ErrorData* edata);
 /* Jumps to the innermost handler with the current error (PG_RE_THROW). */
 extern void pg_re_throw(void) pg_attribute_noreturn();
 
@@ -296,7 +290,7 @@ extern void pg_re_throw(void) pg_attribute_noreturn();
  * it is written. The hook may clear edata->output_to_server to suppress it.
  * Chain to the previous hook, as in PostgreSQL.
  */
-typedef void (*emit_log_hook_type)(ErrorData *edata);
+typedef void (*emit_log_hook_type)(ErrorData* edata);
 extern PGDLLIMPORT emit_log_hook_type emit_log_hook;
 
 /*
@@ -304,16 +298,16 @@ extern PGDLLIMPORT emit_log_hook_type emit_log_hook;
  * above, and INFO; never LOG_SERVER_ONLY). NULL (the default) means no
  * client is connected. The sink must not raise ERROR.
  */
-extern void bgw_set_client_error_sink(void (*fn)(const ErrorData *edata));
+extern void bgw_set_client_error_sink(void (*fn)(const ErrorData* edata));
 
 /* The five-character SQLSTATE text of a MAKE_SQLSTATE value (static buffer). */
-extern char *unpack_sql_state(int sql_state);
+extern char* unpack_sql_state(int sql_state);
 /* True when an error occurred while reporting an error, more than once. */
 extern bool in_error_recursion_trouble(void);
 /* "ERROR", "WARNING", ... as written in the log. */
-extern const char *error_severity(int elevel);
+extern const char* error_severity(int elevel);
 /* Writes straight to stderr; usable before anything else is set up. */
-extern void write_stderr(const char *fmt, ...) pg_attribute_printf(1, 2);
+extern void write_stderr(const char* fmt, ...) pg_attribute_printf(1, 2);
 
 #ifdef __cplusplus
 }

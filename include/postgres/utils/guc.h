@@ -40,57 +40,54 @@ extern "C" {
 #endif
 
 /* When a setting may change (and, for callers, who is asking). */
-typedef enum
-{
-	PGC_INTERNAL,
-	PGC_POSTMASTER,
-	PGC_SIGHUP,
-	PGC_SU_BACKEND,
-	PGC_BACKEND,
-	PGC_SUSET,
-	PGC_USERSET
+typedef enum {
+  PGC_INTERNAL,
+  PGC_POSTMASTER,
+  PGC_SIGHUP,
+  PGC_SU_BACKEND,
+  PGC_BACKEND,
+  PGC_SUSET,
+  PGC_USERSET
 } GucContext;
 
 /* Where a value came from, lowest priority first. */
-typedef enum
-{
-	PGC_S_DEFAULT,
-	PGC_S_DYNAMIC_DEFAULT,
-	PGC_S_ENV_VAR,
-	PGC_S_FILE,
-	PGC_S_ARGV,
-	PGC_S_GLOBAL,
-	PGC_S_DATABASE,
-	PGC_S_USER,
-	PGC_S_DATABASE_USER,
-	PGC_S_CLIENT,
-	PGC_S_OVERRIDE,
-	PGC_S_INTERACTIVE,
-	PGC_S_TEST,
-	PGC_S_SESSION
+typedef enum {
+  PGC_S_DEFAULT,
+  PGC_S_DYNAMIC_DEFAULT,
+  PGC_S_ENV_VAR,
+  PGC_S_FILE,
+  PGC_S_ARGV,
+  PGC_S_GLOBAL,
+  PGC_S_DATABASE,
+  PGC_S_USER,
+  PGC_S_DATABASE_USER,
+  PGC_S_CLIENT,
+  PGC_S_OVERRIDE,
+  PGC_S_INTERACTIVE,
+  PGC_S_TEST,
+  PGC_S_SESSION
 } GucSource;
 
 /* One option of an enum setting; a table ends with { NULL, 0, false }. */
-struct config_enum_entry
-{
-	const char *name;
-	int val;
-	bool hidden; /* accepted, but not listed */
+struct config_enum_entry {
+  const char* name;
+  int val;
+  bool hidden; /* accepted, but not listed */
 };
 
-typedef bool (*GucBoolCheckHook)(bool *newval, void **extra, GucSource source);
-typedef bool (*GucIntCheckHook)(int *newval, void **extra, GucSource source);
-typedef bool (*GucRealCheckHook)(double *newval, void **extra, GucSource source);
-typedef bool (*GucStringCheckHook)(char **newval, void **extra, GucSource source);
-typedef bool (*GucEnumCheckHook)(int *newval, void **extra, GucSource source);
+typedef bool (*GucBoolCheckHook)(bool* newval, void** extra, GucSource source);
+typedef bool (*GucIntCheckHook)(int* newval, void** extra, GucSource source);
+typedef bool (*GucRealCheckHook)(double* newval, void** extra, GucSource source);
+typedef bool (*GucStringCheckHook)(char** newval, void** extra, GucSource source);
+typedef bool (*GucEnumCheckHook)(int* newval, void** extra, GucSource source);
 
-typedef void (*GucBoolAssignHook)(bool newval, void *extra);
-typedef void (*GucIntAssignHook)(int newval, void *extra);
-typedef void (*GucRealAssignHook)(double newval, void *extra);
-typedef void (*GucStringAssignHook)(const char *newval, void *extra);
-typedef void (*GucEnumAssignHook)(int newval, void *extra);
+typedef void (*GucBoolAssignHook)(bool newval, void* extra);
+typedef void (*GucIntAssignHook)(int newval, void* extra);
+typedef void (*GucRealAssignHook)(double newval, void* extra);
+typedef void (*GucStringAssignHook)(const char* newval, void* extra);
+typedef void (*GucEnumAssignHook)(int newval, void* extra);
 
-typedef const char *(*GucShowHook)(void);
+typedef const char* (*GucShowHook)(void);
 
 #define GUC_QUALIFIER_SEPARATOR '.'
 #define MAX_KILOBYTES INT_MAX
@@ -134,37 +131,36 @@ typedef const char *(*GucShowHook)(void);
  * only be defined while shared_preload_libraries load (FATAL otherwise),
  * and GUC_LIST_QUOTE is refused (FATAL), as in PostgreSQL.
  */
-extern void DefineCustomBoolVariable(const char *name, const char *short_desc,
-									 const char *long_desc, bool *valueAddr, bool bootValue,
-									 GucContext context, int flags, GucBoolCheckHook check_hook,
-									 GucBoolAssignHook assign_hook, GucShowHook show_hook);
-extern void DefineCustomIntVariable(const char *name, const char *short_desc,
-									const char *long_desc, int *valueAddr, int bootValue,
-									int minValue, int maxValue, GucContext context, int flags,
-									GucIntCheckHook check_hook, GucIntAssignHook assign_hook,
-									GucShowHook show_hook);
-extern void DefineCustomRealVariable(const char *name, const char *short_desc,
-									 const char *long_desc, double *valueAddr, double bootValue,
-									 double minValue, double maxValue, GucContext context,
-									 int flags, GucRealCheckHook check_hook,
-									 GucRealAssignHook assign_hook, GucShowHook show_hook);
-extern void DefineCustomStringVariable(const char *name, const char *short_desc,
-									   const char *long_desc, char **valueAddr,
-									   const char *bootValue, GucContext context, int flags,
-									   GucStringCheckHook check_hook,
-									   GucStringAssignHook assign_hook, GucShowHook show_hook);
-extern void DefineCustomEnumVariable(const char *name, const char *short_desc,
-									 const char *long_desc, int *valueAddr, int bootValue,
-									 const struct config_enum_entry *options, GucContext context,
-									 int flags, GucEnumCheckHook check_hook,
-									 GucEnumAssignHook assign_hook, GucShowHook show_hook);
+extern void DefineCustomBoolVariable(const char* name, const char* short_desc,
+                                     const char* long_desc, bool* valueAddr, bool bootValue,
+                                     GucContext context, int flags, GucBoolCheckHook check_hook,
+                                     GucBoolAssignHook assign_hook, GucShowHook show_hook);
+extern void DefineCustomIntVariable(const char* name, const char* short_desc, const char* long_desc,
+                                    int* valueAddr, int bootValue, int minValue, int maxValue,
+                                    GucContext context, int flags, GucIntCheckHook check_hook,
+                                    GucIntAssignHook assign_hook, GucShowHook show_hook);
+extern void DefineCustomRealVariable(const char* name, const char* short_desc,
+                                     const char* long_desc, double* valueAddr, double bootValue,
+                                     double minValue, double maxValue, GucContext context,
+                                     int flags, GucRealCheckHook check_hook,
+                                     GucRealAssignHook assign_hook, GucShowHook show_hook);
+extern void DefineCustomStringVariable(const char* name, const char* short_desc,
+                                       const char* long_desc, char** valueAddr,
+                                       const char* bootValue, GucContext context, int flags,
+                                       GucStringCheckHook check_hook,
+                                       GucStringAssignHook assign_hook, GucShowHook show_hook);
+extern void DefineCustomEnumVariable(const char* name, const char* short_desc,
+                                     const char* long_desc, int* valueAddr, int bootValue,
+                                     const struct config_enum_entry* options, GucContext context,
+                                     int flags, GucEnumCheckHook check_hook,
+                                     GucEnumAssignHook assign_hook, GucShowHook show_hook);
 
 /*
  * Reserves "className." for the calling module: placeholders under it are
  * removed with a WARNING, and later attempts to set an undefined
  * "className.x" fail. Call after defining the module's settings.
  */
-extern void MarkGUCPrefixReserved(const char *className);
+extern void MarkGUCPrefixReserved(const char* className);
 /* PostgreSQL <= 14 name of the same call. */
 #define EmitWarningsOnPlaceholders(className) MarkGUCPrefixReserved(className)
 
@@ -175,28 +171,28 @@ extern void MarkGUCPrefixReserved(const char *className);
  * function (a few calls later; copy it to keep it). restrict_privileged is
  * accepted; there is no privilege check.
  */
-extern const char *GetConfigOption(const char *name, bool missing_ok, bool restrict_privileged);
+extern const char* GetConfigOption(const char* name, bool missing_ok, bool restrict_privileged);
 /* The value RESET would restore, formatted like GetConfigOption; ERROR if unknown. */
-extern const char *GetConfigOptionResetString(const char *name);
+extern const char* GetConfigOptionResetString(const char* name);
 /* The setting's GUC_* flags; 0 when unknown and missing_ok, else ERROR. */
-extern int GetConfigOptionFlags(const char *name, bool missing_ok);
+extern int GetConfigOptionFlags(const char* name, bool missing_ok);
 /*
  * The value as SHOW prints it (units, show hook), palloc'd; *varname (if
  * varname is not NULL) gets the setting's canonical name. Unknown name:
  * NULL when missing_ok, else ERROR.
  */
-extern char *GetConfigOptionByName(const char *name, const char **varname, bool missing_ok);
+extern char* GetConfigOptionByName(const char* name, const char** varname, bool missing_ok);
 /*
  * Sets name to value (NULL: reset it) as `context` with priority `source`.
  * On failure, PostgreSQL's rule picks the level: LOG (DEBUG3 in children)
  * for PGC_S_DEFAULT and PGC_S_FILE, WARNING for the per-database/per-user
  * sources, ERROR otherwise.
  */
-extern void SetConfigOption(const char *name, const char *value, GucContext context,
-							GucSource source);
+extern void SetConfigOption(const char* name, const char* value, GucContext context,
+                            GucSource source);
 
 /* The configuration file's path (set by the server; NULL until then). */
-extern PGDLLIMPORT char *ConfigFileName;
+extern PGDLLIMPORT char* ConfigFileName;
 /*
  * Re-reads ConfigFileName in this process. PGC_SIGHUP (the SIGHUP reload):
  * problems are logged, never raised. PGC_POSTMASTER: the first problem
@@ -208,17 +204,17 @@ extern void ProcessConfigFile(GucContext context);
  * Rejection messages from check hooks: GUC_check_errdetail("fmt", ...) and
  * friends, like errdetail() (%m included).
  */
-extern PGDLLIMPORT char *GUC_check_errmsg_string;
-extern PGDLLIMPORT char *GUC_check_errdetail_string;
-extern PGDLLIMPORT char *GUC_check_errhint_string;
+extern PGDLLIMPORT char* GUC_check_errmsg_string;
+extern PGDLLIMPORT char* GUC_check_errdetail_string;
+extern PGDLLIMPORT char* GUC_check_errhint_string;
 extern void GUC_check_errcode(int sqlerrcode);
 
 #define GUC_check_errmsg \
-	pre_format_elog_string(errno, TEXTDOMAIN), GUC_check_errmsg_string = format_elog_string
+  pre_format_elog_string(errno, TEXTDOMAIN), GUC_check_errmsg_string = format_elog_string
 #define GUC_check_errdetail \
-	pre_format_elog_string(errno, TEXTDOMAIN), GUC_check_errdetail_string = format_elog_string
+  pre_format_elog_string(errno, TEXTDOMAIN), GUC_check_errdetail_string = format_elog_string
 #define GUC_check_errhint \
-	pre_format_elog_string(errno, TEXTDOMAIN), GUC_check_errhint_string = format_elog_string
+  pre_format_elog_string(errno, TEXTDOMAIN), GUC_check_errhint_string = format_elog_string
 
 #ifdef __cplusplus
 }

@@ -24,10 +24,10 @@ extern "C" {
 #endif
 
 /* Largest ordinary request (1 GB - 1), and the limit with MCXT_ALLOC_HUGE. */
-#define MaxAllocSize ((Size) 0x3fffffff)
-#define AllocSizeIsValid(size) ((Size) (size) <= MaxAllocSize)
+#define MaxAllocSize ((Size)0x3fffffff)
+#define AllocSizeIsValid(size) ((Size)(size) <= MaxAllocSize)
 #define MaxAllocHugeSize (SIZE_MAX / 2)
-#define AllocHugeSizeIsValid(size) ((Size) (size) <= MaxAllocHugeSize)
+#define AllocHugeSizeIsValid(size) ((Size)(size) <= MaxAllocHugeSize)
 
 /* Standard contexts. */
 extern PGDLLIMPORT MemoryContext TopMemoryContext;
@@ -53,7 +53,7 @@ extern void MemoryContextDelete(MemoryContext context);
 extern void MemoryContextDeleteChildren(MemoryContext context);
 /* PostgreSQL <= 15 spelling of MemoryContextReset. */
 #define MemoryContextResetAndDeleteChildren(ctx) MemoryContextReset(ctx)
-extern void MemoryContextSetIdentifier(MemoryContext context, const char *id);
+extern void MemoryContextSetIdentifier(MemoryContext context, const char* id);
 /* Moves the context under new_parent (NULL: make it a root). */
 extern void MemoryContextSetParent(MemoryContext context, MemoryContext new_parent);
 extern MemoryContext MemoryContextGetParent(MemoryContext context);
@@ -64,35 +64,35 @@ extern Size MemoryContextMemAllocated(MemoryContext context, bool recurse);
 extern void MemoryContextStats(MemoryContext context);
 extern void MemoryContextAllowInCriticalSection(MemoryContext context, bool allow);
 /* True when `pointer` is a live chunk of `context`. */
-extern bool MemoryContextContains(MemoryContext context, void *pointer);
+extern bool MemoryContextContains(MemoryContext context, void* pointer);
 /* True when `context` is a live memory context (NULL is not). */
 extern bool MemoryContextIsValid(MemoryContext context);
 
 /* The context a palloc'd chunk belongs to. */
-extern MemoryContext GetMemoryChunkContext(void *pointer);
+extern MemoryContext GetMemoryChunkContext(void* pointer);
 /* Heap space taken by a chunk, header included. */
-extern Size GetMemoryChunkSpace(void *pointer);
+extern Size GetMemoryChunkSpace(void* pointer);
 
 /*
  * Context creation. `name` must be a string that outlives the context (a
  * literal, as PostgreSQL requires). parent NULL creates a root context.
  */
-extern MemoryContext AllocSetContextCreateInternal(MemoryContext parent, const char *name,
-												   Size minContextSize, Size initBlockSize,
-												   Size maxBlockSize);
+extern MemoryContext AllocSetContextCreateInternal(MemoryContext parent, const char* name,
+                                                   Size minContextSize, Size initBlockSize,
+                                                   Size maxBlockSize);
 #define AllocSetContextCreate AllocSetContextCreateInternal
-extern MemoryContext SlabContextCreate(MemoryContext parent, const char *name, Size blockSize,
-									   Size chunkSize);
-extern MemoryContext GenerationContextCreate(MemoryContext parent, const char *name,
-											 Size minContextSize, Size initBlockSize,
-											 Size maxBlockSize);
+extern MemoryContext SlabContextCreate(MemoryContext parent, const char* name, Size blockSize,
+                                       Size chunkSize);
+extern MemoryContext GenerationContextCreate(MemoryContext parent, const char* name,
+                                             Size minContextSize, Size initBlockSize,
+                                             Size maxBlockSize);
 
 /* Size presets of AllocSetContextCreate (PostgreSQL's values). */
 #define ALLOCSET_DEFAULT_MINSIZE 0
 #define ALLOCSET_DEFAULT_INITSIZE (8 * 1024)
 #define ALLOCSET_DEFAULT_MAXSIZE (8 * 1024 * 1024)
 #define ALLOCSET_DEFAULT_SIZES \
-	ALLOCSET_DEFAULT_MINSIZE, ALLOCSET_DEFAULT_INITSIZE, ALLOCSET_DEFAULT_MAXSIZE
+  ALLOCSET_DEFAULT_MINSIZE, ALLOCSET_DEFAULT_INITSIZE, ALLOCSET_DEFAULT_MAXSIZE
 
 #define ALLOCSET_SMALL_MINSIZE 0
 #define ALLOCSET_SMALL_INITSIZE (1 * 1024)
@@ -100,7 +100,7 @@ extern MemoryContext GenerationContextCreate(MemoryContext parent, const char *n
 #define ALLOCSET_SMALL_SIZES ALLOCSET_SMALL_MINSIZE, ALLOCSET_SMALL_INITSIZE, ALLOCSET_SMALL_MAXSIZE
 
 #define ALLOCSET_START_SMALL_SIZES \
-	ALLOCSET_SMALL_MINSIZE, ALLOCSET_SMALL_INITSIZE, ALLOCSET_DEFAULT_MAXSIZE
+  ALLOCSET_SMALL_MINSIZE, ALLOCSET_SMALL_INITSIZE, ALLOCSET_DEFAULT_MAXSIZE
 
 #define ALLOCSET_SEPARATE_THRESHOLD 8192
 

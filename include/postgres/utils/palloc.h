@@ -32,71 +32,68 @@ extern "C" {
 #endif
 
 /* Opaque handle of a memory context. */
-typedef struct MemoryContextData *MemoryContext;
+typedef struct MemoryContextData* MemoryContext;
 
 /*
  * A reset callback runs once, when its context is next reset or deleted;
  * the struct is usually allocated in that very context.
  */
-typedef void (*MemoryContextCallbackFunction)(void *arg);
+typedef void (*MemoryContextCallbackFunction)(void* arg);
 
-typedef struct MemoryContextCallback
-{
-	MemoryContextCallbackFunction func;
-	void *arg;
-	struct MemoryContextCallback *next;
+typedef struct MemoryContextCallback {
+  MemoryContextCallbackFunction func;
+  void* arg;
+  struct MemoryContextCallback* next;
 } MemoryContextCallback;
 
 /* Where palloc() allocates; exists from process start (TopMemoryContext). */
 extern PGDLLIMPORT MemoryContext CurrentMemoryContext;
 
 /* Flags of the *_extended allocators. */
-#define MCXT_ALLOC_HUGE 0x01	/* allow requests above MaxAllocSize */
-#define MCXT_ALLOC_NO_OOM 0x02	/* return NULL instead of ERROR when out of memory */
-#define MCXT_ALLOC_ZERO 0x04	/* zero the chunk */
+#define MCXT_ALLOC_HUGE 0x01   /* allow requests above MaxAllocSize */
+#define MCXT_ALLOC_NO_OOM 0x02 /* return NULL instead of ERROR when out of memory */
+#define MCXT_ALLOC_ZERO 0x04   /* zero the chunk */
 
-extern void *MemoryContextAlloc(MemoryContext context, Size size);
-extern void *MemoryContextAllocZero(MemoryContext context, Size size);
-extern void *MemoryContextAllocZeroAligned(MemoryContext context, Size size);
-extern void *MemoryContextAllocExtended(MemoryContext context, Size size, int flags);
-extern void *MemoryContextAllocHuge(MemoryContext context, Size size);
+extern void* MemoryContextAlloc(MemoryContext context, Size size);
+extern void* MemoryContextAllocZero(MemoryContext context, Size size);
+extern void* MemoryContextAllocZeroAligned(MemoryContext context, Size size);
+extern void* MemoryContextAllocExtended(MemoryContext context, Size size, int flags);
+extern void* MemoryContextAllocHuge(MemoryContext context, Size size);
 
-extern void *palloc(Size size);
-extern void *palloc0(Size size);
-extern void *palloc_extended(Size size, int flags);
+extern void* palloc(Size size);
+extern void* palloc0(Size size);
+extern void* palloc_extended(Size size, int flags);
 /* Resizes a chunk in its own context; the contents are kept. */
-extern void *repalloc(void *pointer, Size size);
-extern void *repalloc_huge(void *pointer, Size size);
-extern void pfree(void *pointer);
+extern void* repalloc(void* pointer, Size size);
+extern void* repalloc_huge(void* pointer, Size size);
+extern void pfree(void* pointer);
 
 /* Makes `context` current; returns the previous one to switch back to. */
-static inline MemoryContext
-MemoryContextSwitchTo(MemoryContext context)
-{
-	MemoryContext old = CurrentMemoryContext;
+static inline MemoryContext MemoryContextSwitchTo(MemoryContext context) {
+  MemoryContext old = CurrentMemoryContext;
 
-	CurrentMemoryContext = context;
-	return old;
+  CurrentMemoryContext = context;
+  return old;
 }
 
 /* Registers `cb` to run when `context` is next reset or deleted. */
-extern void MemoryContextRegisterResetCallback(MemoryContext context, MemoryContextCallback *cb);
+extern void MemoryContextRegisterResetCallback(MemoryContext context, MemoryContextCallback* cb);
 
-extern char *MemoryContextStrdup(MemoryContext context, const char *string);
-extern char *pstrdup(const char *in);
+extern char* MemoryContextStrdup(MemoryContext context, const char* string);
+extern char* pstrdup(const char* in);
 /* Copies at most len bytes (stopping at a NUL) and terminates the copy. */
-extern char *pnstrdup(const char *in, Size len);
+extern char* pnstrdup(const char* in, Size len);
 /* pstrdup without trailing newlines. */
-extern char *pchomp(const char *in);
+extern char* pchomp(const char* in);
 /* sprintf into a fresh palloc'd string. */
-extern char *psprintf(const char *fmt, ...) pg_attribute_printf(1, 2);
+extern char* psprintf(const char* fmt, ...) pg_attribute_printf(1, 2);
 /*
  * vsnprintf into buf[len]: returns the string length when it fit, otherwise
  * the buffer size needed (> len) with buf's contents unspecified. Raises
  * ERROR when the result would exceed MaxAllocSize.
  */
-extern size_t pvsnprintf(char *buf, size_t len, const char *fmt, va_list args)
-	pg_attribute_printf(3, 0);
+extern size_t pvsnprintf(char* buf, size_t len, const char* fmt, va_list args)
+    pg_attribute_printf(3, 0);
 
 #ifdef __cplusplus
 }
