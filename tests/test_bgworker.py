@@ -174,6 +174,39 @@ def wait_sentinel(srv: harness.Server, name: str, count: int, after: float | Non
         raise AssertionError(f"{e}\n--- log ---\n{srv.log_tail(60)}")
 
 
+# launcher_main (dynamic registration scenarios, bgw_test.scenario) logs
+# "bgw_test RESULT key=value ..." lines.
+LAUNCHER = "launcher_main:-1:s"
+LAUNCHER_NAME = "bgw_test launcher_main 1"
+
+_RESULT_RX = re.compile(r"LOG:  bgw_test RESULT (.*)$", re.M)
+_QUOTED_RX = re.compile(r'^(\w+)="(.*)"$')
+
+
+def results(srv: harness.Server) -> dict[str, str]:
+    """Every "bgw_test RESULT" of the log; key="text with spaces" or k=v k=v."""
+    out: dict[str, str] = {}
+    for m in _RESULT_RX.finditer(srv.read_log()):
+        body = m.group(1)
+        q = _QUOTED_RX.match(body)
+        if q:
+            out[q.group(1)] = q.group(2)
+            continue
+        for pair in body.split():
+            k, _, v = pair.partition("=")
+            out[k] = v
+    return out
+
+
+def wait_result(srv: harness.Server, key: str, timeout: float = 60) -> dict[str, str]:
+    """All results, once launcher result `key` is in the log."""
+    try:
+        return wait_until(lambda: (lambda r: r if key in r else None)(results(srv)), timeout,
+                          what=f"launcher result {key!r}")
+    except AssertionError as e:
+        raise AssertionError(f"{e}\n--- log ---\n{srv.log_tail(80)}")
+
+
 # ---------------------------------------------------------------------------
 # Exit codes and restarts.
 
@@ -182,8 +215,10 @@ def test_exit_0_unregisters_exit_1_restarts_after_restart_time(make_server):
     # 1: exit 0 with a restart time of 1 s: unregistered, never restarted.
     # 2: exit 1, restart 2 s: restarted, each time no sooner than 2 s.
     # 3: exit 1, BGW_NEVER_RESTART: never restarted.
+    # 4: exit 1 after 300 ms, restart time 0 (a zeroed struct): at once.
     srv = start_bgw_server(
-        make_server, "exit_code_main:1:s:0,exit_code_main:2:s:1,exit_code_main:-1:s:1"
+        make_server,
+        "exit_code_main:1:s:0,exit_code_main:2:s:1,exit_code_main:-1:s:1,exit_code_main:0:s:1:300",
     )
     restarting = "bgw_test exit_code_main 2"
     runs = wait_starts(srv, restarting, 3, timeout=60)
@@ -215,6 +250,16 @@ def test_exit_0_unregisters_exit_1_restarts_after_restart_time(make_server):
     assert count >= 3
     assert int((srv.datadir / "bgw_test.bgw_test_exit_code_main_1.count").read_text()) == 1
     assert int((srv.datadir / "bgw_test.bgw_test_exit_code_main_3.count").read_text()) == 1
+
+    # Restart time 0: restarted right away, not after some default interval.
+    zero_wait = "bgw_test exit_code_main 4"
+    runs4 = starts(srv, zero_wait)
+    exits4 = log_lines(srv, exit_rx(zero_wait, 1))
+    assert len(runs4) >= 3 and len(exits4) >= 2, (runs4, exits4)
+    for i in range(2):
+        assert f"(PID {runs4[i].pid})" in exits4[i], (exits4, runs4)
+        gap = runs4[i + 1].t - log_line_time(exits4[i])
+        assert gap < 0.9, f"restart time 0, restarted after {gap:.3f}s"
     assert_no_crash(srv)
 
 
@@ -234,13 +279,23 @@ def test_worker_crash_reinitializes_server(make_server, kind):
     # 2: restartable (60 s!): restarted at once after the reinitialization.
     # 3: BGW_NEVER_RESTART: gone after the reinitialization.
     # 4: sentinel (exit 1, restart 1 s).
+    # 5: launcher: leaves a dynamic worker with restart 60 s ("survivor") and
+    #    one with BGW_NEVER_RESTART ("mortal"), then waits.
     srv = start_bgw_server(
-        make_server, f"{item},sleep_main:60:s,sleep_main:-1:s,exit_code_main:1:s:1"
+        make_server,
+        f"{item},sleep_main:60:s,sleep_main:-1:s,exit_code_main:1:s:1,launcher_main:-1:s",
+        **{"bgw_test.scenario": "survivors"},
     )
     pm = srv.pid
     c = wait_starts(srv, crasher)[0]
     s2 = wait_starts(srv, "bgw_test sleep_main 2")[0]
     s3 = wait_starts(srv, "bgw_test sleep_main 3")[0]
+    r = wait_result(srv, "survivors_started")
+    assert r["survivors_started"] == "BGWH_STARTED,BGWH_STARTED", r
+    survivor = wait_starts(srv, "bgw_test dyn survivor")[0]
+    mortal = wait_starts(srv, "bgw_test dyn mortal")[0]
+    launcher = wait_starts(srv, "bgw_test launcher_main 5")[0]
+    assert survivor.notify == launcher.pid
     srv.open_idle_connection()
     (backend,) = srv.wait_children("backend", 1)
     assert CRASH_LINES[0] not in srv.read_log(), (
@@ -252,7 +307,7 @@ def test_worker_crash_reinitializes_server(make_server, kind):
     srv.wait_for_log(CRASH_LINES[0])
     srv.wait_for_log(CRASH_LINES[1])
     # Every other child was stopped (SIGQUIT): workers and the client backend.
-    wait_gone([s2.pid, s3.pid, backend, c.pid])
+    wait_gone([s2.pid, s3.pid, backend, c.pid, survivor.pid, mortal.pid, launcher.pid])
     reinit = line_time(srv, re.escape(CRASH_LINES[1]))
     assert line_time(srv, crash_rx) <= reinit
 
@@ -269,8 +324,35 @@ def test_worker_crash_reinitializes_server(make_server, kind):
     wait_sentinel(srv, "bgw_test exit_code_main 4", 2, after=reinit)
     assert len(starts(srv, crasher)) == 1, starts(srv, crasher)
     assert len(starts(srv, "bgw_test sleep_main 3")) == 1
+    # Dynamic registrations survive a crash too (unless BGW_NEVER_RESTART);
+    # their registrant is gone, so they come back without a notify pid.
+    again = wait_starts(srv, "bgw_test dyn survivor", 2)[1]
+    assert again.pid != survivor.pid and again.notify == 0, again.line
+    assert again.t - reinit < 15
+    assert len(starts(srv, "bgw_test dyn mortal")) == 1
+    assert len(starts(srv, "bgw_test launcher_main 5")) == 1
     assert srv.pid == pm and pid_alive(pm)
     assert srv.read_log().count(CRASH_LINES[1]) == 1, "more than one crash"
+
+
+def test_crash_of_worker_without_shmem_access_is_contained(make_server):
+    # Without BGWORKER_SHMEM_ACCESS a worker cannot have corrupted shared
+    # memory: its crash is that worker's business (PostgreSQL 13-14 rule),
+    # restarted after its restart time; nothing else is touched.
+    srv = start_bgw_server(make_server, "segfault_main:1:::300,sleep_main:-1:s")
+    name = "bgw_test segfault_main 1"
+    first = wait_starts(srv, name)[0]
+    s = wait_starts(srv, "bgw_test sleep_main 2")[0]
+    assert first.flags == 0
+    crash_rx = exit_rx(name, 0, first.pid).replace(
+        "exited with exit code 0", "was terminated by signal 11: Segmentation fault"
+    )
+    srv.wait_for_log(crash_rx)
+    second = wait_starts(srv, name, 2)[1]
+    gap = second.t - line_time(srv, crash_rx)
+    assert gap >= 1 - TIME_SLACK, f"restarted {gap:.3f}s after the crash, restart time is 1s"
+    assert pid_alive(s.pid) and len(starts(srv, "bgw_test sleep_main 2")) == 1
+    assert_no_crash(srv)
 
 
 # ---------------------------------------------------------------------------
@@ -324,20 +406,48 @@ def test_worker_ignoring_sigterm_is_killed_at_fast_shutdown(make_server):
 
 
 def test_sighup_reaches_worker_that_reloads(make_server):
-    srv = start_bgw_server(make_server, "sleep_main:-1:s,sleep_main:-1:s")
+    # 3: has signals unblocked but no SIGHUP handler: SIGHUP is ignored.
+    srv = start_bgw_server(make_server, "sleep_main:-1:s,sleep_main:-1:s,default_sigterm_main:-1:s")
+    d = wait_starts(srv, "bgw_test default_sigterm_main 3")[0]
     for n in (1, 2):
         wait_starts(srv, f"bgw_test sleep_main {n}")
         srv.wait_for_log(rf"bgw_test: sleep_main naptime=10000 name=\"bgw_test sleep_main {n}\"$")
-    mark = srv.log_mark()
-    srv.set_conf(**{"bgw_test.naptime": 1234})
-    cp = srv.reload()
-    assert cp.returncode == 0, harness.describe(cp)
-    for n in (1, 2):
-        srv.wait_for_log(
-            rf"bgw_test: sleep_main reloaded naptime=1234 name=\"bgw_test sleep_main {n}\"$",
-            since=mark,
-        )
+    for naptime in (1234, 2345):
+        mark = srv.log_mark()
+        srv.set_conf(**{"bgw_test.naptime": naptime})
+        cp = srv.reload()
+        assert cp.returncode == 0, harness.describe(cp)
+        for n in (1, 2):
+            srv.wait_for_log(
+                rf"bgw_test: sleep_main reloaded naptime={naptime} "
+                rf"name=\"bgw_test sleep_main {n}\"$",
+                since=mark,
+            )
+    # The first SIGHUP reached it long before the second reload was done.
+    assert pid_alive(d.pid), "SIGHUP killed a worker that has no handler for it"
+    assert not log_lines(srv, r"default_sigterm_main 3\" \(PID")
     assert_no_crash(srv)
+
+
+def test_smart_shutdown_keeps_workers_until_clients_leave(make_server):
+    srv = start_bgw_server(make_server, "sleep_main:-1:s,exit_code_main:1:s:1")
+    pm = srv.pid
+    s = wait_starts(srv, "bgw_test sleep_main 1")[0]
+    conn = srv.open_idle_connection()
+    srv.wait_children("backend", 1)
+    os.kill(pm, signal.SIGTERM)
+    asked = log_line_time(srv.wait_for_log(r"^.*received smart shutdown request$").group(0))
+    # Workers keep running, and are still (re)started, while a client is
+    # connected.
+    wait_sentinel(srv, "bgw_test exit_code_main 2", 2, after=asked)
+    assert pid_alive(s.pid) and pid_alive(pm)
+    assert not log_lines(srv, fatal_admin_rx(s.pid, "bgw_test sleep_main"))
+    # The last client leaves: workers get SIGTERM and the server stops.
+    conn.close()
+    wait_gone([pm])
+    srv.wait_for_log(fatal_admin_rx(s.pid, "bgw_test sleep_main"))
+    srv.wait_for_log(LOG_SHUT_DOWN)
+    assert not pid_alive(s.pid)
 
 
 # ---------------------------------------------------------------------------
@@ -346,18 +456,25 @@ def test_sighup_reaches_worker_that_reloads(make_server):
 
 def test_process_titles_and_registration_fields(make_server):
     # Arguments travel by value, 64-bit: a negative one and 2^53 + 1.
+    # 4: empty bgw_type: the server uses bgw_name. 5: BgWorkerStart_PostmasterStart.
     srv = start_bgw_server(
-        make_server, "sleep_main:-1:s:-42,sleep_main:5:sc:9007199254740993,no_shmem_main:-1:"
+        make_server,
+        "sleep_main:-1:s:-42,sleep_main:5:sc:9007199254740993,no_shmem_main:-1:,"
+        "sleep_main:-1:se,sleep_main:0:sp",
     )
     pm = srv.pid
     w1 = wait_starts(srv, "bgw_test sleep_main 1")[0]
     w2 = wait_starts(srv, "bgw_test sleep_main 2")[0]
     w3 = wait_starts(srv, "bgw_test no_shmem_main 3")[0]
+    w4 = wait_starts(srv, "bgw_test sleep_main 4")[0]
+    w5 = wait_starts(srv, "bgw_test sleep_main 5")[0]
     expected = [
         # (start, type, flags, start_time, restart, arg)
         (w1, "bgw_test sleep_main", 1, 2, -1, -42),
         (w2, "bgw_test sleep_main", 1, 1, 5, 9007199254740993),
         (w3, "bgw_test no_shmem_main", 0, 2, -1, 0),
+        (w4, "bgw_test sleep_main 4", 1, 2, -1, 0),
+        (w5, "bgw_test sleep_main", 1, 0, 0, 0),
     ]
     for w, bgw_type, flags, start_time, restart, arg in expected:
         assert cmdline(w.pid) == f"bgw: {bgw_type} {w.name}", (w, cmdline(w.pid))
@@ -367,7 +484,7 @@ def test_process_titles_and_registration_fields(make_server):
         assert (w.type, w.flags, w.start_time, w.restart, w.arg) == (
             bgw_type, flags, start_time, restart, arg), w.line
         assert (w.library, w.function, w.notify) == (LIBRARY, w.fn, 0), w.line
-    for n in (1, 2):
+    for n in (1, 2, 4, 5):
         srv.wait_for_log(rf"bgw_test: sleep_main extra=ok name=\"bgw_test sleep_main {n}\"$")
     assert "extra=mismatch" not in srv.read_log()
     # Every child of the postmaster carries a bgw title.
@@ -402,19 +519,50 @@ def test_worker_without_shmem_access_has_no_segment(make_server):
 # Loading modules.
 
 
-def test_missing_function_is_an_error_exit_1(make_server):
-    srv = start_bgw_server(make_server, "no_such_function:-1:s,exit_code_main:1:s:1")
-    m = srv.wait_for_log(
-        r"background worker \"bgw_test no_such_function 1\" \(PID (\d+)\) exited with exit code 1$"
+def test_worker_startup_errors_exit_1(make_server):
+    spec = ",".join(
+        [
+            "no_such_function:-1:s",  # 1: not in the library
+            "connect_main:-1:s",  # 2: connects without BGWORKER_BACKEND_DATABASE_CONNECTION
+            "NoSuchMain:-1:sP",  # 3: library "postgres", no such internal function
+            "IdleWorkerMain:-1:sP",  # 4: library "postgres", a built-in entry point
+            "exit_code_main:1:s:1",  # 5: sentinel
+        ]
     )
-    pid = int(m.group(1))
-    srv.wait_for_log(
-        rf"\[{pid}\] bgw_test no_such_function ERROR:  could not find function "
-        rf"\"no_such_function\" in file \"[^\"]*bgw_test(\.so)?\"$"
-    )
+    srv = start_bgw_server(make_server, spec)
+    expected = {
+        "bgw_test no_such_function 1": (
+            "bgw_test no_such_function",
+            r"ERROR:  could not find function \"no_such_function\" in file "
+            r"\"[^\"]*bgw_test(\.so)?\"$",
+        ),
+        "bgw_test connect_main 2": (
+            "bgw_test connect_main",
+            r"FATAL:  database connection requirement not indicated during registration$",
+        ),
+        "bgw_test NoSuchMain 3": (
+            "bgw_test NoSuchMain",
+            r"ERROR:  internal function \"NoSuchMain\" not found$",
+        ),
+    }
+    for name, (bgw_type, message) in expected.items():
+        m = srv.wait_for_log(
+            rf"background worker \"{name}\" \(PID (\d+)\) exited with exit code 1$"
+        )
+        pid = int(m.group(1))
+        srv.wait_for_log(rf"\[{pid}\] {re.escape(bgw_type)} {message}")
+    assert not log_lines(srv, "bgw_test: connect_main connected")
+
+    # The built-in entry point runs (and honours SIGTERM).
+    (idle,) = srv.wait_children("bgw_test IdleWorkerMain bgw_test IdleWorkerMain 4", 1)
     # BGW_NEVER_RESTART: a second attempt would have come with the sentinel.
-    wait_sentinel(srv, "bgw_test exit_code_main 2", 2)
-    assert len(log_lines(srv, exit_rx("bgw_test no_such_function 1", 1))) == 1
+    wait_sentinel(srv, "bgw_test exit_code_main 5", 2)
+    for name in expected:
+        assert len(log_lines(srv, exit_rx(name, 1))) == 1, name
+    assert pid_alive(idle)
+    os.kill(idle, signal.SIGTERM)
+    srv.wait_for_log(fatal_admin_rx(idle, "bgw_test IdleWorkerMain"))
+    srv.wait_for_log(exit_rx("bgw_test IdleWorkerMain 4", 1, idle))
     assert_no_crash(srv)
 
 
@@ -507,4 +655,22 @@ def test_more_static_workers_than_max_worker_processes(make_server):
         ), lines[i : i + 3]
     assert not starts(srv, "bgw_test sleep_main 3")
     assert not starts(srv, "bgw_test sleep_main 4")
+    assert_no_crash(srv)
+
+
+def test_more_than_100_static_workers_all_start(make_server):
+    # The postmaster launches at most 100 workers per pass, then runs the next
+    # pass at once: all 150 must start without any other event.
+    n = 150
+    srv = start_bgw_server(make_server, ",".join(["sleep_main:-1:s"] * n), max_worker_processes=n)
+    pm = srv.pid
+    wait_until(
+        lambda: len(srv.children_by_kind("bgw_test sleep_main", pm)) >= n,
+        60,
+        what=f"{n} workers (now {len(srv.children_by_kind('bgw_test sleep_main', pm))})",
+    )
+    wait_until(lambda: len(starts(srv)) >= n, 60, what=f"{n} start lines")
+    names = sorted(s.name for s in starts(srv))
+    assert names == sorted(f"bgw_test sleep_main {i}" for i in range(1, n + 1))
+    assert "too many background workers" not in srv.read_log()
     assert_no_crash(srv)

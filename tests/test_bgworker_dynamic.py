@@ -6,7 +6,11 @@ with RegisterDynamicBackgroundWorker (bgw_notify_pid = itself), follows them
 through their handles (WaitForBackgroundWorkerStartup / Shutdown,
 GetBackgroundWorkerPid, TerminateBackgroundWorker) and logs what it saw as
 "bgw_test RESULT key=value" lines. These tests check those results against
-PostgreSQL's semantics and against what the server and the workers logged.
+PostgreSQL's semantics and against what the server and the workers logged:
+register/wait/terminate, stale handles and slot reuse, slot exhaustion, the
+parallel quota, failing and restarting dynamic workers, invalid definitions,
+registrants that exit, and a registrant waiting when the postmaster is
+SIGKILLed.
 """
 
 from __future__ import annotations
@@ -19,46 +23,20 @@ import time
 import harness
 from harness import children_of, cmdline, pid_alive, proc_ppid, wait_until
 from test_bgworker import (
+    LAUNCHER,
+    LAUNCHER_NAME,
     TIME_SLACK,
     assert_no_crash,
     exit_rx,
     fatal_admin_rx,
     line_time,
     log_lines,
+    results,
     start_bgw_server,
     starts,
+    wait_result,
     wait_starts,
 )
-
-LAUNCHER = "launcher_main:-1:s"
-LAUNCHER_NAME = "bgw_test launcher_main 1"
-
-_RESULT_RX = re.compile(r"LOG:  bgw_test RESULT (.*)$", re.M)
-_QUOTED_RX = re.compile(r'^(\w+)="(.*)"$')
-
-
-def results(srv: harness.Server) -> dict[str, str]:
-    """Every "bgw_test RESULT" of the log; key="text with spaces" or k=v k=v."""
-    out: dict[str, str] = {}
-    for m in _RESULT_RX.finditer(srv.read_log()):
-        body = m.group(1)
-        q = _QUOTED_RX.match(body)
-        if q:
-            out[q.group(1)] = q.group(2)
-            continue
-        for pair in body.split():
-            k, _, v = pair.partition("=")
-            out[k] = v
-    return out
-
-
-def wait_result(srv: harness.Server, key: str, timeout: float = 60) -> dict[str, str]:
-    try:
-        return wait_until(lambda: (lambda r: r if key in r else None)(results(srv)), timeout,
-                          what=f"launcher result {key!r}")
-    except AssertionError as e:
-        raise AssertionError(f"{e}\n--- log ---\n{srv.log_tail(80)}")
-
 
 def start_launcher(make_server, scenario: str, extra_workers: str = "", **settings):
     spec = LAUNCHER + ("," + extra_workers if extra_workers else "")
@@ -67,7 +45,7 @@ def start_launcher(make_server, scenario: str, extra_workers: str = "", **settin
 
 
 def test_register_wait_terminate(make_server):
-    srv = start_launcher(make_server, "basic")
+    srv = start_launcher(make_server, "basic,badnotify")
     r = wait_result(srv, "all_done")
     launcher = starts(srv, LAUNCHER_NAME)[0]
     assert r["basic_registered"] == "1", r
@@ -75,10 +53,12 @@ def test_register_wait_terminate(make_server):
     pid = int(r["basic_pid"])
     assert pid > 0
     assert (r["basic_getpid"], r["basic_getpid_pid"]) == ("BGWH_STARTED", str(pid)), r
+    assert r["basic_type"] == "bgw_test sleep_main", r
     assert r["basic_shutdown"] == "BGWH_STOPPED", r
     assert r["basic_after"] == "BGWH_STOPPED", r
 
-    (w,) = starts(srv, "bgw_test dyn basic")
+    w = wait_starts(srv, "bgw_test dyn basic")[0]
+    assert len(starts(srv, "bgw_test dyn basic")) == 1
     assert w.pid == pid
     assert w.type == "bgw_test sleep_main" and w.flags == 1 and w.restart == -1
     # bgw_main_arg by value (64 bits), bgw_notify_pid = the registrant.
@@ -90,6 +70,14 @@ def test_register_wait_terminate(make_server):
     srv.wait_for_log(fatal_admin_rx(pid, "bgw_test sleep_main"))
     srv.wait_for_log(exit_rx("bgw_test dyn basic", 1, pid))
     assert not pid_alive(pid)
+
+    # A bgw_notify_pid that is not a child of the postmaster is dropped: the
+    # worker runs, without a notify pid (the registrant has to poll).
+    assert r["badnotify_registered"] == "1", r
+    assert r["badnotify_status"] == "BGWH_STARTED", r
+    bad = wait_starts(srv, "bgw_test dyn badnotify")[0]
+    assert bad.pid == int(r["badnotify_pid"]) and bad.notify == 0, bad.line
+    assert r["badnotify_shutdown"] == "BGWH_STOPPED", r
     assert_no_crash(srv)
 
 
@@ -123,9 +111,13 @@ def test_dynamic_worker_exit_1_restarts_same_handle(make_server):
     # the restart time.
     assert r["restart_seen_stopped"] == "1", r
     assert int(r["restart_gap_ms"]) >= 900, r
+    # The wait returns when the second incarnation exits, though the worker
+    # is restartable; terminating it then unregisters it for good.
     assert r["restart_shutdown"] == "BGWH_STOPPED", r
+    assert r["restart_after_terminate"] == "BGWH_STOPPED", r
+    srv.wait_for_log(exit_rx("bgw_test dyn restart", 1, pid2))
     runs = starts(srv, "bgw_test dyn restart")
-    assert [x.pid for x in runs[:2]] == [pid1, pid2], runs
+    assert [x.pid for x in runs] == [pid1, pid2], runs
     gap = runs[1].t - line_time(srv, exit_rx("bgw_test dyn restart", 1, pid1))
     assert gap >= 1 - TIME_SLACK, f"restarted {gap:.3f}s after exit, restart time is 1s"
     assert_no_crash(srv)
@@ -140,6 +132,10 @@ def test_invalid_dynamic_registration_raises_error(make_server):
     ), r
     assert r["invalid_restart_error"] == (
         'background worker "bgw_test dyn invalid restart": invalid restart interval'
+    ), r
+    assert r["invalid_parallel_error"] == (
+        'background worker "bgw_test dyn invalid parallel": parallel workers may not be '
+        "configured for restart"
     ), r
     # The registrant caught the errors and goes on.
     assert r["invalid_then_valid"] == "1", r
@@ -167,20 +163,35 @@ def test_slot_exhaustion_reuse_and_stale_handles(make_server):
     assert r["slots_second_shutdown"] == "BGWH_STOPPED", r
     assert (r["slots_reuse_after"], r["slots_reuse_after_pid"]) == (
         "BGWH_STARTED", str(reuse_pid)), r
-    (reuse,) = starts(srv, "bgw_test dyn slot reuse")
+    # (Workers log their start line on their own time: wait for it.)
+    reuse = wait_starts(srv, "bgw_test dyn slot reuse")[0]
     assert reuse.pid == reuse_pid
     assert pid_alive(reuse_pid) and proc_ppid(reuse_pid) == srv.pid
     assert not re.search(rf"\[{reuse_pid}\] .*FATAL", srv.read_log())
     # Slot 1 and 2 workers were terminated, the others still run.
-    first = starts(srv, "bgw_test dyn slot 1")[0]
-    second = starts(srv, "bgw_test dyn slot 2")[0]
+    first = wait_starts(srv, "bgw_test dyn slot 1")[0]
+    second = wait_starts(srv, "bgw_test dyn slot 2")[0]
     assert not pid_alive(first.pid) and not pid_alive(second.pid)
     for n in range(3, max_workers):
-        (w,) = starts(srv, f"bgw_test dyn slot {n}")
+        w = wait_starts(srv, f"bgw_test dyn slot {n}")[0]
         assert pid_alive(w.pid), w
         assert w.arg == n
     assert not starts(srv, "bgw_test dyn slot overflow")
     assert not starts(srv, f"bgw_test dyn slot {max_workers}")
+    assert_no_crash(srv)
+
+
+def test_parallel_workers_count_against_max_parallel_workers(make_server):
+    srv = start_launcher(make_server, "parallel", max_worker_processes=12)
+    r = wait_result(srv, "all_done")
+    limit = int(r["parallel_max"])  # max_parallel_workers, 8 by default
+    assert 0 < limit < 11, r
+    # RegisterDynamicBackgroundWorker returns false (no error) beyond the
+    # quota, though free slots remain; other workers are not limited by it.
+    assert r["parallel_registered"] == str(limit), r
+    assert r["parallel_other_registered"] == "1", r
+    assert r["parallel_first_shutdown"] == "BGWH_STOPPED", r
+    assert r["parallel_again_registered"] == "1", r
     assert_no_crash(srv)
 
 
@@ -191,7 +202,8 @@ def test_worker_outlives_registrant(make_server):
     assert r["done"] == "orphan" and r["orphan_startup"] == "BGWH_STARTED", r
     launcher_pid = int(r["launcher_pid"])
     harness.wait_gone([launcher_pid])
-    (w,) = starts(srv, "bgw_test dyn orphan")
+    w = wait_starts(srv, "bgw_test dyn orphan")[0]
+    assert w.pid == int(r["orphan_pid"])
     assert w.notify == launcher_pid
     assert pid_alive(w.pid), "a dynamic worker must outlive its registrant"
     # Its next exit and restart must not notify (or trip over) the registrant

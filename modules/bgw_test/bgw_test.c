@@ -27,7 +27,9 @@
  *                      d = BGWORKER_BACKEND_DATABASE_CONNECTION,
  *                      p / c / r = start at PostmasterStart / ConsistentState
  *                                  / RecoveryFinished (the default),
- *                      n = set bgw_notify_pid (invalid for a static worker)
+ *                      n = set bgw_notify_pid (invalid for a static worker),
+ *                      e = leave bgw_type empty (the server uses bgw_name),
+ *                      P = bgw_library_name "postgres" (built-in entry points)
  *   arg       bgw_main_arg, a signed 64-bit integer passed by value
  *   delay_ms  for exit_code_main, segfault_main, abort_main: bgw_extra is
  *             "delay_ms=<delay_ms>"; sleep_main always gets a byte pattern
@@ -36,6 +38,7 @@
 #include "postgres.h"
 
 #include <signal.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include "fmgr.h"
@@ -60,6 +63,7 @@ extern PGDLLEXPORT void sleep_main(Datum main_arg);
 extern PGDLLEXPORT void default_sigterm_main(Datum main_arg);
 extern PGDLLEXPORT void no_shmem_main(Datum main_arg);
 extern PGDLLEXPORT void busy_main(Datum main_arg);
+extern PGDLLEXPORT void connect_main(Datum main_arg);
 extern PGDLLEXPORT void launcher_main(Datum main_arg);
 
 /* Settings. */
@@ -240,19 +244,32 @@ exit_code_main(Datum main_arg)
 	proc_exit(code);
 }
 
-/* Dies by SIGSEGV (a real invalid access) after bgw_extra's delay. */
+/*
+ * Dies by SIGSEGV (a real invalid access) after bgw_extra's delay. The
+ * default action is restored first: a sanitizer runtime's SEGV handler
+ * would otherwise turn the crash into exit status 1.
+ */
 void
 segfault_main(Datum main_arg)
 {
-	static int *volatile null_pointer = NULL;
+	volatile int *guard_page;
+	struct sigaction sa;
 
 	(void) main_arg;
 	BackgroundWorkerUnblockSignals();
 	log_started("segfault_main");
 	latch_sleep_ms(extra_delay_ms(200));
 	elog(LOG, "bgw_test: segfault_main crashing now");
-	*null_pointer = 42;
-	elog(LOG, "bgw_test: segfault_main survived a NULL write");
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = SIG_DFL;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGSEGV, &sa, NULL);
+	/* A page without access rights: the store faults (no undefined behaviour). */
+	guard_page = (volatile int *) mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if ((void *) guard_page == MAP_FAILED)
+		raise(SIGSEGV);
+	*guard_page = 42;
+	elog(LOG, "bgw_test: segfault_main survived a write to a PROT_NONE page");
 	proc_exit(3);
 }
 
@@ -384,6 +401,22 @@ busy_main(Datum main_arg)
 	}
 }
 
+/*
+ * Asks for a database connection (no database, bootstrap superuser): a
+ * FATAL unless the worker was registered with
+ * BGWORKER_BACKEND_DATABASE_CONNECTION.
+ */
+void
+connect_main(Datum main_arg)
+{
+	(void) main_arg;
+	BackgroundWorkerUnblockSignals();
+	log_started("connect_main");
+	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
+	elog(LOG, "bgw_test: connect_main connected name=\"%s\"", MyBgworkerEntry->bgw_name);
+	proc_exit(0);
+}
+
 /* ------------------------------------------------------------------------
  * Registration.
  */
@@ -469,6 +502,8 @@ register_static_workers(const char *spec)
 		int			flags = 0;
 		BgWorkerStartTime start_time = BgWorkerStart_RecoveryFinished;
 		bool		notify = false;
+		bool		empty_type = false;
+		bool		core_library = false;
 		int64		arg = 0;
 		int			delay_ms = -1;
 		char		name[BGW_MAXLEN];
@@ -506,6 +541,12 @@ register_static_workers(const char *spec)
 					case 'n':
 						notify = true;
 						break;
+					case 'e':
+						empty_type = true;
+						break;
+					case 'P':
+						core_library = true;
+						break;
 					default:
 						elog(WARNING, "bgw_test: unknown flag '%c' in item %d", *f, n);
 						break;
@@ -522,6 +563,10 @@ register_static_workers(const char *spec)
 					Int64GetDatum(arg), delay_ms);
 		if (notify)
 			worker.bgw_notify_pid = getpid();
+		if (empty_type)
+			memset(worker.bgw_type, 0, BGW_MAXLEN);
+		if (core_library)
+			snprintf(worker.bgw_library_name, BGW_MAXLEN, "postgres");
 		RegisterBackgroundWorker(&worker);
 	}
 }
@@ -620,6 +665,11 @@ scenario_basic(void)
 	RESULT("basic_startup=%s basic_pid=%d", status_name(st), (int) pid);
 	st = GetBackgroundWorkerPid(handle, &pid2);
 	RESULT("basic_getpid=%s basic_getpid_pid=%d", status_name(st), (int) pid2);
+	{
+		const char *type = GetBackgroundWorkerTypeByPid(pid);
+
+		RESULT("basic_type=\"%s\"", type ? type : "(null)");
+	}
 	TerminateBackgroundWorker(handle);
 	st = WaitForBackgroundWorkerShutdown(handle);
 	RESULT("basic_shutdown=%s", status_name(st));
@@ -769,9 +819,22 @@ scenario_restart(void)
 	RESULT("restart_status=%s restart_pid2=%d restart_seen_stopped=%d restart_gap_ms=%lld",
 		   status_name(st), (int) pid, seen_stopped ? 1 : 0,
 		   seen_stopped ? (long long) (monotonic_ms() - stopped_at) : -1LL);
-	TerminateBackgroundWorker(handle);
+	if (st != BGWH_STARTED)
+		return;
+
+	/*
+	 * The second incarnation exits (code 1) on its own: the wait returns at
+	 * that first STOPPED although the worker would be restarted.
+	 */
 	st = WaitForBackgroundWorkerShutdown(handle);
 	RESULT("restart_shutdown=%s", status_name(st));
+
+	/* Between restarts, terminating unregisters it for good. */
+	TerminateBackgroundWorker(handle);
+	latch_sleep_ms(1500);
+	pid = 0;
+	st = GetBackgroundWorkerPid(handle, &pid);
+	RESULT("restart_after_terminate=%s", status_name(st));
 }
 
 /* Registers `w`; logs the ERROR it raises (expected) or that it did not. */
@@ -815,6 +878,10 @@ scenario_invalid(void)
 	init_dynamic(&w, "sleep_main", "invalid restart", -5, Int64GetDatum(0), -1);
 	register_expecting_error("invalid_restart", &w);
 
+	init_dynamic(&w, "sleep_main", "invalid parallel", 1, Int64GetDatum(0), -1);
+	w.bgw_flags |= BGWORKER_CLASS_PARALLEL;
+	register_expecting_error("invalid_parallel", &w);
+
 	/* Still alive and able to register after the errors. */
 	{
 		BackgroundWorkerHandle *handle = NULL;
@@ -854,6 +921,142 @@ scenario_orphan(void)
 		   (int) MyProcPid);
 	RESULT("done=orphan");
 	proc_exit(0);
+}
+
+/* Polls `handle` (no notification to wait on) until `done` or 10 s. */
+static BgwHandleStatus
+poll_status(BackgroundWorkerHandle *handle, BgwHandleStatus done, pid_t *pid)
+{
+	int64		deadline = monotonic_ms() + 10000;
+	BgwHandleStatus st;
+
+	for (;;)
+	{
+		int			rc;
+
+		st = GetBackgroundWorkerPid(handle, pid);
+		if (st == done || monotonic_ms() > deadline)
+			return st;
+		rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_POSTMASTER_DEATH, 10L,
+					   PG_WAIT_EXTENSION);
+		if (rc & WL_POSTMASTER_DEATH)
+			return BGWH_POSTMASTER_DIED;
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/*
+ * bgw_notify_pid naming a process that is not a child of the postmaster
+ * (init): the registration is accepted, the notify pid dropped.
+ */
+static void
+scenario_badnotify(void)
+{
+	BackgroundWorker w;
+	BackgroundWorkerHandle *handle = NULL;
+	pid_t		pid = 0;
+	BgwHandleStatus st;
+
+	init_dynamic(&w, "sleep_main", "badnotify", BGW_NEVER_RESTART, Int64GetDatum(0), -1);
+	w.bgw_notify_pid = 1;
+	if (!RegisterDynamicBackgroundWorker(&w, &handle))
+	{
+		RESULT("badnotify_registered=0");
+		return;
+	}
+	st = poll_status(handle, BGWH_STARTED, &pid);
+	RESULT("badnotify_registered=1 badnotify_status=%s badnotify_pid=%d", status_name(st),
+		   (int) pid);
+	TerminateBackgroundWorker(handle);
+	st = poll_status(handle, BGWH_STOPPED, &pid);
+	RESULT("badnotify_shutdown=%s", status_name(st));
+}
+
+/*
+ * BGWORKER_CLASS_PARALLEL workers count against max_parallel_workers
+ * (registered minus terminated); other workers do not.
+ */
+static void
+scenario_parallel(void)
+{
+	static BackgroundWorkerHandle *handles[MAX_HANDLES];
+	BackgroundWorker w;
+	BackgroundWorkerHandle *other = NULL;
+	BackgroundWorkerHandle *again = NULL;
+	int			registered = 0;
+	int			i;
+	pid_t		pid = 0;
+	BgwHandleStatus st;
+	char		tag[32];
+
+	for (;;)
+	{
+		snprintf(tag, sizeof tag, "parallel %d", registered + 1);
+		init_dynamic(&w, "sleep_main", tag, BGW_NEVER_RESTART, Int64GetDatum(registered + 1), -1);
+		w.bgw_flags |= BGWORKER_CLASS_PARALLEL;
+		if (registered == MAX_HANDLES || !RegisterDynamicBackgroundWorker(&w, &handles[registered]))
+			break;
+		registered++;
+	}
+	RESULT("parallel_registered=%d parallel_max=%d", registered, max_parallel_workers);
+	for (i = 0; i < registered; i++)
+		(void) WaitForBackgroundWorkerStartup(handles[i], &pid);
+
+	init_dynamic(&w, "sleep_main", "parallel other", BGW_NEVER_RESTART, Int64GetDatum(0), -1);
+	RESULT("parallel_other_registered=%d",
+		   RegisterDynamicBackgroundWorker(&w, &other) ? 1 : 0);
+	if (registered == 0)
+		return;
+
+	/* A terminated parallel worker gives its quota back. */
+	TerminateBackgroundWorker(handles[0]);
+	st = WaitForBackgroundWorkerShutdown(handles[0]);
+	RESULT("parallel_first_shutdown=%s", status_name(st));
+	init_dynamic(&w, "sleep_main", "parallel again", BGW_NEVER_RESTART, Int64GetDatum(0), -1);
+	w.bgw_flags |= BGWORKER_CLASS_PARALLEL;
+	RESULT("parallel_again_registered=%d",
+		   RegisterDynamicBackgroundWorker(&w, &again) ? 1 : 0);
+}
+
+/*
+ * Leaves a restartable and a BGW_NEVER_RESTART worker running and waits
+ * (while the test crashes the server): after the reinitialization only the
+ * restartable one may come back.
+ */
+static void
+scenario_survivors(void)
+{
+	BackgroundWorker w;
+	BackgroundWorkerHandle *survivor = NULL;
+	BackgroundWorkerHandle *mortal = NULL;
+	pid_t		pid1 = 0;
+	pid_t		pid2 = 0;
+	BgwHandleStatus st1,
+				st2;
+
+	init_dynamic(&w, "sleep_main", "survivor", 60, Int64GetDatum(60), -1);
+	if (!RegisterDynamicBackgroundWorker(&w, &survivor))
+	{
+		RESULT("survivors_registered=0");
+		return;
+	}
+	init_dynamic(&w, "sleep_main", "mortal", BGW_NEVER_RESTART, Int64GetDatum(-1), -1);
+	if (!RegisterDynamicBackgroundWorker(&w, &mortal))
+	{
+		RESULT("survivors_registered=1");
+		return;
+	}
+	st1 = WaitForBackgroundWorkerStartup(survivor, &pid1);
+	st2 = WaitForBackgroundWorkerStartup(mortal, &pid2);
+	RESULT("survivors_started=%s,%s survivor_pid=%d mortal_pid=%d", status_name(st1),
+		   status_name(st2), (int) pid1, (int) pid2);
+	for (;;)
+	{
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_EXIT_ON_PM_DEATH, -1L, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
 }
 
 /* Waits for a worker's shutdown while the test SIGKILLs the postmaster. */
@@ -912,6 +1115,12 @@ launcher_main(Datum main_arg)
 			scenario_orphan();
 		else if (strcmp(name, "pmdeath") == 0)
 			scenario_pmdeath();
+		else if (strcmp(name, "survivors") == 0)
+			scenario_survivors();
+		else if (strcmp(name, "badnotify") == 0)
+			scenario_badnotify();
+		else if (strcmp(name, "parallel") == 0)
+			scenario_parallel();
 		else
 			RESULT("unknown_scenario=\"%s\"", name);
 		RESULT("done=%s", name);

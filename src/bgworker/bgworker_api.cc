@@ -122,7 +122,16 @@ bool RegisterDynamicBackgroundWorker(BackgroundWorker* worker, BackgroundWorkerH
 
   int index = -1;
   uint64 generation = 0;
+  bool parallel = (copy.bgw_flags & BGWORKER_CLASS_PARALLEL) != 0;
+  bgw::bgworker::WorkerArray* array = bgw::bgworker::Array();
   bgw::bgworker::LockRegistrants();
+  if (parallel &&
+      array->parallel_registered.load(std::memory_order_relaxed) -
+              array->parallel_terminated.load(std::memory_order_acquire) >=
+          static_cast<uint32>(max_parallel_workers)) {
+    bgw::bgworker::UnlockRegistrants();
+    return false;
+  }
   for (int i = 0; i < bgw::bgworker::NumSlots(); i++) {
     WorkerSlot* slot = bgw::bgworker::Slot(i);
     if (slot->in_use.load(std::memory_order_acquire)) continue;
@@ -131,6 +140,7 @@ bool RegisterDynamicBackgroundWorker(BackgroundWorker* worker, BackgroundWorkerH
     generation = slot->generation.load(std::memory_order_relaxed) + 1;
     slot->generation.store(generation, std::memory_order_relaxed);
     slot->terminate.store(false, std::memory_order_relaxed);
+    if (parallel) array->parallel_registered.fetch_add(1, std::memory_order_relaxed);
     // Publishes everything above; pairs with the postmaster's acquire load.
     slot->in_use.store(true, std::memory_order_release);
     index = i;

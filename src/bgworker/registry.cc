@@ -78,6 +78,7 @@ void Forget(RegisteredWorker* rw, bool notify) {
   ordered.erase(std::remove(ordered.begin(), ordered.end(), rw), ordered.end());
   by_slot[slot_index].reset();
   if (slot != nullptr) {
+    CountParallelTermination(slot->worker);
     slot->pid.store(0, std::memory_order_relaxed);
     // Pairs with the registrant's acquire load of in_use.
     slot->in_use.store(false, std::memory_order_release);
@@ -237,6 +238,7 @@ void AbsorbChanges(bool accept_new, const std::function<bool(pid_t)>& is_child_p
       w.bgw_notify_pid = 0;
     }
     if (cancel) {
+      CountParallelTermination(slot->worker);
       slot->pid.store(0, std::memory_order_relaxed);
       slot->in_use.store(false, std::memory_order_release);
       if (w.bgw_notify_pid > 0) kill(w.bgw_notify_pid, SIGUSR1);

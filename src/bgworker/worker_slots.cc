@@ -71,6 +71,12 @@ void NotifyPostmaster(int index) {
   pmsignal::Send(pmsignal::Reason::kBackgroundWorkerChange);
 }
 
+void CountParallelTermination(const BackgroundWorker& worker) {
+  if (array != nullptr && (worker.bgw_flags & BGWORKER_CLASS_PARALLEL)) {
+    array->parallel_terminated.fetch_add(1, std::memory_order_release);
+  }
+}
+
 bool ValidateWorker(BackgroundWorker* w, std::string* error) {
   // Strings come from module code (or shared memory): terminate them.
   w->bgw_name[BGW_MAXLEN - 1] = '\0';

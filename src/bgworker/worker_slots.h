@@ -50,6 +50,12 @@ struct WorkerArray {
   int total_slots;                 // written at creation, read-only after
   std::atomic<uint32_t> reg_lock;  // registrants only (BackgroundWorkerLock)
   int bitmap_words;                // written at creation
+  // Parallel-class workers (PostgreSQL's quota): registrants increment
+  // parallel_registered under reg_lock; only the postmaster increments
+  // parallel_terminated (no lock), when such a registration ends. Active =
+  // registered - terminated; wraparound is harmless.
+  std::atomic<uint32_t> parallel_registered;
+  std::atomic<uint32_t> parallel_terminated;
   // Followed by: std::atomic<uint64_t> changed[bitmap_words];
   //              WorkerSlot slots[total_slots];
 };
@@ -72,6 +78,9 @@ void NotifyPostmaster(int index);
 // Postmaster: calls fn(index) for every slot marked changed, clearing marks.
 template <typename Fn>
 void ForEachChanged(Fn&& fn);
+
+// Postmaster: a parallel-class registration ended (forgotten or cancelled).
+void CountParallelTermination(const BackgroundWorker& worker);
 
 // Checks a registration as PostgreSQL's SanityCheckBackgroundWorker does;
 // fills an empty bgw_type from bgw_name. Returns false with a message.

@@ -5,6 +5,8 @@
 // group, with its default and whether a reload or a restart applies it.
 #include "guc/settings.h"
 
+#include "postgres/miscadmin.h"
+
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -140,6 +142,15 @@ const Builtin kBuiltins[] = {
      .int_boot = 8,
      .int_min = 0,
      .int_max = 262143},
+    {.group = "RESOURCES",
+     .name = "max_parallel_workers",
+     .desc = "Maximum number of parallel-class background workers active at once",
+     .type = VarType::kInt,
+     .context = Context::kUserset,
+     .int_addr = &::max_parallel_workers,
+     .int_boot = 8,
+     .int_min = 0,
+     .int_max = 1024},
     {.group = "MODULES",
      .name = "shared_preload_libraries",
      .desc = "Comma-separated libraries to load into the server at start",
