@@ -850,7 +850,7 @@ TEST_F(GucTest, BuiltinDefaults) {
   EXPECT_EQ(ShowValue("authentication_timeout"), "1min");
 
   std::vector<VariableInfo> all = AllVariables();
-  EXPECT_EQ(all.size(), 15u);
+  EXPECT_EQ(all.size(), 16u);
   for (const VariableInfo& v : all) {
     if (v.name == "authentication_timeout") {
       EXPECT_EQ(v.unit, "s");
