@@ -5,6 +5,8 @@
 // group, with its default and whether a reload or a restart applies it.
 #include "guc/settings.h"
 
+#include "common/internal_error.h"
+
 #include "postgres/miscadmin.h"
 
 #include <cstdio>
@@ -263,9 +265,8 @@ void DefineBuiltinSettings() {
   for (const Builtin& b : kBuiltins) {
     if (IsDefined(b.name)) continue;
     if (Status s = DefineOne(b); !s.ok()) {
-      std::fprintf(stderr, "PANIC: cannot define built-in parameter \"%s\": %s\n", b.name,
-                   s.message().c_str());
-      std::abort();
+      BGW_INTERNAL_ERROR("cannot define built-in parameter \"%s\": %s", b.name,
+                         s.message().c_str());
     }
   }
 }

@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "common/internal_error.h"
 #include "common/log.h"
 #include "ipc/pmdeath.h"
 #include "ipc/proc_exit.h"
@@ -100,10 +101,7 @@ void InitSharedLatch(Latch* latch) {
 }
 
 void OwnLatch(Latch* latch) {
-  if (latch->owner_pid != 0) {
-    bgw::log::Log(bgw::log::Level::kPanic, "latch already owned by PID %d", latch->owner_pid);
-    abort();
-  }
+  if (latch->owner_pid != 0) BGW_INTERNAL_ERROR("latch already owned by PID %d", latch->owner_pid);
   latch->owner_pid = getpid();
 }
 

@@ -6,6 +6,8 @@
 // and the postmaster-death fd.
 #include "protocol/wire.h"
 
+#include "common/internal_error.h"
+
 #include <poll.h>
 #include <sys/socket.h>
 
@@ -24,15 +26,9 @@ namespace {
 // startup packet or query arrives in one recv().
 constexpr size_t kRecvBufferSize = 8192;
 
-// A bug in our own code, not bad input. The project has no shared
-// internal-error hook yet; when one exists this should call it.
+// A bug in our own code, not bad input.
 [[noreturn]] void BrokenInvariant(const char* what) {
-  log::Message m;
-  m.level = log::Level::kPanic;
-  m.text = std::string("protocol invariant broken: ") + what;
-  m.sqlstate = "XX000";
-  log::Emit(m);
-  std::abort();
+  BGW_INTERNAL_ERROR("protocol invariant broken: %s", what);
 }
 
 void PutBE32(uint8_t* p, uint32_t v) {
