@@ -106,7 +106,13 @@ void RegisterBackgroundWorker(BackgroundWorker* worker) {
 }
 
 bool RegisterDynamicBackgroundWorker(BackgroundWorker* worker, BackgroundWorkerHandle** handle) {
-  if (!IsUnderPostmaster || bgw::bgworker::Array() == nullptr) return false;
+  if (!IsUnderPostmaster) return false;
+  if (bgw::bgworker::Array() == nullptr) {
+    ereport(ERROR, errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+            errmsg("cannot register background worker \"%s\" without shared memory access",
+                   worker->bgw_name),
+            errhint("Register the calling worker with BGWORKER_SHMEM_ACCESS."));
+  }
   BackgroundWorker copy;
   std::memcpy(&copy, worker, sizeof copy);
   char error_text[512] = "";

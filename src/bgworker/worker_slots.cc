@@ -42,17 +42,20 @@ void ShmemInit(int num_slots) {
   for (int i = 0; i < num_slots; i++) Slot(i)->pid.store(kNotStarted, std::memory_order_relaxed);
 }
 
-WorkerArray* Array() { return array; }
+// A worker without shared memory access has unmapped the segment: the
+// pointer inherited from the postmaster must not be used there.
+WorkerArray* Array() { return shmem::IsAttached() ? array : nullptr; }
 
-int NumSlots() { return array ? array->total_slots : 0; }
+int NumSlots() { return Array() ? array->total_slots : 0; }
 
 WorkerSlot* Slot(int index) {
-  if (array == nullptr || index < 0 || index >= array->total_slots) return nullptr;
+  if (Array() == nullptr || index < 0 || index >= array->total_slots) return nullptr;
   auto* base = reinterpret_cast<char*>(array) + SlotsOffset(array->total_slots);
   return reinterpret_cast<WorkerSlot*>(base) + index;
 }
 
 std::atomic<uint64_t>* ChangedWords() {
+  if (Array() == nullptr) return nullptr;
   return reinterpret_cast<std::atomic<uint64_t>*>(reinterpret_cast<char*>(array) +
                                                   BitmapOffset());
 }
@@ -67,12 +70,13 @@ void LockRegistrants() {
 void UnlockRegistrants() { array->reg_lock.store(0, std::memory_order_release); }
 
 void NotifyPostmaster(int index) {
+  if (Array() == nullptr) return;
   ChangedWords()[index / 64].fetch_or(uint64_t{1} << (index % 64), std::memory_order_release);
   pmsignal::Send(pmsignal::Reason::kBackgroundWorkerChange);
 }
 
 void CountParallelTermination(const BackgroundWorker& worker) {
-  if (array != nullptr && (worker.bgw_flags & BGWORKER_CLASS_PARALLEL)) {
+  if (Array() != nullptr && (worker.bgw_flags & BGWORKER_CLASS_PARALLEL)) {
     array->parallel_terminated.fetch_add(1, std::memory_order_release);
   }
 }

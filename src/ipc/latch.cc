@@ -145,6 +145,9 @@ int WaitLatchOrSocket(Latch* latch, int wakeEvents, pgsocket sock, long timeout,
 
   using Clock = std::chrono::steady_clock;
   bool has_timeout = (wakeEvents & WL_TIMEOUT) && timeout >= 0;
+  // A timeout beyond ~100 years is as good as none, and must not overflow.
+  constexpr long kMaxTimeoutMs = 100L * 365 * 24 * 3600 * 1000;
+  if (has_timeout && timeout > kMaxTimeoutMs) timeout = kMaxTimeoutMs;
   Clock::time_point deadline = Clock::now() + std::chrono::milliseconds(has_timeout ? timeout : 0);
 
   bool socket_added = false;
@@ -171,7 +174,8 @@ int WaitLatchOrSocket(Latch* latch, int wakeEvents, pgsocket sock, long timeout,
     }
     int wait_ms = -1;
     if (has_timeout) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+      // Rounded up: the wait never ends before the deadline.
+      auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
       if (left.count() <= 0) {
         result |= WL_TIMEOUT;
         break;
@@ -184,7 +188,11 @@ int WaitLatchOrSocket(Latch* latch, int wakeEvents, pgsocket sock, long timeout,
     waiting = 0;
     if (n < 0) {
       if (errno == EINTR) continue;  // a handler ran; it may have set the latch
+      int saved = errno;
+      if (latch != nullptr) Store(latch->maybe_sleeping, 0);
+      if (socket_added) epoll_ctl(epoll_fd, EPOLL_CTL_DEL, sock, nullptr);
       pgstat_report_wait_end();
+      errno = saved;
       elog(ERROR, "epoll_wait() failed: %m");
     }
     for (int i = 0; i < n; i++) {

@@ -53,7 +53,7 @@ void ShmemInit(int num_child_slots) {
 }
 
 void Send(Reason reason) {
-  if (state == nullptr) return;
+  if (state == nullptr || !shmem::IsAttached()) return;
   state->reasons[static_cast<int>(reason)].store(1, std::memory_order_release);
   kill(state->postmaster_pid, SIGUSR1);
 }
@@ -82,7 +82,7 @@ void PublishInRecovery(bool in_recovery) {
 }
 
 bool InRecovery() {
-  return state != nullptr && state->in_recovery.load(std::memory_order_acquire) != 0;
+  return state != nullptr && shmem::IsAttached() && state->in_recovery.load(std::memory_order_acquire) != 0;
 }
 
 void MarkChildActive(int slot) {
@@ -91,7 +91,7 @@ void MarkChildActive(int slot) {
 }
 
 void MarkChildInactive() {
-  if (state == nullptr || my_slot < 0) return;
+  if (state == nullptr || my_slot < 0 || !shmem::IsAttached()) return;
   state->child_flags[my_slot].store(kInactive, std::memory_order_release);
 }
 

@@ -10,6 +10,10 @@
 #include "postgres/miscadmin.h"
 #include "postgres/utils/wait_event.h"
 
+extern "C" {
+PGPROC* MyProc = nullptr;
+}
+
 namespace bgw::proc {
 namespace {
 
@@ -26,6 +30,7 @@ void ReleaseSlot(int, uintptr_t) {
   DisownLatch(&my_slot->latch);
   my_slot->pid.store(0, std::memory_order_release);
   MyLatch = nullptr;
+  MyProc = nullptr;
   my_slot = nullptr;
 }
 
@@ -43,10 +48,12 @@ void ShmemInit(int num_slots) {
   for (int i = 0; i < num_slots; i++) InitSharedLatch(&array->slots[i].latch);
 }
 
-int NumSlots() { return array ? array->num_slots : 0; }
+int NumSlots() { return array && shmem::IsAttached() ? array->num_slots : 0; }
 
 ProcSlot* Slot(int index) {
-  if (array == nullptr || index < 0 || index >= array->num_slots) return nullptr;
+  if (array == nullptr || !shmem::IsAttached() || index < 0 || index >= array->num_slots) {
+    return nullptr;
+  }
   return &array->slots[index];
 }
 
@@ -63,6 +70,7 @@ void AttachChild(int index, const char* backend_type, const char* name) {
   slot->latch.owner_pid = 0;
   OwnLatch(&slot->latch);
   my_slot = slot;
+  MyProc = ToPgProc(slot);
   MyLatch = &slot->latch;
   // Wait events are published straight into the shared slot from now on.
   my_wait_event_info = reinterpret_cast<uint32*>(&slot->wait_event_info);
@@ -71,5 +79,25 @@ void AttachChild(int index, const char* backend_type, const char* name) {
 }
 
 ProcSlot* MyProcSlot() { return my_slot; }
+
+int SlotIndex(const ProcSlot* slot) {
+  if (array == nullptr || slot == nullptr) return -1;
+  const ProcSlot* first = &array->slots[0];
+  if (slot < first || slot >= first + array->num_slots) return -1;
+  return static_cast<int>(slot - first);
+}
+
+ProcSlot* SlotForPid(pid_t pid) {
+  if (array == nullptr || pid <= 0) return nullptr;
+  for (int i = 0; i < array->num_slots; i++) {
+    if (array->slots[i].pid.load(std::memory_order_acquire) == pid) return &array->slots[i];
+  }
+  return nullptr;
+}
+
+ProcSlot* FromPgProc(PGPROC* proc) {
+  auto* slot = reinterpret_cast<ProcSlot*>(proc);
+  return SlotIndex(slot) >= 0 ? slot : nullptr;
+}
 
 }  // namespace bgw::proc
