@@ -286,7 +286,13 @@ bool StartWaiting(StartPhase phase, const Launcher& launch) {
       if (rw->worker.bgw_restart_time == BGW_NEVER_RESTART) {
         Forget(rw, true);
       } else {
-        ScheduleRestart(rw);
+        // Retried after bgw_restart_time, but never sooner than a second:
+        // a failure that persists (no free process slot) must not spin the
+        // postmaster or starve the other workers.
+        rw->restart_seq = next_seq++;
+        auto delay = std::max<Clock::duration>(std::chrono::seconds(rw->worker.bgw_restart_time),
+                                               std::chrono::seconds(1));
+        restarts.push({*rw->crashed_at + delay, rw->slot, rw->restart_seq});
       }
       continue;
     }
@@ -295,8 +301,9 @@ bool StartWaiting(StartPhase phase, const Launcher& launch) {
     ReportPid(rw, *pid);
   }
   bool more = !waiting.empty() && launched == kMaxLaunchesPerPass;
-  // Keep the ineligible ones in their original order (oldest first).
-  waiting.insert(waiting.begin(), kept.rbegin(), kept.rend());
+  // The ineligible ones were popped newest first and are newer than anything
+  // still waiting: they go back at the newest end, in their original order.
+  waiting.insert(waiting.end(), kept.rbegin(), kept.rend());
   return more;
 }
 

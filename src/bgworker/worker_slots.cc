@@ -88,6 +88,11 @@ bool ValidateWorker(BackgroundWorker* w, std::string* error) {
   w->bgw_library_name[BGW_MAXLEN - 1] = '\0';
   w->bgw_function_name[BGW_MAXLEN - 1] = '\0';
   const char* name = w->bgw_name;
+  // Read as a plain int: a module (or a corrupted slot) may hold a value
+  // outside the enum, and loading that as the enum would be undefined.
+  int start_time;
+  static_assert(sizeof start_time == sizeof w->bgw_start_time);
+  std::memcpy(&start_time, &w->bgw_start_time, sizeof start_time);
   if ((w->bgw_flags & BGWORKER_BACKEND_DATABASE_CONNECTION) &&
       !(w->bgw_flags & BGWORKER_SHMEM_ACCESS)) {
     *error = StringPrintf(
@@ -97,18 +102,16 @@ bool ValidateWorker(BackgroundWorker* w, std::string* error) {
     return false;
   }
   if ((w->bgw_flags & BGWORKER_BACKEND_DATABASE_CONNECTION) &&
-      w->bgw_start_time == BgWorkerStart_PostmasterStart) {
+      start_time == BgWorkerStart_PostmasterStart) {
     *error = StringPrintf(
         "background worker \"%s\": cannot request database access if starting at postmaster "
         "start",
         name);
     return false;
   }
-  if (w->bgw_start_time != BgWorkerStart_PostmasterStart &&
-      w->bgw_start_time != BgWorkerStart_ConsistentState &&
-      w->bgw_start_time != BgWorkerStart_RecoveryFinished) {
-    *error = StringPrintf("background worker \"%s\": invalid start time %d", name,
-                          static_cast<int>(w->bgw_start_time));
+  if (start_time != BgWorkerStart_PostmasterStart && start_time != BgWorkerStart_ConsistentState &&
+      start_time != BgWorkerStart_RecoveryFinished) {
+    *error = StringPrintf("background worker \"%s\": invalid start time %d", name, start_time);
     return false;
   }
   if (w->bgw_restart_time != BGW_NEVER_RESTART &&

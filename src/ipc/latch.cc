@@ -114,7 +114,10 @@ void SetLatch(Latch* latch) {
   if (!Load(latch->maybe_sleeping)) return;
   int owner = latch->owner_pid;
   if (owner == 0) return;
-  if (owner == MyProcPid || owner == getpid()) {
+  // getpid(), not MyProcPid: a process forked without updating MyProcPid
+  // must not mistake another process's latch for its own. Only reached when
+  // a wake-up signal is about to be sent, so the system call is free.
+  if (owner == getpid()) {
     // Our own latch, set from a signal handler: wake our epoll_wait, if any.
     if (waiting) kill(owner, SIGURG);
     return;

@@ -14,6 +14,7 @@
 #include "ipc/proc_exit.h"
 #include "ipc/shmem.h"
 #include "port/process_title.h"
+#include "postgres/miscadmin.h"
 
 namespace bgw {
 namespace {
@@ -70,6 +71,9 @@ Result<pid_t> LaunchChild(const ChildSpec& spec, const std::function<void()>& ch
 
   // --- child ---
   under_postmaster = true;
+  ::IsUnderPostmaster = true;
+  MyProcPid = getpid();
+  MyStartTime = time(nullptr);
   for (int fd : postmaster_only_fds) close(fd);
   postmaster_only_fds.clear();
   setsid();

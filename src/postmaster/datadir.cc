@@ -88,7 +88,9 @@ Status WriteFileAtomically(const std::string& path, const std::string& content, 
 }
 
 Status Create(const InitOptions& options) {
-  const std::string& path = options.path;
+  // "data/" and "data" name the same directory.
+  std::string path = options.path;
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
   struct stat st;
   if (stat(path.c_str(), &st) == 0) {
     if (!S_ISDIR(st.st_mode)) return Status::Error("\"" + path + "\" exists but is not a directory");
