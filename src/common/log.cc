@@ -62,10 +62,11 @@ std::string FormatPrefix() {
   const std::string& fmt = st.options.line_prefix;
   std::string out;
   for (size_t i = 0; i < fmt.size(); i++) {
-    if (fmt[i] != '%' || i + 1 == fmt.size()) {
+    if (fmt[i] != '%') {
       out += fmt[i];
       continue;
     }
+    if (i + 1 == fmt.size()) break;  // a lone trailing '%' prints nothing
     char c = fmt[++i];
     switch (c) {
       case 'm':
