@@ -43,12 +43,31 @@ BgwHandleStatus ReadStatus(const BackgroundWorkerHandle* handle, pid_t* pid) {
   return BGWH_STARTED;
 }
 
+// Blocks every blockable signal for a registrants' critical section: the
+// default SIGTERM handler (bgworker_die) exits from the handler, and exiting
+// while holding the registrants' lock, or between publishing a slot and
+// telling the postmaster, would leave the lock held or the slot unseen.
+class SignalsBlocked {
+ public:
+  SignalsBlocked() {
+    sigset_t all;
+    sigfillset(&all);
+    sigdelset(&all, SIGQUIT);
+    sigprocmask(SIG_BLOCK, &all, &old_);
+  }
+  ~SignalsBlocked() { sigprocmask(SIG_SETMASK, &old_, nullptr); }
+  SignalsBlocked(const SignalsBlocked&) = delete;
+  SignalsBlocked& operator=(const SignalsBlocked&) = delete;
+
+ private:
+  sigset_t old_;
+};
+
 // Waits until `done(status)`; PostgreSQL's wait loops, plus: SIGUSR1 (the
 // postmaster's notification) is let through for the duration even if the
 // caller still has signals blocked, so the wake-up cannot be held back.
 template <typename Done>
-BgwHandleStatus WaitFor(BackgroundWorkerHandle* handle, pid_t* pidp, uint32 wait_event,
-                        Done done) {
+BgwHandleStatus WaitFor(BackgroundWorkerHandle* handle, pid_t* pidp, uint32 wait_event, Done done) {
   sigset_t usr1, old;
   sigemptyset(&usr1);
   sigaddset(&usr1, SIGUSR1);
@@ -130,31 +149,35 @@ bool RegisterDynamicBackgroundWorker(BackgroundWorker* worker, BackgroundWorkerH
   uint64 generation = 0;
   bool parallel = (copy.bgw_flags & BGWORKER_CLASS_PARALLEL) != 0;
   bgw::bgworker::WorkerArray* array = bgw::bgworker::Array();
-  bgw::bgworker::LockRegistrants();
-  if (parallel &&
-      array->parallel_registered.load(std::memory_order_relaxed) -
-              array->parallel_terminated.load(std::memory_order_acquire) >=
-          static_cast<uint32>(max_parallel_workers)) {
+  {
+    SignalsBlocked blocked;
+    bgw::bgworker::LockRegistrants();
+    if (parallel && array->parallel_registered.load(std::memory_order_relaxed) -
+                            array->parallel_terminated.load(std::memory_order_acquire) >=
+                        static_cast<uint32>(max_parallel_workers)) {
+      bgw::bgworker::UnlockRegistrants();
+      return false;
+    }
+    for (int i = 0; i < bgw::bgworker::NumSlots(); i++) {
+      WorkerSlot* slot = bgw::bgworker::Slot(i);
+      if (slot->in_use.load(std::memory_order_acquire)) continue;
+      std::memcpy(&slot->worker, &copy, sizeof copy);
+      // Generation before pid (release): a holder of an old handle that reads
+      // the new pid also reads the new generation, and so reads STOPPED.
+      generation = slot->generation.load(std::memory_order_relaxed) + 1;
+      slot->generation.store(generation, std::memory_order_release);
+      slot->pid.store(kNotStarted, std::memory_order_release);
+      slot->terminate.store(false, std::memory_order_relaxed);
+      if (parallel) array->parallel_registered.fetch_add(1, std::memory_order_relaxed);
+      // Publishes everything above; pairs with the postmaster's acquire load.
+      slot->in_use.store(true, std::memory_order_release);
+      index = i;
+      break;
+    }
     bgw::bgworker::UnlockRegistrants();
-    return false;
-  }
-  for (int i = 0; i < bgw::bgworker::NumSlots(); i++) {
-    WorkerSlot* slot = bgw::bgworker::Slot(i);
-    if (slot->in_use.load(std::memory_order_acquire)) continue;
-    std::memcpy(&slot->worker, &copy, sizeof copy);
-    slot->pid.store(kNotStarted, std::memory_order_relaxed);
-    generation = slot->generation.load(std::memory_order_relaxed) + 1;
-    slot->generation.store(generation, std::memory_order_relaxed);
-    slot->terminate.store(false, std::memory_order_relaxed);
-    if (parallel) array->parallel_registered.fetch_add(1, std::memory_order_relaxed);
-    // Publishes everything above; pairs with the postmaster's acquire load.
-    slot->in_use.store(true, std::memory_order_release);
-    index = i;
-    break;
-  }
-  bgw::bgworker::UnlockRegistrants();
-  if (index < 0) return false;
-  bgw::bgworker::NotifyPostmaster(index);
+    if (index < 0) return false;
+    bgw::bgworker::NotifyPostmaster(index);
+  }  // signals unblocked: the postmaster knows about the slot
   if (handle != nullptr) {
     *handle = static_cast<BackgroundWorkerHandle*>(palloc(sizeof(BackgroundWorkerHandle)));
     (*handle)->slot = index;
@@ -183,6 +206,7 @@ BgwHandleStatus WaitForBackgroundWorkerShutdown(BackgroundWorkerHandle* handle) 
 void TerminateBackgroundWorker(BackgroundWorkerHandle* handle) {
   WorkerSlot* slot = bgw::bgworker::Slot(handle->slot);
   if (slot == nullptr) return;
+  SignalsBlocked blocked;
   bool signal = false;
   bgw::bgworker::LockRegistrants();
   if (slot->in_use.load(std::memory_order_acquire) &&
@@ -208,8 +232,7 @@ const char* GetBackgroundWorkerTypeByPid(pid_t pid) {
   return nullptr;
 }
 
-void BackgroundWorkerInitializeConnection(const char* dbname, const char* username,
-                                          uint32 flags) {
+void BackgroundWorkerInitializeConnection(const char* dbname, const char* username, uint32 flags) {
   (void)dbname;
   (void)username;
   (void)flags;

@@ -109,6 +109,14 @@ Status CheckMagic(void* handle, const std::string& path) {
 void SetDataDirectory(const std::string& data_dir) { data_directory = data_dir; }
 
 Result<void*> LoadLibrary(const std::string& name) {
+  void (*init)(void) = nullptr;
+  Result<void*> handle = LoadLibraryDeferInit(name, &init);
+  if (init != nullptr) init();
+  return handle;
+}
+
+Result<void*> LoadLibraryDeferInit(const std::string& name, void (**init)(void)) {
+  *init = nullptr;
   if (auto it = by_name.find(name); it != by_name.end()) return it->second;
   Result<std::string> path = Resolve(name);
   if (!path.ok()) return path.status();
@@ -127,8 +135,7 @@ Result<void*> LoadLibrary(const std::string& name) {
   }
   by_path[*path] = handle;
   by_name[name] = handle;
-  using InitFn = void (*)(void);
-  if (auto init = reinterpret_cast<InitFn>(dlsym(handle, "_PG_init"))) init();
+  *init = reinterpret_cast<void (*)(void)>(dlsym(handle, "_PG_init"));
   return handle;
 }
 
@@ -180,9 +187,10 @@ ErrorText ToErrorText(const bgw::Status& status) {
   return t;
 }
 
-// Loads `filename`; on failure fills *error and returns nullptr.
-void* LoadOrDescribe(const char* filename, ErrorText* error) {
-  bgw::Result<void*> handle = bgw::loader::LoadLibrary(filename);
+// Loads `filename`; on failure fills *error and returns nullptr. A first
+// load's _PG_init is returned in *init, to be run by the caller.
+void* LoadOrDescribe(const char* filename, ErrorText* error, void (**init)(void)) {
+  bgw::Result<void*> handle = bgw::loader::LoadLibraryDeferInit(filename, init);
   if (handle.ok()) return *handle;
   *error = ToErrorText(handle.status());
   return nullptr;
@@ -201,8 +209,10 @@ extern "C" {
 void* load_external_function(const char* filename, const char* funcname, bool signalNotFound,
                              void** filehandle) {
   ErrorText error;
-  void* handle = LoadOrDescribe(filename, &error);
+  void (*init)(void) = nullptr;
+  void* handle = LoadOrDescribe(filename, &error, &init);
   if (handle == nullptr) ThrowLoadError(error);
+  if (init != nullptr) init();  // no C++ object is alive here
   if (filehandle != nullptr) *filehandle = handle;
   void* fn = dlsym(handle, funcname);
   if (fn == nullptr && signalNotFound) {
@@ -214,7 +224,9 @@ void* load_external_function(const char* filename, const char* funcname, bool si
 
 void load_file(const char* filename, bool) {
   ErrorText error;
-  if (LoadOrDescribe(filename, &error) == nullptr) ThrowLoadError(error);
+  void (*init)(void) = nullptr;
+  if (LoadOrDescribe(filename, &error, &init) == nullptr) ThrowLoadError(error);
+  if (init != nullptr) init();
 }
 
 }  // extern "C"

@@ -27,6 +27,11 @@ void SetDataDirectory(const std::string& data_dir);
 // was searched.
 Result<void*> LoadLibrary(const std::string& name);
 
+// The same, but a first load returns _PG_init in *init instead of calling it
+// (nullptr when there is nothing to run): callers that may be unwound by an
+// ERROR from _PG_init (siglongjmp) run it once their C++ objects are gone.
+Result<void*> LoadLibraryDeferInit(const std::string& name, void (**init)(void));
+
 // Finds `function` in `library` (loading it if needed).
 Result<void*> LookupFunction(const std::string& library, const std::string& function);
 

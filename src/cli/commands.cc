@@ -161,7 +161,7 @@ pid_t RunningPostmaster(const std::string& dir, PidFileInfo* info) {
   Result<PidFileInfo> r = ReadLockFile(PidFilePath(dir));
   if (!r.ok()) return 0;
   if (info != nullptr) *info = *r;
-  return IsLivePostmaster(r->pid) ? r->pid : 0;
+  return IsLivePostmaster(r->pid, r->data_dir) ? r->pid : 0;
 }
 
 // Asks the postmaster (SIGUSR2) to write postmaster.status and returns its
@@ -339,6 +339,7 @@ int Start(int argc, char** argv) {
     setsid();
     int devnull = open("/dev/null", O_RDONLY);
     dup2(devnull, 0);
+    if (devnull > 0) close(devnull);
     dup2(log_fd, 1);
     dup2(log_fd, 2);
     std::vector<char*> cargv;

@@ -169,6 +169,11 @@ int WaitLatchOrSocket(Latch* latch, int wakeEvents, pgsocket sock, long timeout,
   pgstat_report_wait_start(wait_event_info);
 
   int result = 0;
+  // `waiting` is raised before the latch is checked: a handler that sets our
+  // latch after the check (and before epoll_wait) then sends SIGURG, which
+  // makes epoll_wait return at once. Raised only around epoll_wait, that
+  // handler would see waiting == 0 and the wake-up would be lost.
+  waiting = 1;
   if (latch != nullptr) Store(latch->maybe_sleeping, 1);
   while (result == 0) {
     if (latch != nullptr && Load(latch->is_set)) {
@@ -186,12 +191,11 @@ int WaitLatchOrSocket(Latch* latch, int wakeEvents, pgsocket sock, long timeout,
       wait_ms = static_cast<int>(std::min<long long>(left.count(), 1 << 30));
     }
     struct epoll_event events[4];
-    waiting = 1;
     int n = epoll_wait(epoll_fd, events, 4, wait_ms);
-    waiting = 0;
     if (n < 0) {
       if (errno == EINTR) continue;  // a handler ran; it may have set the latch
       int saved = errno;
+      waiting = 0;
       if (latch != nullptr) Store(latch->maybe_sleeping, 0);
       if (socket_added) epoll_ctl(epoll_fd, EPOLL_CTL_DEL, sock, nullptr);
       pgstat_report_wait_end();
@@ -226,6 +230,7 @@ int WaitLatchOrSocket(Latch* latch, int wakeEvents, pgsocket sock, long timeout,
     }
     if (latch != nullptr && Load(latch->is_set)) result |= WL_LATCH_SET;
   }
+  waiting = 0;
   if (latch != nullptr) Store(latch->maybe_sleeping, 0);
   if (socket_added) epoll_ctl(epoll_fd, EPOLL_CTL_DEL, sock, nullptr);
   pgstat_report_wait_end();

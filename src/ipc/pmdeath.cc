@@ -16,6 +16,7 @@ namespace {
 
 int pipe_fds[2] = {-1, -1};
 volatile sig_atomic_t death_signal = 0;
+pid_t expected_parent = 0;  // the postmaster, as seen by this child
 timer_t kill_timer;
 bool kill_timer_armed_ok = false;
 
@@ -23,6 +24,12 @@ constexpr int kDeathSignal = SIGPWR;
 
 void DeathSignalHandler(int) {
   int saved = errno;
+  // A stray SIGPWR (kill -PWR) is not a postmaster death: ignore it while
+  // our parent is still the postmaster.
+  if (getppid() == expected_parent) {
+    errno = saved;
+    return;
+  }
   death_signal = 1;
   if (kill_timer_armed_ok) {
     struct itimerspec its = {};
@@ -43,6 +50,7 @@ int WriteEndForPostmasterOnly() { return pipe_fds[1]; }
 int ReadFd() { return pipe_fds[0]; }
 
 void InitChild(int postmaster_pid) {
+  expected_parent = postmaster_pid;
   if (pipe_fds[1] >= 0) {
     close(pipe_fds[1]);
     pipe_fds[1] = -1;

@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -38,19 +39,59 @@ Result<PidFileInfo> ReadLockFile(const std::string& path) {
   return info;
 }
 
-bool IsLivePostmaster(pid_t pid) {
+bool IsLivePostmaster(pid_t pid, std::string_view data_dir) {
   if (!ProcessIsRunning(pid)) return false;
   std::ifstream cmd("/proc/" + std::to_string(pid) + "/cmdline");
   if (!cmd) return true;  // cannot inspect: assume it is ours
   std::string title;
   std::getline(cmd, title, '\0');
-  // Our title is set before any lock file is created, so a postmaster that
-  // holds a lock file always shows it.
-  return StartsWith(title, "bgw: postmaster");
+  // Our title ("bgw: postmaster <dir>[ (<cluster_name>)]") is set before any
+  // lock file is created, so a postmaster that holds one always shows it.
+  constexpr std::string_view kPrefix = "bgw: postmaster";
+  if (!StartsWith(title, kPrefix)) return false;
+  if (data_dir.empty()) return true;
+  std::string_view rest = std::string_view(title).substr(kPrefix.size());
+  std::string expected = " " + std::string(data_dir);
+  return rest == expected || StartsWith(rest, expected + " (");
 }
 
 Result<LockFile> LockFile::Create(const std::string& path, const std::string& data_dir,
                                   bool data_dir_lock) {
+  int dir_lock_fd = -1;
+  if (data_dir_lock) {
+    dir_lock_fd = open(data_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir_lock_fd < 0)
+      return Status::FromErrno("could not open data directory \"" + data_dir + "\"");
+    if (flock(dir_lock_fd, LOCK_EX | LOCK_NB) != 0) {
+      int err = errno;
+      close(dir_lock_fd);
+      if (err != EWOULDBLOCK)
+        return Status::FromErrno("could not lock data directory \"" + data_dir + "\"", err);
+      Result<PidFileInfo> other = ReadLockFile(path);
+      if (other.ok() && IsLivePostmaster(other->pid, data_dir)) {
+        return Status::Error(StringPrintf(
+            "lock file \"%s\" already exists\nHINT:  Is another postmaster (PID %d) running in "
+            "data directory \"%s\"?",
+            path.c_str(), static_cast<int>(other->pid), data_dir.c_str()));
+      }
+      return Status::Error("data directory \"" + data_dir +
+                           "\" is in use by another server or by processes of a previous "
+                           "one\nHINT:  Terminate any old server processes associated with data "
+                           "directory \"" +
+                           data_dir + "\".");
+    }
+  }
+  Result<LockFile> created = CreateLocked(path, data_dir, data_dir_lock);
+  if (!created.ok()) {
+    if (dir_lock_fd >= 0) close(dir_lock_fd);
+    return created;
+  }
+  created->dir_lock_fd_ = dir_lock_fd;
+  return created;
+}
+
+Result<LockFile> LockFile::CreateLocked(const std::string& path, const std::string& data_dir,
+                                        bool data_dir_lock) {
   for (int attempt = 0; attempt < 100; attempt++) {
     // The content is written to a private file first and linked into place:
     // link() fails if the lock exists, and the lock never exists half-written.
@@ -80,7 +121,8 @@ Result<LockFile> LockFile::Create(const std::string& path, const std::string& da
                            "or the lock file is the remnant of a previous server startup crash.");
     }
     pid_t other_pid = other->pid;
-    if (other_pid != getpid() && other_pid != getppid() && IsLivePostmaster(other_pid)) {
+    if (other_pid != getpid() && other_pid != getppid() &&
+        IsLivePostmaster(other_pid, data_dir_lock ? data_dir : other->data_dir)) {
       const char* what = data_dir_lock ? "data directory" : "socket directory";
       return Status::Error(StringPrintf(
           "lock file \"%s\" already exists\nHINT:  Is another postmaster (PID %d) running in %s "
@@ -109,6 +151,7 @@ LockFile& LockFile::operator=(LockFile&& o) noexcept {
     Remove();
     path_ = std::move(o.path_);
     owner_ = std::exchange(o.owner_, 0);
+    dir_lock_fd_ = std::exchange(o.dir_lock_fd_, -1);
     for (int i = 0; i < kLockLineStatus; i++) lines_[i] = std::move(o.lines_[i]);
   }
   return *this;
@@ -118,7 +161,11 @@ LockFile::~LockFile() { Remove(); }
 
 void LockFile::Remove() {
   // Only the creating process removes it: a forked child's copy must not.
-  if (owner_ != 0 && owner_ == getpid()) unlink(path_.c_str());
+  if (owner_ != 0 && owner_ == getpid()) {
+    unlink(path_.c_str());
+    if (dir_lock_fd_ >= 0) close(dir_lock_fd_);
+    dir_lock_fd_ = -1;
+  }
   owner_ = 0;
 }
 

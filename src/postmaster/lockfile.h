@@ -16,6 +16,7 @@
 
 #include <initializer_list>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "common/status.h"
@@ -53,8 +54,10 @@ struct PidFileInfo {
 Result<PidFileInfo> ReadLockFile(const std::string& path);
 
 // True if `pid` is alive and looks like a bgw postmaster (its title starts
-// with "bgw: postmaster"), or cannot be inspected (assume it is).
-bool IsLivePostmaster(pid_t pid);
+// with "bgw: postmaster"), or cannot be inspected (assume it is). With
+// `data_dir`, the title must name that data directory too, so a recycled
+// pid that now belongs to another directory's server does not count.
+bool IsLivePostmaster(pid_t pid, std::string_view data_dir = {});
 
 class LockFile {
  public:
@@ -76,7 +79,14 @@ class LockFile {
 
  private:
   LockFile() = default;
+  static Result<LockFile> CreateLocked(const std::string& path, const std::string& data_dir,
+                                       bool data_dir_lock);
   Status WriteTo(const std::string& tmp) const;
+  // Data directory locks: an fd of the directory holding flock(LOCK_EX),
+  // inherited by every child, so the lock lasts while any process of this
+  // server lives. Deciding whether an existing lock file is stale is only
+  // done while holding it: two servers starting at once cannot both win.
+  int dir_lock_fd_ = -1;
   std::string path_;
   pid_t owner_ = 0;
   std::string lines_[kLockLineStatus];

@@ -149,7 +149,7 @@ class LockFileTest : public ::testing::Test {
 
 TEST_F(LockFileTest, CreateWritesPidDataDirAndStartTime) {
   time_t before = time(nullptr);
-  Result<LockFile> lf = LockFile::Create(path_, "/some/data", true);
+  Result<LockFile> lf = LockFile::Create(path_, "/some/data", false);
   time_t after = time(nullptr);
   ASSERT_TRUE(lf.ok()) << lf.status().message();
   EXPECT_EQ(lf->path(), path_);
@@ -320,7 +320,7 @@ TEST_F(LockFileTest, ZombieIsNotALivePostmaster) {
 }
 
 TEST_F(LockFileTest, RefusesALivePostmaster) {
-  TitledProcess pm("bgw: postmaster");
+  TitledProcess pm("bgw: postmaster " + dir_);
   ASSERT_TRUE(pm.ready());
   WriteForeignLock(path_, pm.pid());
   std::string before = ReadFile(path_);
@@ -334,7 +334,7 @@ TEST_F(LockFileTest, RefusesALivePostmaster) {
 }
 
 TEST_F(LockFileTest, SocketLockNamesTheOtherServersDataDirectory) {
-  TitledProcess pm("bgw: postmaster");
+  TitledProcess pm("bgw: postmaster /their/data");
   ASSERT_TRUE(pm.ready());
   std::string sock_lock = dir_ + "/.s.PGSQL.5432.lock";
   WriteForeignLock(sock_lock, pm.pid(), -1, "/their/data");
@@ -348,6 +348,29 @@ TEST_F(LockFileTest, SocketLockNamesTheOtherServersDataDirectory) {
 TEST_F(LockFileTest, ReplacesALockOfADeadProcess) {
   WriteForeignLock(path_, DeadPid());
   ExpectReplaced(path_, true);
+}
+
+// A recycled pid that now belongs to another data directory's postmaster.
+TEST_F(LockFileTest, ReplacesALockOfAPostmasterOfAnotherDirectory) {
+  TitledProcess pm("bgw: postmaster /elsewhere");
+  ASSERT_TRUE(pm.ready());
+  WriteForeignLock(path_, pm.pid());
+  ExpectReplaced(path_, true);
+}
+
+// Two servers starting at once: the data directory's flock lets one decide.
+TEST_F(LockFileTest, SecondCreatorIsRefusedWhileTheFirstHoldsTheDirectory) {
+  Result<LockFile> first = LockFile::Create(path_, dir_, true);
+  ASSERT_TRUE(first.ok()) << first.status().message();
+  fflush(nullptr);
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    // Another process (as a second postmaster would be), same directory.
+    Result<LockFile> second = LockFile::Create(path_ + ".other", dir_, true);
+    _exit(second.ok() ? 1 : 0);
+  }
+  EXPECT_EQ(WaitExitCode(pid), 0) << "the second creator must be refused";
 }
 
 TEST_F(LockFileTest, ReplacesALockOfALiveProcessThatIsNotAPostmaster) {

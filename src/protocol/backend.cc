@@ -12,6 +12,7 @@
 #include "common/strutil.h"
 #include "guc/settings.h"
 #include "ipc/pmdeath.h"
+#include "ipc/pmsignal.h"
 #include "ipc/proc_exit.h"
 #include "port/process_title.h"
 #include "protocol/startup.h"
@@ -55,7 +56,12 @@ void BackendMain(UniqueFd client, Admission admission) {
   // Until a session exists there is nothing to clean up: SIGTERM (fast
   // shutdown) ends the process at once, as PostgreSQL's startup-packet phase
   // does. SIGHUP is ignored until sessions read configuration.
-  signal(SIGTERM, [](int) { _exit(1); });
+  signal(SIGTERM, [](int) {
+    // Nothing in shared memory is touched in this phase: a clean exit, and
+    // the child slot says so (else the postmaster would see a crash).
+    pmsignal::MarkChildInactive();
+    _exit(1);
+  });
   signal(SIGHUP, SIG_IGN);
   signal(SIGPIPE, SIG_IGN);
   sigset_t set;
