@@ -12,13 +12,22 @@
 //                    load it with acquire order before reading the rest.
 //   wait_event_info: written by the owner, read by anyone (relaxed; a view
 //                    of a moment).
+//   lw_*, cv_*:      LWLock and condition variable waits; the protocol is in
+//                    src/ipc/lwlock.cc and src/ipc/condition_variable.cc.
+//                    Zero (fresh segment) is the idle state.
 #pragma once
 
+#include <sys/types.h>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
 
 #include "postgres/storage/latch.h"
+
+// PostgreSQL's PGPROC, as modules see it (storage/shm_mq.h): an opaque name
+// for a ProcSlot. MyProc is this process's slot while it holds one.
+struct PGPROC;
+extern "C" PGPROC* MyProc;
 
 namespace bgw::proc {
 
@@ -30,6 +39,19 @@ struct ProcSlot {
   std::atomic<uint32_t> wait_event_info;
   char backend_type[kTypeLen];
   char name[kTypeLen];
+  // LWLock waits: a counting semaphore (futex word) the owner sleeps on and
+  // releasers post; whether and how the owner waits; its links in one lock's
+  // wait list (by slot number, under that lock's wait-list flag).
+  std::atomic<uint32_t> lw_sem;
+  std::atomic<uint8_t> lw_waiting;
+  uint8_t lw_wait_mode;
+  int32_t lw_next;
+  int32_t lw_prev;
+  // Condition variable waits: on a wakeup list or not, and the links (under
+  // that condition variable's mutex).
+  uint8_t cv_on_list;
+  int32_t cv_next;
+  int32_t cv_prev;
 };
 
 size_t ShmemSize(int num_slots);
@@ -44,5 +66,14 @@ void AttachChild(int index, const char* backend_type, const char* name);
 
 // This process's slot, or nullptr (postmaster, or no shared memory access).
 ProcSlot* MyProcSlot();
+
+// The slot's index, or -1 if `slot` is not a slot of the array.
+int SlotIndex(const ProcSlot* slot);
+// The slot a live process holds, or nullptr. O(number of slots).
+ProcSlot* SlotForPid(pid_t pid);
+// Conversions for the module API: a PGPROC* is a ProcSlot*. FromPgProc
+// returns nullptr for a pointer that is not a slot of the array.
+inline PGPROC* ToPgProc(ProcSlot* slot) { return reinterpret_cast<PGPROC*>(slot); }
+ProcSlot* FromPgProc(PGPROC* proc);
 
 }  // namespace bgw::proc

@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <vector>
 
+#include "ipc/dsm.h"
+#include "ipc/lwlock.h"
 #include "ipc/pmsignal.h"
 
 namespace bgw {
@@ -50,11 +52,18 @@ bool ProcExitInProgress() { return in_progress; }
 
 void RunShmemExitCallbacks(int code) {
   RunNewestFirst(before_shmem, code);
+  // As PostgreSQL's shmem_exit: dynamic shared memory is detached (its
+  // on_dsm_detach callbacks run) after the before-shmem-exit callbacks and
+  // before the shmem-exit ones, which release this process's slot.
+  dsm::DetachAllForExit();
   RunNewestFirst(on_shmem, code);
 }
 
 void ProcExit(int code) {
   in_progress = true;
+  // LWLocks first: exit callbacks may need them, and a lock held by an
+  // exiting process would hang every other one.
+  lwlock::ReleaseAllAtExit();
   RunShmemExitCallbacks(code);
   pmsignal::MarkChildInactive();
   RunNewestFirst(on_proc, code);

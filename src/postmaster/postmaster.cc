@@ -26,6 +26,9 @@
 #include "bgworker/worker_slots.h"
 #include "guc/guc.h"
 #include "guc/settings.h"
+#include "ipc/dsm.h"
+#include "ipc/addin_shmem.h"
+#include "ipc/lwlock.h"
 #include "ipc/pmdeath.h"
 #include "ipc/pmsignal.h"
 #include "ipc/proc.h"
@@ -201,6 +204,8 @@ Status Postmaster::Initialize() {
       !s.ok()) {
     return s;
   }
+  // PostgreSQL 15: modules size their shared memory in shmem_request_hook.
+  addin::ProcessShmemRequests();
 
   if (Status s = shmem::CreateInterlock(); !s.ok()) return s;
   if (Status s = CreateSharedMemory(); !s.ok()) return s;
@@ -254,12 +259,25 @@ Status Postmaster::CreateSharedMemory() {
   shmem::RequestSpace(pmsignal::ShmemSize(child_slots));
   shmem::RequestSpace(proc::ShmemSize(child_slots));
   shmem::RequestSpace(bgworker::ShmemSize(guc::max_worker_processes));
+  int dsm_segments = dsm::MaxSegments(child_slots);
+  shmem::RequestSpace(dsm::ShmemSize(dsm_segments));
+  shmem::RequestSpace(lwlock::ShmemSize());
+  shmem::RequestSpace(addin::ShmemSize());
+  // No child runs now (startup, or every child of the crashed generation is
+  // gone): segments left by a killed predecessor or by the crashed
+  // generation, pinned or not, can go.
+  if (Status s = dsm::SetNamePrefixForDataDir(options_.data_dir); !s.ok()) return s;
+  dsm::RemoveLeftoverSegments();
   if (Status s = shmem::CreateMainSegment(); !s.ok()) return s;
   pmsignal::ShmemInit(child_slots);
   proc::ShmemInit(child_slots);
   bgworker::ShmemInit(guc::max_worker_processes);
+  if (Status s = lwlock::ShmemInit(); !s.ok()) return s;
+  if (Status s = addin::ShmemInit(); !s.ok()) return s;
+  dsm::ShmemInit(dsm_segments);
   bgworker::PublishToSlots();
   if (shmem_startup_hook != nullptr) shmem_startup_hook();
+  lwlock::ReleaseLeftoverLocks();
   log::Log(log::Level::kDebug1, "created shared memory segment of %zu bytes",
            shmem::SegmentSize());
   return Status::Ok();
@@ -298,6 +316,9 @@ int Postmaster::Run() {
   state_ = PmState::kStartup;
   LaunchStartupProcess();
   Loop();
+  // Every child has exited: remove the dynamic shared memory segments that
+  // are left (pinned ones, and those of children that died uncleanly).
+  dsm::RemoveLeftoverSegments();
   if (exit_code_ == 0 && shutdown_ != Shutdown::kImmediate) {
     log::Log(log::Level::kLog, "database system is shut down");
   }
