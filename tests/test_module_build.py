@@ -51,3 +51,25 @@ def test_plain_gcc_module_runs(make_server, tmp_path):
     log = srv.read_log()
     assert 'terminating background worker "bgw_example" due to administrator command' in log
     assert "database system is shut down" in log
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc not installed")
+def test_error_in_pg_init_fails_startup_cleanly(make_server, tmp_path):
+    """An ERROR raised by a preloaded module's _PG_init stops the server with a
+    FATAL naming it, and leaves neither postmaster.pid nor sockets behind."""
+    src = tmp_path / "failinit.c"
+    src.write_text('#include "postgres.h"\n#include "fmgr.h"\nPG_MODULE_MAGIC;\n'
+                   'void _PG_init(void) { elog(ERROR, "failinit: refusing to initialize"); }\n')
+    cflags = harness.bgw("config", "--cflags").stdout.split()
+    srv = make_server()
+    srv.init()
+    so = srv.datadir / "modules" / "failinit.so"
+    cp = subprocess.run(["gcc", *cflags, "-shared", "-o", str(so), str(src)],
+                        capture_output=True, text=True, timeout=120)
+    assert cp.returncode == 0, cp.stderr
+    srv.set_conf(shared_preload_libraries="failinit")
+    r = srv.start(check=False)
+    assert r.returncode == 1
+    assert "FATAL:  failinit: refusing to initialize" in harness.output(r)
+    assert not srv.pidfile.exists()
+    assert not any(p.name.startswith(".s.PGSQL") for p in srv.sockdir.iterdir())

@@ -72,6 +72,14 @@ extern PGDLLIMPORT int MaxBackends;
 extern PGDLLIMPORT char my_exec_path[];
 extern PGDLLIMPORT char pkglib_path[];
 
+/* PostgreSQL 15: modules request shared memory and LWLocks in this hook. */
+#ifndef BGW_SHMEM_REQUEST_HOOK_DECLARED
+#define BGW_SHMEM_REQUEST_HOOK_DECLARED
+typedef void (*shmem_request_hook_type) (void);
+extern PGDLLIMPORT shmem_request_hook_type shmem_request_hook;
+extern PGDLLIMPORT bool process_shmem_requests_in_progress;
+#endif
+
 /* True while _PG_init() of shared_preload_libraries runs in the postmaster. */
 extern PGDLLIMPORT bool process_shared_preload_libraries_in_progress;
 extern PGDLLIMPORT bool process_shared_preload_libraries_done;

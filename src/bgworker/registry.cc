@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <list>
 #include <memory>
 #include <queue>
 #include <unordered_map>
@@ -22,11 +23,12 @@ namespace {
 struct RegisteredWorker {
   BackgroundWorker worker;  // validated private copy
   int slot = -1;
-  pid_t pid = 0;            // 0 = not running
-  bool terminate = false;   // unregister once not running
-  bool waiting = false;     // in the waiting-to-start list
-  std::optional<Clock::time_point> crashed_at;  // restart pending since
-  uint64_t restart_seq = 0;  // matches the live heap entry
+  pid_t pid = 0;                                    // 0 = not running
+  bool terminate = false;                           // unregister once not running
+  bool waiting = false;                             // in a waiting-to-start list
+  std::list<RegisteredWorker*>::iterator order_it;  // its place in `ordered`
+  std::optional<Clock::time_point> crashed_at;      // restart pending since
+  uint64_t restart_seq = 0;                         // matches the live heap entry
   int starts = 0;
   int last_status = -1;  // wait status of the last exit, -1 = none
 };
@@ -36,9 +38,17 @@ std::vector<BackgroundWorker> static_workers;
 // Registered workers by shared slot; nullptr = slot not registered.
 std::vector<std::unique_ptr<RegisteredWorker>> by_slot;
 // Registration order of live entries, for crash reinitialization.
-std::vector<RegisteredWorker*> ordered;
-// Slots waiting to start; the back is the newest.
-std::vector<int> waiting;
+std::list<RegisteredWorker*> ordered;
+// Slots waiting to start, one LIFO list per start time (the back is the
+// newest); each entry carries the sequence number of its insertion so the
+// newest across the lists the server state allows goes first. Lists the
+// state does not allow are not even looked at.
+struct WaitingEntry {
+  uint64_t seq;
+  int slot;
+};
+std::vector<WaitingEntry> waiting[3];
+uint64_t next_waiting_seq = 1;
 
 struct RestartEntry {
   Clock::time_point when;
@@ -75,7 +85,7 @@ void Forget(RegisteredWorker* rw, bool notify) {
   BGW_DEBUG1("unregistering background worker \"%s\"", rw->worker.bgw_name);
   pid_t notify_pid = rw->worker.bgw_notify_pid;
   DropNotifyIndex(*rw);
-  ordered.erase(std::remove(ordered.begin(), ordered.end(), rw), ordered.end());
+  ordered.erase(rw->order_it);
   by_slot[slot_index].reset();
   if (slot != nullptr) {
     CountParallelTermination(slot->worker);
@@ -91,10 +101,15 @@ void ReportPid(RegisteredWorker* rw, pid_t pid) {
   NotifyRegistrant(*rw);
 }
 
+int StartIndex(const BackgroundWorker& w) {
+  // Validated on registration: one of the three start times.
+  return static_cast<int>(w.bgw_start_time);
+}
+
 void AddWaiting(RegisteredWorker* rw) {
   if (rw->waiting) return;
   rw->waiting = true;
-  waiting.push_back(rw->slot);
+  waiting[StartIndex(rw->worker)].push_back({next_waiting_seq++, rw->slot});
 }
 
 void ScheduleRestart(RegisteredWorker* rw) {
@@ -128,7 +143,7 @@ RegisteredWorker* Add(const BackgroundWorker& w, int slot) {
   rw->slot = slot;
   RegisteredWorker* p = rw.get();
   by_slot[slot] = std::move(rw);
-  ordered.push_back(p);
+  p->order_it = ordered.insert(ordered.end(), p);
   if (p->worker.bgw_notify_pid > 0) by_notify_pid.emplace(p->worker.bgw_notify_pid, slot);
   return p;
 }
@@ -156,9 +171,10 @@ void RegisterStatic(const BackgroundWorker& worker) {
     m.text = "too many background workers";
     m.detail = guc::max_worker_processes == 1
                    ? "Up to 1 background worker can be registered with the current settings."
-                   : StringPrintf("Up to %d background workers can be registered with the "
-                                  "current settings.",
-                                  guc::max_worker_processes);
+                   : StringPrintf(
+                         "Up to %d background workers can be registered with the "
+                         "current settings.",
+                         guc::max_worker_processes);
     m.hint = "Consider increasing the configuration parameter \"max_worker_processes\".";
     log::Emit(m);
     return;
@@ -184,7 +200,7 @@ void PublishToSlots() {
   ordered.clear();
   by_slot.clear();
   by_slot.resize(NumSlots());
-  waiting.clear();
+  for (auto& list : waiting) list.clear();
   by_notify_pid.clear();
   restarts = {};
   int n = std::min<int>(static_cast<int>(workers.size()), NumSlots());
@@ -210,8 +226,8 @@ void AbsorbChanges(bool accept_new, const std::function<bool(pid_t)>& is_child_p
     WorkerSlot* slot = Slot(index);
     // Pairs with the registrant's release store of in_use.
     if (!slot->in_use.load(std::memory_order_acquire)) return;
-    RegisteredWorker* rw = by_slot.size() > static_cast<size_t>(index) ? by_slot[index].get()
-                                                                      : nullptr;
+    RegisteredWorker* rw =
+        by_slot.size() > static_cast<size_t>(index) ? by_slot[index].get() : nullptr;
     if (rw != nullptr) {
       if (slot->terminate.load(std::memory_order_acquire) && !rw->terminate) {
         rw->terminate = true;
@@ -250,31 +266,33 @@ void AbsorbChanges(bool accept_new, const std::function<bool(pid_t)>& is_child_p
 }
 
 bool StartWaiting(StartPhase phase, const Launcher& launch) {
-  if (phase == StartPhase::kNone || waiting.empty()) return false;
+  // The lists this state allows (indexes are BgWorkerStartTime values).
+  bool allowed[3] = {false, false, false};
+  for (int i = 0; i < 3; i++) allowed[i] = Allowed(phase, static_cast<BgWorkerStartTime>(i));
+  // The allowed list whose newest entry is the newest overall, or -1.
+  auto next_list = [&]() {
+    int best = -1;
+    for (int i = 0; i < 3; i++) {
+      if (allowed[i] && !waiting[i].empty() &&
+          (best < 0 || waiting[i].back().seq > waiting[best].back().seq)) {
+        best = i;
+      }
+    }
+    return best;
+  };
   int launched = 0;
-  // Walk from the newest; workers the phase does not allow yet stay.
-  std::vector<int> kept;
-  while (!waiting.empty()) {
-    int index = waiting.back();
-    waiting.pop_back();
-    RegisteredWorker* rw = static_cast<size_t>(index) < by_slot.size() ? by_slot[index].get()
-                                                                       : nullptr;
-    if (rw == nullptr) continue;
+  for (int list = next_list(); list >= 0; list = next_list()) {
+    if (launched == kMaxLaunchesPerPass) return true;  // more to do: next pass
+    int index = waiting[list].back().slot;
+    waiting[list].pop_back();
+    RegisteredWorker* rw =
+        static_cast<size_t>(index) < by_slot.size() ? by_slot[index].get() : nullptr;
+    if (rw == nullptr || !rw->waiting) continue;
     rw->waiting = false;
     if (rw->pid > 0) continue;
     if (rw->terminate) {
       Forget(rw, true);
       continue;
-    }
-    if (!Allowed(phase, rw->worker.bgw_start_time)) {
-      kept.push_back(index);
-      rw->waiting = true;
-      continue;
-    }
-    if (launched == kMaxLaunchesPerPass) {
-      waiting.push_back(index);
-      rw->waiting = true;
-      break;
     }
     launched++;
     rw->crashed_at.reset();
@@ -300,16 +318,11 @@ bool StartWaiting(StartPhase phase, const Launcher& launch) {
     rw->starts++;
     ReportPid(rw, *pid);
   }
-  bool more = !waiting.empty() && launched == kMaxLaunchesPerPass;
-  // The ineligible ones were popped newest first and are newer than anything
-  // still waiting: they go back at the newest end, in their original order.
-  waiting.insert(waiting.end(), kept.rbegin(), kept.rend());
-  return more;
+  return false;
 }
 
 void OnWorkerExit(int slot, pid_t pid, int status, bool server_crash) {
-  RegisteredWorker* rw = static_cast<size_t>(slot) < by_slot.size() ? by_slot[slot].get()
-                                                                    : nullptr;
+  RegisteredWorker* rw = static_cast<size_t>(slot) < by_slot.size() ? by_slot[slot].get() : nullptr;
   if (rw == nullptr || rw->pid != pid) return;
   rw->pid = 0;
   rw->last_status = status;
@@ -325,7 +338,8 @@ void OnWorkerExit(int slot, pid_t pid, int status, bool server_crash) {
       log::Log(log::Level::kLog, "background worker \"%s\" (PID %d) exited with exit code %d",
                rw->worker.bgw_name, static_cast<int>(pid), WEXITSTATUS(status));
     } else if (WIFSIGNALED(status)) {
-      log::Log(log::Level::kLog, "background worker \"%s\" (PID %d) was terminated by signal %d: %s",
+      log::Log(log::Level::kLog,
+               "background worker \"%s\" (PID %d) was terminated by signal %d: %s",
                rw->worker.bgw_name, static_cast<int>(pid), WTERMSIG(status),
                strsignal(WTERMSIG(status)));
     }
@@ -352,7 +366,7 @@ void OnChildExit(pid_t pid) {
 }
 
 void ResetAfterCrash() {
-  std::vector<RegisteredWorker*> all = ordered;
+  std::vector<RegisteredWorker*> all(ordered.begin(), ordered.end());
   for (RegisteredWorker* rw : all) {
     if (rw->worker.bgw_restart_time == BGW_NEVER_RESTART || rw->terminate) {
       Forget(rw, false);  // registrants are gone too
@@ -365,7 +379,7 @@ void ResetAfterCrash() {
 }
 
 void ForgetUnstartedWithWaiters() {
-  std::vector<RegisteredWorker*> all = ordered;
+  std::vector<RegisteredWorker*> all(ordered.begin(), ordered.end());
   for (RegisteredWorker* rw : all) {
     if (rw->pid == 0 && rw->starts == 0 && rw->worker.bgw_notify_pid > 0) {
       Forget(rw, true);
@@ -376,9 +390,8 @@ void ForgetUnstartedWithWaiters() {
 std::optional<Clock::time_point> NextRestart() {
   while (!restarts.empty()) {
     const RestartEntry& top = restarts.top();
-    RegisteredWorker* rw = static_cast<size_t>(top.slot) < by_slot.size()
-                               ? by_slot[top.slot].get()
-                               : nullptr;
+    RegisteredWorker* rw =
+        static_cast<size_t>(top.slot) < by_slot.size() ? by_slot[top.slot].get() : nullptr;
     if (rw != nullptr && rw->restart_seq == top.seq && rw->crashed_at && rw->pid == 0) {
       return top.when;
     }
@@ -413,21 +426,21 @@ std::string StatusReport() {
                                  static_cast<int>(ordered.size()), NumSlots());
   auto now = Clock::now();
   for (RegisteredWorker* rw : ordered) {
-    const char* state = rw->pid > 0           ? "running"
-                        : rw->crashed_at      ? "waiting to restart"
-                        : rw->starts > 0      ? "stopped"
-                                              : "not yet started";
+    const char* state = rw->pid > 0      ? "running"
+                        : rw->crashed_at ? "waiting to restart"
+                        : rw->starts > 0 ? "stopped"
+                                         : "not yet started";
     std::string last = "-";
     if (rw->last_status >= 0) {
-      last = WIFEXITED(rw->last_status)
-                 ? StringPrintf("exit code %d", WEXITSTATUS(rw->last_status))
-                 : StringPrintf("signal %d", WTERMSIG(rw->last_status));
+      last = WIFEXITED(rw->last_status) ? StringPrintf("exit code %d", WEXITSTATUS(rw->last_status))
+                                        : StringPrintf("signal %d", WTERMSIG(rw->last_status));
     }
     std::string restart_in;
     if (rw->crashed_at && rw->pid == 0) {
       auto at = *rw->crashed_at + std::chrono::seconds(rw->worker.bgw_restart_time);
       auto left = std::chrono::duration_cast<std::chrono::seconds>(at - now).count();
-      restart_in = StringPrintf(" (restart in %llds)", static_cast<long long>(std::max<long long>(left, 0)));
+      restart_in =
+          StringPrintf(" (restart in %llds)", static_cast<long long>(std::max<long long>(left, 0)));
     }
     out += StringPrintf(
         "  slot=%d name=\"%s\" type=\"%s\" function=%s.%s pid=%d state=%s%s starts=%d "

@@ -5,6 +5,7 @@
 
 #include "ipc/proc.h"
 #include "postgres/pgstat.h"
+#include "postgres/storage/lwlock.h"
 #include "postgres/utils/wait_event.h"
 
 namespace {
@@ -41,6 +42,9 @@ const char* pgstat_get_wait_event_type(uint32 wait_event_info) {
 }
 
 const char* pgstat_get_wait_event(uint32 wait_event_info) {
+  if ((wait_event_info & 0xFF000000U) == PG_WAIT_LWLOCK) {
+    return GetLWLockIdentifier(PG_WAIT_LWLOCK, static_cast<uint16>(wait_event_info & 0xFFFFU));
+  }
   switch (wait_event_info) {
     case 0:
       return nullptr;

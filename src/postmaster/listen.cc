@@ -29,9 +29,10 @@ Status OpenTcp(const std::string& host, int port, int backlog, ListenSet* set) {
   const char* node = host == "*" ? nullptr : host.c_str();
   int rc = getaddrinfo(node, service.c_str(), &hints, &res);
   if (rc != 0) {
-    return Status::Error(StringPrintf("could not translate host name \"%s\", service \"%s\" to "
-                                      "address: %s",
-                                      host.c_str(), service.c_str(), gai_strerror(rc)));
+    return Status::Error(
+        StringPrintf("could not translate host name \"%s\", service \"%s\" to "
+                     "address: %s",
+                     host.c_str(), service.c_str(), gai_strerror(rc)));
   }
   int opened = 0;
   std::string last_error;
@@ -55,7 +56,8 @@ Status OpenTcp(const std::string& host, int port, int backlog, ListenSet* set) {
     }
     int one = 1;
     setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (ai->ai_family == AF_INET6) setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    if (ai->ai_family == AF_INET6)
+      setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
     if (bind(fd.get(), ai->ai_addr, ai->ai_addrlen) != 0) {
       int err = errno;
       log::Message m;
@@ -69,8 +71,8 @@ Status OpenTcp(const std::string& host, int port, int backlog, ListenSet* set) {
       continue;
     }
     if (listen(fd.get(), backlog) != 0) {
-      last_error = StringPrintf("could not listen on %s address \"%s\": %s", family, addr,
-                                strerror(errno));
+      last_error =
+          StringPrintf("could not listen on %s address \"%s\": %s", family, addr, strerror(errno));
       BGW_WARNING("%s", last_error.c_str());
       continue;
     }
@@ -95,9 +97,9 @@ Status OpenUnix(const std::string& dir, int port, int backlog, const std::string
   std::string path = dir + "/.s.PGSQL." + std::to_string(port);
   struct sockaddr_un sun = {};
   if (path.size() >= sizeof sun.sun_path) {
-    return Status::Error(StringPrintf(
-        "Unix-domain socket path \"%s\" is too long (maximum %zu bytes)", path.c_str(),
-        sizeof sun.sun_path - 1));
+    return Status::Error(
+        StringPrintf("Unix-domain socket path \"%s\" is too long (maximum %zu bytes)", path.c_str(),
+                     sizeof sun.sun_path - 1));
   }
   // The lock file proves no live server uses this socket; then a leftover
   // socket file is garbage and can go.
@@ -112,10 +114,14 @@ Status OpenUnix(const std::string& dir, int port, int backlog, const std::string
     return Status::FromErrno("could not bind Unix address \"" + path + "\"");
   }
   if (chmod(path.c_str(), 0777) != 0) {
-    return Status::FromErrno("could not set permissions of file \"" + path + "\"");
+    Status s = Status::FromErrno("could not set permissions of file \"" + path + "\"");
+    unlink(path.c_str());  // bound: the file exists, and is ours
+    return s;
   }
   if (listen(fd.get(), backlog) != 0) {
-    return Status::FromErrno("could not listen on Unix socket \"" + path + "\"");
+    Status s = Status::FromErrno("could not listen on Unix socket \"" + path + "\"");
+    unlink(path.c_str());
+    return s;
   }
   BGW_LOG("listening on Unix socket \"%s\"", path.c_str());
   ListenSocket ls;
@@ -139,8 +145,7 @@ ListenSet::~ListenSet() {
   }
 }
 
-Result<std::unique_ptr<ListenSet>> OpenListenSockets(const std::string& listen_addresses,
-                                                     int port,
+Result<std::unique_ptr<ListenSet>> OpenListenSockets(const std::string& listen_addresses, int port,
                                                      const std::string& unix_socket_directories,
                                                      const std::string& data_dir, int backlog) {
   auto set = std::make_unique<ListenSet>();
@@ -167,8 +172,9 @@ Result<std::unique_ptr<ListenSet>> OpenListenSockets(const std::string& listen_a
     return Status::Error("could not create any TCP/IP sockets\nDETAIL:  " + tcp_error);
   }
   if (set->sockets.empty()) {
-    return Status::Error("no socket created for listening\nHINT:  Set listen_addresses or "
-                         "unix_socket_directories.");
+    return Status::Error(
+        "no socket created for listening\nHINT:  Set listen_addresses or "
+        "unix_socket_directories.");
   }
   return set;
 }

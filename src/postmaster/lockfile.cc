@@ -174,7 +174,9 @@ Status LockFile::SetLines(std::initializer_list<std::pair<int, std::string>> lin
   std::string tmp = path_ + ".tmp";
   if (Status s = WriteTo(tmp); !s.ok()) return s;
   if (rename(tmp.c_str(), path_.c_str()) != 0) {
-    return Status::FromErrno("could not rename lock file \"" + tmp + "\"");
+    Status s = Status::FromErrno("could not rename lock file \"" + tmp + "\"");
+    unlink(tmp.c_str());
+    return s;
   }
   return Status::Ok();
 }
@@ -189,7 +191,9 @@ Status LockFile::WriteTo(const std::string& tmp) const {
   UniqueFd fd(open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   if (!fd) return Status::FromErrno("could not write lock file \"" + tmp + "\"");
   if (write(fd.get(), content.data(), content.size()) != static_cast<ssize_t>(content.size())) {
-    return Status::FromErrno("could not write lock file \"" + tmp + "\"");
+    Status s = Status::FromErrno("could not write lock file \"" + tmp + "\"");
+    unlink(tmp.c_str());
+    return s;
   }
   return Status::Ok();
 }

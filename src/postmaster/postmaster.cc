@@ -18,31 +18,32 @@
 #include <optional>
 #include <unordered_map>
 
-#include "common/log.h"
-#include "common/strutil.h"
 #include "bgworker/dynamic_loader.h"
 #include "bgworker/registry.h"
 #include "bgworker/worker_main.h"
 #include "bgworker/worker_slots.h"
+#include "common/log.h"
+#include "common/strutil.h"
 #include "guc/guc.h"
 #include "guc/settings.h"
-#include "ipc/dsm.h"
 #include "ipc/addin_shmem.h"
+#include "ipc/dsm.h"
 #include "ipc/lwlock.h"
 #include "ipc/pmdeath.h"
 #include "ipc/pmsignal.h"
 #include "ipc/proc.h"
+#include "ipc/proc_exit.h"
 #include "ipc/shmem.h"
-#include "postmaster/child.h"
-#include "postmaster/datadir.h"
-#include "postmaster/listen.h"
-#include "postmaster/lockfile.h"
-#include "postmaster/startup.h"
 #include "port/process_title.h"
 #include "port/unique_fd.h"
 #include "postgres/miscadmin.h"
 #include "postgres/storage/ipc.h"
 #include "postgres/utils/guc.h"
+#include "postmaster/child.h"
+#include "postmaster/datadir.h"
+#include "postmaster/listen.h"
+#include "postmaster/lockfile.h"
+#include "postmaster/startup.h"
 #include "protocol/backend.h"
 
 namespace bgw {
@@ -78,7 +79,7 @@ enum class Shutdown { kNone = 0, kSmart = 1, kFast = 2, kImmediate = 3 };
 struct Child {
   pid_t pid;
   ChildKind kind;
-  int child_slot;       // -1 when not attached to shared memory
+  int child_slot;        // -1 when not attached to shared memory
   int worker_slot = -1;  // background workers: their registry slot
 };
 
@@ -108,6 +109,15 @@ class Postmaster {
   Result<pid_t> LaunchWorker(int worker_slot, const BackgroundWorker& worker);
   bgworker::StartPhase WorkerStartPhase() const;
   void WriteStatusFile();
+
+ public:
+  // Removes postmaster.pid and the Unix sockets (the exit path of a FATAL).
+  void RemoveFilesAtExit() {
+    listen_.reset();
+    pid_file_.reset();
+  }
+
+ private:
   void LaunchBackend(UniqueFd client, Admission admission);
   void SignalChildren(int sig, bool include_dead_end);
   void SetKillDeadline();
@@ -161,7 +171,8 @@ Status Postmaster::Initialize() {
 
   const std::string& dir = options_.data_dir;
   if (Status s = datadir::Check(dir); !s.ok()) return s;
-  if (chdir(dir.c_str()) != 0) return Status::FromErrno("could not change directory to \"" + dir + "\"");
+  if (chdir(dir.c_str()) != 0)
+    return Status::FromErrno("could not change directory to \"" + dir + "\"");
 
   guc::DefineBuiltinSettings();
   for (const std::string& assignment : options_.settings) {
@@ -194,13 +205,17 @@ Status Postmaster::Initialize() {
   Result<LockFile> lock = LockFile::Create(dir + "/" + datadir::kPidFile, dir, true);
   if (!lock.ok()) return lock.status();
   pid_file_.emplace(std::move(*lock));
+  // A FATAL raised by module code in the postmaster (a _PG_init, a hook)
+  // ends the process through proc_exit, which skips destructors: remove the
+  // lock file and the sockets there too.
+  OnProcExit([](int, uintptr_t arg) { reinterpret_cast<Postmaster*>(arg)->RemoveFilesAtExit(); },
+             reinterpret_cast<uintptr_t>(this));
 
   // Modules register their workers and shared memory needs in _PG_init(),
   // before shared memory is sized.
   loader::SetDataDirectory(dir);
-  if (Status s = loader::PreloadLibraries(guc::shared_preload_libraries
-                                              ? guc::shared_preload_libraries
-                                              : "");
+  if (Status s = loader::PreloadLibraries(
+          guc::shared_preload_libraries ? guc::shared_preload_libraries : "");
       !s.ok()) {
     return s;
   }
@@ -209,7 +224,8 @@ Status Postmaster::Initialize() {
 
   if (Status s = shmem::CreateInterlock(); !s.ok()) return s;
   if (Status s = CreateSharedMemory(); !s.ok()) return s;
-  if (!pmdeath::CreatePipe()) return Status::FromErrno("could not create pipe to monitor postmaster death");
+  if (!pmdeath::CreatePipe())
+    return Status::FromErrno("could not create pipe to monitor postmaster death");
   RegisterPostmasterOnlyFd(pmdeath::WriteEndForPostmasterOnly());
 
   int backlog = std::min(guc::max_connections * 2, 4096);
@@ -278,8 +294,7 @@ Status Postmaster::CreateSharedMemory() {
   bgworker::PublishToSlots();
   if (shmem_startup_hook != nullptr) shmem_startup_hook();
   lwlock::ReleaseLeftoverLocks();
-  log::Log(log::Level::kDebug1, "created shared memory segment of %zu bytes",
-           shmem::SegmentSize());
+  log::Log(log::Level::kDebug1, "created shared memory segment of %zu bytes", shmem::SegmentSize());
   return Status::Ok();
 }
 
@@ -345,7 +360,8 @@ void Postmaster::Loop() {
         signalfd_siginfo info[8];
         ssize_t r;
         while ((r = read(signal_fd_.get(), info, sizeof info)) > 0) {
-          for (size_t k = 0; k < static_cast<size_t>(r) / sizeof info[0]; k++) HandleSignal(info[k]);
+          for (size_t k = 0; k < static_cast<size_t>(r) / sizeof info[0]; k++)
+            HandleSignal(info[k]);
         }
       } else if (tag == kTagTimer) {
         uint64_t expirations;
@@ -445,7 +461,8 @@ void Postmaster::ProcessPending() {
   }
   StateMachine();
   start_workers_now_ = bgworker::StartWaiting(
-      WorkerStartPhase(), [this](int slot, const BackgroundWorker& w) { return LaunchWorker(slot, w); });
+      WorkerStartPhase(),
+      [this](int slot, const BackgroundWorker& w) { return LaunchWorker(slot, w); });
 }
 
 bgworker::StartPhase Postmaster::WorkerStartPhase() const {
@@ -477,9 +494,8 @@ Result<pid_t> Postmaster::LaunchWorker(int worker_slot, const BackgroundWorker& 
   spec.title_detail = worker.bgw_name;
   spec.log_kind = worker.bgw_type;
   int child_slot = spec.child_slot;
-  Result<pid_t> pid = LaunchChild(spec, [&worker, child_slot] {
-    bgworker::BackgroundWorkerMain(worker, child_slot);
-  });
+  Result<pid_t> pid = LaunchChild(
+      spec, [&worker, child_slot] { bgworker::BackgroundWorkerMain(worker, child_slot); });
   if (!pid.ok()) {
     if (spec.child_slot >= 0) pmsignal::ReleaseChildSlot(spec.child_slot);
     return Status::FromErrno("could not fork background worker process");
@@ -506,8 +522,8 @@ void Postmaster::WriteStatusFile() {
 
 void Postmaster::ReloadConfiguration() {
   BGW_LOG("received SIGHUP, reloading configuration files");
-  Status s = guc::ProcessConfigFile(options_.data_dir + "/" + datadir::kConfigFile,
-                                    guc::Phase::kReload);
+  Status s =
+      guc::ProcessConfigFile(options_.data_dir + "/" + datadir::kConfigFile, guc::Phase::kReload);
   if (!s.ok()) log::EmitStatus(log::Level::kLog, s);
   ApplyLogSettings();
   SignalChildren(SIGHUP, false);
@@ -748,9 +764,8 @@ void Postmaster::LaunchBackend(UniqueFd client, Admission admission) {
     return;  // closes the connection
   }
   int client_fd = client.get();
-  Result<pid_t> pid = LaunchChild(spec, [client_fd, admission] {
-    BackendMain(UniqueFd(client_fd), admission);
-  });
+  Result<pid_t> pid =
+      LaunchChild(spec, [client_fd, admission] { BackendMain(UniqueFd(client_fd), admission); });
   if (!pid.ok()) {
     if (spec.child_slot >= 0) pmsignal::ReleaseChildSlot(spec.child_slot);
     log::EmitStatus(log::Level::kLog, pid.status());
@@ -783,8 +798,8 @@ void Postmaster::ArmTimer() {
   struct itimerspec its = {};
   if (deadline) {
     auto delay = *deadline - Clock::now();
-    auto ns = std::max<int64_t>(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(delay).count(), 1);
+    auto ns =
+        std::max<int64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(delay).count(), 1);
     its.it_value.tv_sec = static_cast<time_t>(ns / 1000000000);
     its.it_value.tv_nsec = static_cast<long>(ns % 1000000000);
   }
