@@ -1,0 +1,180 @@
+/*
+ * bgw_bench: background worker latency measurements, written only against
+ * PostgreSQL's module API so that one source measures both servers.
+ *
+ * With shared_preload_libraries = 'bgw_bench', a static "bgw_bench driver"
+ * worker runs bgw_bench.iterations rounds of each measurement and logs one
+ * line per metric:
+ *
+ *   bgw_bench RESULT metric=<name> n=<n> median_us=<x> p99_us=<y> min_us=<z>
+ *
+ * Metrics:
+ *   launch_to_started  RegisterDynamicBackgroundWorker ->
+ *                      WaitForBackgroundWorkerStartup returns
+ *   launch_to_running  register -> the worker's entry function runs
+ *                      (timestamp written by the worker into shared memory)
+ *   round_trip         register -> the worker returns at once ->
+ *                      WaitForBackgroundWorkerShutdown returns
+ *
+ * Then it logs "bgw_bench DONE" and exits 0.
+ */
+#include "postgres.h"
+
+#include <time.h>
+
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/shmem.h"
+#include "utils/guc.h"
+
+PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+PGDLLEXPORT void bgw_bench_driver(Datum arg);
+PGDLLEXPORT void bgw_bench_target(Datum arg);
+
+static int	bench_iterations = 200;
+
+/* Shared: the target's entry timestamp (written by the target, read by the
+ * driver after WaitForBackgroundWorkerShutdown, which orders it). */
+typedef struct BenchShared
+{
+	volatile int64 entry_ns;
+} BenchShared;
+
+static BenchShared *shared;
+
+static int64
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64) ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void
+attach_shared(void)
+{
+	bool		found;
+
+	shared = ShmemInitStruct("bgw_bench", sizeof(BenchShared), &found);
+	if (!found)
+		shared->entry_ns = 0;
+}
+
+static int
+cmp_int64(const void *a, const void *b)
+{
+	int64		x = *(const int64 *) a;
+	int64		y = *(const int64 *) b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void
+report(const char *metric, int64 *samples, int n)
+{
+	if (n == 0)
+	{
+		elog(LOG, "bgw_bench RESULT metric=%s n=0", metric);
+		return;
+	}
+	qsort(samples, n, sizeof(int64), cmp_int64);
+	elog(LOG, "bgw_bench RESULT metric=%s n=%d median_us=%.1f p99_us=%.1f min_us=%.1f",
+		 metric, n, samples[n / 2] / 1000.0, samples[(n * 99) / 100] / 1000.0,
+		 samples[0] / 1000.0);
+}
+
+static bool
+launch(BackgroundWorkerHandle **handle)
+{
+	BackgroundWorker worker;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = BGW_NEVER_RESTART;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "bgw_bench");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "bgw_bench_target");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "bgw_bench target");
+	snprintf(worker.bgw_type, BGW_MAXLEN, "bgw_bench target");
+	worker.bgw_notify_pid = MyProcPid;
+	return RegisterDynamicBackgroundWorker(&worker, handle);
+}
+
+void
+bgw_bench_target(Datum arg)
+{
+	(void) arg;
+	attach_shared();
+	shared->entry_ns = now_ns();
+	/* Returning exits 0: unregistered. */
+}
+
+void
+bgw_bench_driver(Datum arg)
+{
+	int			n = bench_iterations;
+	int64	   *started = palloc(sizeof(int64) * n);
+	int64	   *running = palloc(sizeof(int64) * n);
+	int64	   *round = palloc(sizeof(int64) * n);
+	int			ns = 0,
+				nr = 0,
+				nt = 0;
+
+	(void) arg;
+	BackgroundWorkerUnblockSignals();
+	attach_shared();
+
+	for (int i = 0; i < n; i++)
+	{
+		BackgroundWorkerHandle *h;
+		pid_t		pid;
+		int64		t0;
+
+		shared->entry_ns = 0;
+		t0 = now_ns();
+		if (!launch(&h))
+			elog(ERROR, "bgw_bench: could not register a worker");
+		if (WaitForBackgroundWorkerStartup(h, &pid) == BGWH_STARTED)
+			started[ns++] = now_ns() - t0;
+		if (WaitForBackgroundWorkerShutdown(h) != BGWH_STOPPED)
+			elog(ERROR, "bgw_bench: postmaster died");
+		round[nt++] = now_ns() - t0;
+		if (shared->entry_ns != 0)
+			running[nr++] = shared->entry_ns - t0;
+		pfree(h);
+	}
+	report("launch_to_started", started, ns);
+	report("launch_to_running", running, nr);
+	report("round_trip", round, nt);
+	elog(LOG, "bgw_bench DONE");
+}
+
+void
+_PG_init(void)
+{
+	BackgroundWorker worker;
+
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+	DefineCustomIntVariable("bgw_bench.iterations", "Rounds per measurement.", NULL,
+							&bench_iterations, 200, 1, 100000, PGC_POSTMASTER, 0,
+							NULL, NULL, NULL);
+	RequestAddinShmemSpace(MAXALIGN(sizeof(BenchShared)));
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = BGW_NEVER_RESTART;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "bgw_bench");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "bgw_bench_driver");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "bgw_bench driver");
+	snprintf(worker.bgw_type, BGW_MAXLEN, "bgw_bench driver");
+	RegisterBackgroundWorker(&worker);
+}
