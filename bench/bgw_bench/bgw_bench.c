@@ -28,6 +28,7 @@
 #include "postmaster/bgworker.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
+#include "storage/procsignal.h"
 #include "storage/shmem.h"
 #include "utils/guc.h"
 
@@ -38,6 +39,7 @@ PGDLLEXPORT void bgw_bench_driver(Datum arg);
 PGDLLEXPORT void bgw_bench_target(Datum arg);
 
 static int	bench_iterations = 200;
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
 
 /* Shared: the target's entry timestamp (written by the target, read by the
  * driver after WaitForBackgroundWorkerShutdown, which orders it). */
@@ -128,6 +130,9 @@ bgw_bench_driver(Datum arg)
 				nt = 0;
 
 	(void) arg;
+	/* Wake-ups from the postmaster (bgw_notify_pid) arrive as SIGUSR1;
+	 * PostgreSQL 14+ ignores it in workers unless this handler is set. */
+	pqsignal(SIGUSR1, procsignal_sigusr1_handler);
 	BackgroundWorkerUnblockSignals();
 	attach_shared();
 
@@ -156,6 +161,15 @@ bgw_bench_driver(Datum arg)
 	elog(LOG, "bgw_bench DONE");
 }
 
+/* PostgreSQL 15 accepts shared memory requests only from this hook. */
+static void
+bench_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	RequestAddinShmemSpace(MAXALIGN(sizeof(BenchShared)));
+}
+
 void
 _PG_init(void)
 {
@@ -166,7 +180,8 @@ _PG_init(void)
 	DefineCustomIntVariable("bgw_bench.iterations", "Rounds per measurement.", NULL,
 							&bench_iterations, 200, 1, 100000, PGC_POSTMASTER, 0,
 							NULL, NULL, NULL);
-	RequestAddinShmemSpace(MAXALIGN(sizeof(BenchShared)));
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = bench_shmem_request;
 
 	memset(&worker, 0, sizeof(worker));
 	worker.bgw_flags = BGWORKER_SHMEM_ACCESS;
