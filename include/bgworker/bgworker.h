@@ -27,6 +27,7 @@
 
 #include "error.h"
 #include "latch.h"
+#include "shmem.h"
 #include "worker.h"
 
 #endif  // BGWORKER_BGWORKER_H
