@@ -154,7 +154,8 @@ Status PreloadLibraries(const std::string& list) {
   for (const std::string& name : SplitTrimmed(list, ',')) {
     if (name.empty()) continue;
     std::string lib = name;
-    if (lib.size() >= 2 && lib.front() == '"' && lib.back() == '"') lib = lib.substr(1, lib.size() - 2);
+    if (lib.size() >= 2 && lib.front() == '"' && lib.back() == '"')
+      lib = lib.substr(1, lib.size() - 2);
     process_shared_preload_libraries_in_progress = true;
     Result<void*> r = LoadLibrary(lib);
     process_shared_preload_libraries_in_progress = false;

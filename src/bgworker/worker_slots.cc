@@ -56,8 +56,7 @@ WorkerSlot* Slot(int index) {
 
 std::atomic<uint64_t>* ChangedWords() {
   if (Array() == nullptr) return nullptr;
-  return reinterpret_cast<std::atomic<uint64_t>*>(reinterpret_cast<char*>(array) +
-                                                  BitmapOffset());
+  return reinterpret_cast<std::atomic<uint64_t>*>(reinterpret_cast<char*>(array) + BitmapOffset());
 }
 
 void LockRegistrants() {
@@ -120,14 +119,15 @@ bool ValidateWorker(BackgroundWorker* w, std::string* error) {
     return false;
   }
   if ((w->bgw_flags & BGWORKER_CLASS_PARALLEL) && w->bgw_restart_time != BGW_NEVER_RESTART) {
-    *error = StringPrintf("background worker \"%s\": parallel workers may not be configured for "
-                          "restart",
-                          name);
+    *error = StringPrintf(
+        "background worker \"%s\": parallel workers may not be configured for "
+        "restart",
+        name);
     return false;
   }
   if (w->bgw_library_name[0] == '\0' || w->bgw_function_name[0] == '\0') {
-    *error = StringPrintf("background worker \"%s\": library and function names are required",
-                          name);
+    *error =
+        StringPrintf("background worker \"%s\": library and function names are required", name);
     return false;
   }
   if (w->bgw_type[0] == '\0') std::memcpy(w->bgw_type, w->bgw_name, BGW_MAXLEN);

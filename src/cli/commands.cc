@@ -25,10 +25,10 @@
 #include <vector>
 
 #include "common/strutil.h"
+#include "port/process.h"
 #include "postmaster/datadir.h"
 #include "postmaster/lockfile.h"
 #include "postmaster/postmaster.h"
-#include "port/process.h"
 
 namespace bgw::cli {
 namespace {
@@ -57,11 +57,10 @@ struct CommonArgs {
 
 // Parses the options a subcommand accepts (`allowed`: short option letters).
 // Returns -1 on success, else the exit code to return.
-int ParseArgs(const char* cmd, int argc, char** argv, const std::string& allowed,
-              CommonArgs* out) {
+int ParseArgs(const char* cmd, int argc, char** argv, const std::string& allowed, CommonArgs* out) {
   static const struct option kLong[] = {
-      {"pgdata", required_argument, nullptr, 'D'},  {"help", no_argument, nullptr, 'h'},
-      {"mode", required_argument, nullptr, 'm'},    {"timeout", required_argument, nullptr, 't'},
+      {"pgdata", required_argument, nullptr, 'D'},   {"help", no_argument, nullptr, 'h'},
+      {"mode", required_argument, nullptr, 'm'},     {"timeout", required_argument, nullptr, 't'},
       {"username", required_argument, nullptr, 'U'}, {nullptr, 0, nullptr, 0}};
   std::string optstring = ":h";
   for (char c : allowed) optstring += std::string(1, c) + ":";
@@ -69,7 +68,8 @@ int ParseArgs(const char* cmd, int argc, char** argv, const std::string& allowed
   opterr = 0;
   int c;
   while ((c = getopt_long(argc, argv, optstring.c_str(), kLong, nullptr)) != -1) {
-    if (c != 'h' && c != '?' && c != ':' && allowed.find(static_cast<char>(c)) == std::string::npos) {
+    if (c != 'h' && c != '?' && c != ':' &&
+        allowed.find(static_cast<char>(c)) == std::string::npos) {
       return UsageError(cmd, StringPrintf("invalid option \"%s\"", argv[optind - 1]));
     }
     switch (c) {
@@ -109,15 +109,15 @@ int ParseArgs(const char* cmd, int argc, char** argv, const std::string& allowed
         out->username = optarg;
         break;
       case ':':
-        return UsageError(cmd, StringPrintf("option requires an argument -- \"%s\"",
-                                            argv[optind - 1]));
+        return UsageError(cmd,
+                          StringPrintf("option requires an argument -- \"%s\"", argv[optind - 1]));
       default:
         return UsageError(cmd, StringPrintf("invalid option \"%s\"", argv[optind - 1]));
     }
   }
   if (optind < argc) {
-    return UsageError(cmd, StringPrintf("too many command-line arguments (first is \"%s\")",
-                                        argv[optind]));
+    return UsageError(
+        cmd, StringPrintf("too many command-line arguments (first is \"%s\")", argv[optind]));
   }
   if (out->data_dir.empty()) {
     const char* env = std::getenv("BGWDATA");
@@ -311,8 +311,10 @@ int Start(int argc, char** argv) {
     return kExitFailure;
   }
   if (pid_t other = RunningPostmaster(*dir, nullptr); other > 0) {
-    std::fprintf(stderr, "bgw: another server (PID %d) might be running; trying to start server "
-                         "anyway\n", static_cast<int>(other));
+    std::fprintf(stderr,
+                 "bgw: another server (PID %d) might be running; trying to start server "
+                 "anyway\n",
+                 static_cast<int>(other));
   }
   std::string log_path = *dir + "/log/bgw.log";
   int log_fd = open(log_path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
@@ -488,11 +490,15 @@ int Config(int argc, char** argv) {
     const char* flag;
     std::string value;
   } const items[] = {
-      {"--bindir", bindir},         {"--includedir", includedir + "/postgres"},
+      {"--bindir", bindir},
+      {"--includedir", includedir + "/postgres"},
       {"--includedir-server", includedir + "/postgres"},
-      {"--libdir", libdir},         {"--pkglibdir", pkglibdir},
-      {"--cflags", cflags},         {"--cflags_sl", "-fPIC"},
-      {"--ldflags_sl", "-shared"},  {"--cmakedir", cmakedir},
+      {"--libdir", libdir},
+      {"--pkglibdir", pkglibdir},
+      {"--cflags", cflags},
+      {"--cflags_sl", "-fPIC"},
+      {"--ldflags_sl", "-shared"},
+      {"--cmakedir", cmakedir},
       {"--version", std::string("bgw ") + BGW_VERSION_STRING},
   };
   if (argc < 2) {

@@ -147,9 +147,9 @@ const char* LevelName(Level level) {
 }
 
 bool ParseLevel(std::string_view name, Level* out) {
-  static constexpr Level kAll[] = {Level::kDebug5, Level::kDebug4,  Level::kDebug3, Level::kDebug2,
-                                   Level::kDebug1, Level::kLog,     Level::kInfo,   Level::kNotice,
-                                   Level::kWarning, Level::kError, Level::kFatal,  Level::kPanic};
+  static constexpr Level kAll[] = {Level::kDebug5,  Level::kDebug4, Level::kDebug3, Level::kDebug2,
+                                   Level::kDebug1,  Level::kLog,    Level::kInfo,   Level::kNotice,
+                                   Level::kWarning, Level::kError,  Level::kFatal,  Level::kPanic};
   for (Level l : kAll) {
     if (EqualsIgnoreCase(name, LevelName(l))) {
       *out = l;

@@ -42,8 +42,8 @@ size_t ShmemSize(int num_child_slots) {
 
 void ShmemInit(int num_child_slots) {
   bool found;
-  state = static_cast<State*>(
-      shmem::InitStruct("PMSignalState", ShmemSize(num_child_slots), &found));
+  state =
+      static_cast<State*>(shmem::InitStruct("PMSignalState", ShmemSize(num_child_slots), &found));
   if (found) return;
   state->postmaster_pid = getpid();
   state->num_child_slots = num_child_slots;
@@ -82,7 +82,8 @@ void PublishInRecovery(bool in_recovery) {
 }
 
 bool InRecovery() {
-  return state != nullptr && shmem::IsAttached() && state->in_recovery.load(std::memory_order_acquire) != 0;
+  return state != nullptr && shmem::IsAttached() &&
+         state->in_recovery.load(std::memory_order_acquire) != 0;
 }
 
 void MarkChildActive(int slot) {

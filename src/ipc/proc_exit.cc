@@ -73,7 +73,6 @@ void ProcExit(int code) {
 
 }  // namespace bgw
 
-
 // The PostgreSQL-compatible face (storage/ipc.h).
 #include "postgres/storage/ipc.h"
 

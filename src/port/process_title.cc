@@ -11,9 +11,9 @@ extern char** environ;
 
 namespace bgw::process_title {
 namespace {
-char* area = nullptr;      // start of the argv area (argv[0])
+char* area = nullptr;         // start of the argv area (argv[0])
 char** saved_argv = nullptr;  // the copy Init returns; lives as long as the process
-size_t area_size = 0;      // contiguous bytes of argv strings (+ environ strings)
+size_t area_size = 0;         // contiguous bytes of argv strings (+ environ strings)
 }  // namespace
 
 char** Init(int argc, char** argv) {

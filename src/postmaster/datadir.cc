@@ -21,7 +21,8 @@
 namespace bgw::datadir {
 namespace {
 
-constexpr const char* kHbaTemplate = R"(# Client authentication rules (hba.conf), PostgreSQL's pg_hba.conf format.
+constexpr const char* kHbaTemplate =
+    R"(# Client authentication rules (hba.conf), PostgreSQL's pg_hba.conf format.
 #
 # One rule per line; the first rule whose connection type, database, user and
 # address match decides the authentication method:
@@ -93,9 +94,11 @@ Status Create(const InitOptions& options) {
   while (path.size() > 1 && path.back() == '/') path.pop_back();
   struct stat st;
   if (stat(path.c_str(), &st) == 0) {
-    if (!S_ISDIR(st.st_mode)) return Status::Error("\"" + path + "\" exists but is not a directory");
+    if (!S_ISDIR(st.st_mode))
+      return Status::Error("\"" + path + "\" exists but is not a directory");
     bool empty = false;
-    if (!IsDirEmpty(path, &empty)) return Status::FromErrno("could not open directory \"" + path + "\"");
+    if (!IsDirEmpty(path, &empty))
+      return Status::FromErrno("could not open directory \"" + path + "\"");
     if (!empty) {
       return Status::Error("directory \"" + path +
                            "\" exists but is not empty\nHINT:  If you want to create a new data "
@@ -214,8 +217,8 @@ Result<ClusterState> ReadControlState(const std::string& data_dir, long long* la
     std::string key(Trim(line.substr(0, colon)));
     std::string value(Trim(line.substr(colon + 1)));
     if (key == "state") {
-      for (ClusterState s : {ClusterState::kShutDown, ClusterState::kInProduction,
-                             ClusterState::kShuttingDown}) {
+      for (ClusterState s :
+           {ClusterState::kShutDown, ClusterState::kInProduction, ClusterState::kShuttingDown}) {
         if (value == ClusterStateName(s)) state = s;
       }
     } else if (key == "time") {
@@ -229,8 +232,9 @@ Result<ClusterState> ReadControlState(const std::string& data_dir, long long* la
 }
 
 Status WriteControlState(const std::string& data_dir, ClusterState state) {
-  std::string content = StringPrintf("format: %d\nstate: %s\ntime: %lld\n", kFormatVersion,
-                                     ClusterStateName(state), static_cast<long long>(time(nullptr)));
+  std::string content =
+      StringPrintf("format: %d\nstate: %s\ntime: %lld\n", kFormatVersion, ClusterStateName(state),
+                   static_cast<long long>(time(nullptr)));
   return WriteFileAtomically(data_dir + "/" + kControlFile, content, 0600);
 }
 
