@@ -179,7 +179,7 @@ void ConditionVariableSignal(ConditionVariable* cv) {
   int woken = PopHead(cv);
   SpinLockRelease(&cv->mutex);
   Leave();
-  if (woken != INVALID_PGPROCNO) SetLatch(&bgw::proclist::SlotOrPanic(woken)->latch);
+  if (woken != INVALID_PGPROCNO) SetLatch(&bgw::proclist::SlotOrPanic(woken)->pgproc.procLatch);
 }
 
 void ConditionVariableBroadcast(ConditionVariable* cv) {
@@ -201,7 +201,7 @@ void ConditionVariableBroadcast(ConditionVariable* cv) {
   }
   SpinLockRelease(&cv->mutex);
   Leave();
-  for (size_t i = 0; i < n; i++) SetLatch(&bgw::proclist::SlotOrPanic(woken[i])->latch);
+  for (size_t i = 0; i < n; i++) SetLatch(&bgw::proclist::SlotOrPanic(woken[i])->pgproc.procLatch);
 }
 
 }  // extern "C"

@@ -8,6 +8,7 @@
 #include "ipc/proc_exit.h"
 #include "ipc/shmem.h"
 #include "postgres/miscadmin.h"
+#include "postgres/storage/procarray.h"
 #include "postgres/utils/wait_event.h"
 
 extern "C" {
@@ -27,8 +28,9 @@ ProcSlot* my_slot = nullptr;
 
 void ReleaseSlot(int, uintptr_t) {
   if (my_slot == nullptr) return;
-  DisownLatch(&my_slot->latch);
-  my_slot->pid.store(0, std::memory_order_release);
+  DisownLatch(&my_slot->pgproc.procLatch);
+  PidOf(my_slot).store(0, std::memory_order_release);
+  my_slot->pgproc.backendId = InvalidBackendId;
   MyLatch = nullptr;
   MyProc = nullptr;
   my_slot = nullptr;
@@ -45,7 +47,14 @@ void ShmemInit(int num_slots) {
   array = static_cast<ProcArray*>(shmem::InitStruct("ProcArray", ShmemSize(num_slots), &found));
   if (found) return;
   array->num_slots = num_slots;
-  for (int i = 0; i < num_slots; i++) InitSharedLatch(&array->slots[i].latch);
+  for (int i = 0; i < num_slots; i++) {
+    PGPROC* p = &array->slots[i].pgproc;
+    InitSharedLatch(&p->procLatch);
+    p->pgprocno = i;
+    p->backendId = InvalidBackendId;
+    p->databaseId = InvalidOid;
+    p->roleId = InvalidOid;
+  }
 }
 
 int NumSlots() { return array && shmem::IsAttached() ? array->num_slots : 0; }
@@ -67,14 +76,15 @@ void AttachChild(int index, const char* backend_type, const char* name) {
   slot->wait_event_info.store(0, std::memory_order_relaxed);
   // A previous owner that crashed may have left the latch owned; the slot is
   // ours now (the postmaster only reuses a slot after reaping its owner).
-  slot->latch.owner_pid = 0;
-  OwnLatch(&slot->latch);
+  slot->pgproc.procLatch.owner_pid = 0;
+  OwnLatch(&slot->pgproc.procLatch);
+  slot->pgproc.backendId = index + 1;
   my_slot = slot;
   MyProc = ToPgProc(slot);
-  MyLatch = &slot->latch;
+  MyLatch = &slot->pgproc.procLatch;
   // Wait events are published straight into the shared slot from now on.
   my_wait_event_info = reinterpret_cast<uint32*>(&slot->wait_event_info);
-  slot->pid.store(getpid(), std::memory_order_release);
+  PidOf(slot).store(getpid(), std::memory_order_release);
   OnShmemExit(ReleaseSlot, 0);
 }
 
@@ -88,9 +98,9 @@ int SlotIndex(const ProcSlot* slot) {
 }
 
 ProcSlot* SlotForPid(pid_t pid) {
-  if (array == nullptr || pid <= 0) return nullptr;
+  if (array == nullptr || !shmem::IsAttached() || pid <= 0) return nullptr;
   for (int i = 0; i < array->num_slots; i++) {
-    if (array->slots[i].pid.load(std::memory_order_acquire) == pid) return &array->slots[i];
+    if (PidOf(&array->slots[i]).load(std::memory_order_acquire) == pid) return &array->slots[i];
   }
   return nullptr;
 }
@@ -101,3 +111,11 @@ ProcSlot* FromPgProc(PGPROC* proc) {
 }
 
 }  // namespace bgw::proc
+
+extern "C" {
+
+PGPROC* BackendPidGetProc(int pid) { return bgw::proc::ToPgProc(bgw::proc::SlotForPid(pid)); }
+
+PGPROC* BackendPidGetProcWithLock(int pid) { return BackendPidGetProc(pid); }
+
+}  // extern "C"

@@ -4,12 +4,20 @@
 // processes may want to know about it (pid, kind, wait event).
 //
 // Protocol, per field of ProcSlot:
-//   latch:           owned by the process in the slot (OwnLatch at start,
+//   pgproc:          what modules see as PGPROC (postgres/storage/proc.h);
+//                    the first member, so a PGPROC* and its ProcSlot* are the
+//                    same address.
+//   pgproc.procLatch: owned by the process in the slot (OwnLatch at start,
 //                    DisownLatch at exit); set by anyone.
-//   backend_type, name: written by the owner before it publishes pid.
-//   pid:             0 = free. Stored by the owner with release order after
+//   pgproc.pgprocno: the slot's index, written once at ShmemInit.
+//   pgproc.backendId, backend_type, name: written by the owner before it
+//                    publishes pid (backendId back to InvalidBackendId after
+//                    it clears pid at exit).
+//   pgproc.databaseId, roleId: InvalidOid, always.
+//   pgproc.pid:      0 = free. Stored by the owner with release order after
 //                    the fields above; cleared by the owner at exit. Readers
-//                    load it with acquire order before reading the rest.
+//                    load it with acquire order (PidOf) before reading the
+//                    rest. C modules read it plainly (an int; a snapshot).
 //   wait_event_info: written by the owner, read by anyone (relaxed; a view
 //                    of a moment).
 //   lw_*, cv_*:      LWLock and condition variable waits; the protocol is in
@@ -23,19 +31,14 @@
 #include <cstdint>
 
 #include "postgres/storage/latch.h"
-
-// PostgreSQL's PGPROC, as modules see it (storage/shm_mq.h): an opaque name
-// for a ProcSlot. MyProc is this process's slot while it holds one.
-struct PGPROC;
-extern "C" PGPROC* MyProc;
+#include "postgres/storage/proc.h"  // PGPROC; MyProc is this process's slot's
 
 namespace bgw::proc {
 
 inline constexpr size_t kTypeLen = 96;
 
 struct ProcSlot {
-  Latch latch;
-  std::atomic<int32_t> pid;
+  PGPROC pgproc;  // first: see ToPgProc
   std::atomic<uint32_t> wait_event_info;
   char backend_type[kTypeLen];
   char name[kTypeLen];
@@ -69,11 +72,21 @@ ProcSlot* MyProcSlot();
 
 // The slot's index, or -1 if `slot` is not a slot of the array.
 int SlotIndex(const ProcSlot* slot);
-// The slot a live process holds, or nullptr. O(number of slots).
+// The slot a live process holds, or nullptr (also when not attached to
+// shared memory). O(number of slots).
 ProcSlot* SlotForPid(pid_t pid);
-// Conversions for the module API: a PGPROC* is a ProcSlot*. FromPgProc
-// returns nullptr for a pointer that is not a slot of the array.
-inline PGPROC* ToPgProc(ProcSlot* slot) { return reinterpret_cast<PGPROC*>(slot); }
+// The slot's pid (pgproc.pid), for atomic access: acquire loads by readers,
+// release stores by the owner.
+inline std::atomic_ref<int> PidOf(ProcSlot* slot) { return std::atomic_ref<int>(slot->pgproc.pid); }
+static_assert(alignof(int) >= std::atomic_ref<int>::required_alignment);
+static_assert(std::atomic_ref<int>::is_always_lock_free);
+
+// Conversions for the module API: a PGPROC* is the address of its ProcSlot.
+// FromPgProc returns nullptr for a pointer that is not a slot of the array.
+inline PGPROC* ToPgProc(ProcSlot* slot) { return slot != nullptr ? &slot->pgproc : nullptr; }
 ProcSlot* FromPgProc(PGPROC* proc);
+
+static_assert(offsetof(ProcSlot, pgproc) == 0, "PGPROC* and ProcSlot* are plain casts");
+static_assert(offsetof(PGPROC, procLatch) == 0);
 
 }  // namespace bgw::proc

@@ -108,7 +108,7 @@ int32_t MyProcId() {
 void WakeProc(int32_t id) {
   if (id <= 0) return;
   if (bgw::proc::ProcSlot* slot = bgw::proc::Slot(id - 1); slot != nullptr) {
-    SetLatch(&slot->latch);
+    SetLatch(&slot->pgproc.procLatch);
   }
 }
 

@@ -50,19 +50,10 @@
 #include "postgres.h"
 #include "postmaster/bgworker.h"
 #include "storage/dsm.h"
+#include "storage/proc.h"		/* PGPROC, MyProc */
 
 #ifdef __cplusplus
 extern "C" {
-#endif
-
-/*
- * A server process's slot (what storage/proc.h calls PGPROC); opaque here.
- * MyProc is this process's, NULL in processes without one.
- */
-#ifndef BGW_PGPROC_DECLARED
-#define BGW_PGPROC_DECLARED
-typedef struct PGPROC PGPROC;
-extern PGDLLIMPORT PGPROC *MyProc;
 #endif
 
 /* The shared queue, and a process's handle on it. */
