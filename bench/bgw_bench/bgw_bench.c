@@ -17,9 +17,19 @@
  *                      WaitForBackgroundWorkerShutdown returns
  *
  * Then it logs "bgw_bench DONE" and exits 0.
+ *
+ * bgw_bench.driver_cpu (default -1 = leave alone) pins the driver worker to
+ * that CPU with sched_setaffinity before it measures. With the server itself
+ * started under "taskset -c 0" and driver_cpu=1, the driver runs on CPU 1
+ * while the postmaster and every target worker run on CPU 0: bench/run's
+ * "split" variant, where each notification crosses vCPUs.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE				/* CPU_SET, sched_setaffinity */
+#endif
 #include "postgres.h"
 
+#include <sched.h>
 #include <time.h>
 
 #include "fmgr.h"
@@ -39,6 +49,7 @@ PGDLLEXPORT void bgw_bench_driver(Datum arg);
 PGDLLEXPORT void bgw_bench_target(Datum arg);
 
 static int	bench_iterations = 200;
+static int	bench_driver_cpu = -1;
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 
 /* Shared: the target's entry timestamp (written by the target, read by the
@@ -136,6 +147,19 @@ bgw_bench_driver(Datum arg)
 	BackgroundWorkerUnblockSignals();
 	attach_shared();
 
+	if (bench_driver_cpu >= 0)
+	{
+		cpu_set_t	set;
+
+		CPU_ZERO(&set);
+		CPU_SET(bench_driver_cpu, &set);
+		if (sched_setaffinity(0, sizeof(set), &set) != 0)
+			elog(LOG, "bgw_bench: could not pin the driver to CPU %d: %m",
+				 bench_driver_cpu);
+		else
+			elog(LOG, "bgw_bench: driver pinned to CPU %d", bench_driver_cpu);
+	}
+
 	for (int i = 0; i < n; i++)
 	{
 		BackgroundWorkerHandle *h;
@@ -179,6 +203,10 @@ _PG_init(void)
 		return;
 	DefineCustomIntVariable("bgw_bench.iterations", "Rounds per measurement.", NULL,
 							&bench_iterations, 200, 1, 100000, PGC_POSTMASTER, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("bgw_bench.driver_cpu",
+							"CPU to pin the driver worker to (-1: none).", NULL,
+							&bench_driver_cpu, -1, -1, 1023, PGC_POSTMASTER, 0,
 							NULL, NULL, NULL);
 	prev_shmem_request_hook = shmem_request_hook;
 	shmem_request_hook = bench_shmem_request;
