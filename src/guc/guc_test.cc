@@ -205,7 +205,10 @@ TEST_F(GucTest, EnumValues) {
 TEST_F(GucTest, ShowFormatsLikePostgres) {
   int mem = 0, ms = 0, sec = 0, blocks = 0;
   bool b = true;
-  char* s = nullptr;
+  // The registry owns the string and frees it in TearDown (ResetForTesting),
+  // after this function returned: the storage must outlive the test body.
+  static char* s;
+  s = nullptr;
   ASSERT_TRUE(DefineInt("mem", "", &mem, 65536, -1, 1 << 30, Context::kUserset, kUnitKB).ok());
   ASSERT_TRUE(DefineInt("ms", "", &ms, 10000, -1, 1 << 30, Context::kUserset, kUnitMs).ok());
   ASSERT_TRUE(DefineInt("sec", "", &sec, 60, 0, 1 << 30, Context::kUserset, kUnitS).ok());
@@ -240,7 +243,8 @@ TEST_F(GucTest, ShowFormatsLikePostgres) {
 }
 
 TEST_F(GucTest, StringsAreOwnedAndHooksRun) {
-  char* s = nullptr;
+  static char* s;  // outlives the body: TearDown frees it (see above)
+  s = nullptr;
   std::vector<std::string> assigned;
   ASSERT_TRUE(DefineString(
                   "s", "", &s, "boot", Context::kUserset, 0,
@@ -265,7 +269,8 @@ TEST_F(GucTest, StringsAreOwnedAndHooksRun) {
   EXPECT_STREQ(s, "boot");
   EXPECT_EQ(assigned, (std::vector<std::string>{"boot", "one", "UPPER", "boot"}));
 
-  char* null_boot = reinterpret_cast<char*>(0x1);  // not owned: must be overwritten, not freed
+  static char* null_boot;                    // outlives the body (TearDown frees it)
+  null_boot = reinterpret_cast<char*>(0x1);  // not owned: must be overwritten, not freed
   ASSERT_TRUE(DefineString("n", "", &null_boot, nullptr, Context::kUserset).ok());
   EXPECT_EQ(null_boot, nullptr);
   EXPECT_EQ(ShowValue("n"), "");
