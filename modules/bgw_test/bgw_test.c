@@ -191,6 +191,7 @@ static int
 bump_incarnation(void)
 {
 	char		path[MAXPGPATH];
+	char		tmp[MAXPGPATH + 8];
 	char		name[BGW_MAXLEN];
 	int			count = 0;
 	FILE	   *f;
@@ -213,11 +214,14 @@ bump_incarnation(void)
 		fclose(f);
 	}
 	count++;
-	f = fopen(path, "w");
+	/* Written aside and renamed in: a reader never sees a truncated file. */
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	f = fopen(tmp, "w");
 	if (f != NULL)
 	{
 		fprintf(f, "%d\n", count);
 		fclose(f);
+		rename(tmp, path);
 	}
 	return count;
 }
