@@ -553,6 +553,23 @@ using bgw::lwlock::in_lock_code;
 
 extern "C" {
 
+namespace bgw::lwlock {
+// The common start of every acquire: checks, interrupts held (released by
+// LWLockRelease, or by the caller if it gives up), one attempt. True if the
+// lock is now held.
+bool FirstAttempt(LWLock* lock, LWLockMode mode) {
+  RequireSharedMemory();
+  CheckMode(mode);
+  CheckCanTakeAnother();
+  HOLD_INTERRUPTS();
+  in_lock_code = in_lock_code + 1;
+  bool busy = AttemptLock(lock, mode);
+  if (!busy) RememberHeld(lock, mode);
+  in_lock_code = in_lock_code - 1;
+  return !busy;
+}
+}  // namespace bgw::lwlock
+
 void LWLockInitialize(LWLock* lock, int tranche_id) {
   pg_atomic_init_u32(&lock->state, bgw::lwlock::LW_FLAG_RELEASE_OK);
   lock->tranche = static_cast<uint16>(tranche_id);
@@ -561,16 +578,7 @@ void LWLockInitialize(LWLock* lock, int tranche_id) {
 
 bool LWLockAcquire(LWLock* lock, LWLockMode mode) {
   using namespace bgw::lwlock;
-  RequireSharedMemory();
-  CheckMode(mode);
-  CheckCanTakeAnother();
-  HOLD_INTERRUPTS();
-
-  in_lock_code = in_lock_code + 1;
-  bool busy = AttemptLock(lock, mode);
-  if (!busy) RememberHeld(lock, mode);
-  in_lock_code = in_lock_code - 1;
-  if (!busy) return true;
+  if (FirstAttempt(lock, mode)) return true;
 
   CheckSelfDeadlock(lock, mode);
   if (SpinThenTry(lock, mode)) return true;
@@ -613,29 +621,14 @@ bool LWLockAcquire(LWLock* lock, LWLockMode mode) {
 
 bool LWLockConditionalAcquire(LWLock* lock, LWLockMode mode) {
   using namespace bgw::lwlock;
-  RequireSharedMemory();
-  CheckMode(mode);
-  CheckCanTakeAnother();
-  HOLD_INTERRUPTS();
-  in_lock_code = in_lock_code + 1;
-  bool busy = AttemptLock(lock, mode);
-  if (!busy) RememberHeld(lock, mode);
-  in_lock_code = in_lock_code - 1;
-  if (busy) RESUME_INTERRUPTS();
-  return !busy;
+  bool acquired = FirstAttempt(lock, mode);
+  if (!acquired) RESUME_INTERRUPTS();
+  return acquired;
 }
 
 bool LWLockAcquireOrWait(LWLock* lock, LWLockMode mode) {
   using namespace bgw::lwlock;
-  RequireSharedMemory();
-  CheckMode(mode);
-  CheckCanTakeAnother();
-  HOLD_INTERRUPTS();
-  in_lock_code = in_lock_code + 1;
-  bool busy = AttemptLock(lock, mode);
-  if (!busy) RememberHeld(lock, mode);
-  in_lock_code = in_lock_code - 1;
-  if (!busy) return true;
+  if (FirstAttempt(lock, mode)) return true;
 
   CheckSelfDeadlock(lock, mode);
   bgw::proc::ProcSlot* me = bgw::proc::MyProcSlot();
@@ -649,7 +642,7 @@ bool LWLockAcquireOrWait(LWLock* lock, LWLockMode mode) {
   int extra = 0;
   in_lock_code = in_lock_code + 1;
   QueueSelf(lock, LW_WAIT_UNTIL_FREE, me, my_no);
-  busy = AttemptLock(lock, mode);
+  bool busy = AttemptLock(lock, mode);
   if (busy) {
     pgstat_report_wait_start(PG_WAIT_LWLOCK | lock->tranche);
     sleeping_on = lock;
