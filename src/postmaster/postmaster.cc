@@ -44,6 +44,9 @@
 #include "postmaster/listen.h"
 #include "postmaster/lockfile.h"
 #include "postmaster/startup.h"
+#include "ipc/backend_status.h"
+#include "ipc/notify.h"
+#include "protocol/auth.h"
 #include "protocol/backend.h"
 
 namespace bgw {
@@ -183,6 +186,7 @@ Status Postmaster::Initialize() {
     return s;
   }
   ApplyLogSettings();
+  if (Status s = protocol::LoadHba(dir + "/" + datadir::kHbaFile); !s.ok()) return s;
   IsPostmasterEnvironment = true;
   MyProcPid = getpid();
   ::PostmasterPid = getpid();
@@ -279,6 +283,8 @@ Status Postmaster::CreateSharedMemory() {
   shmem::RequestSpace(dsm::ShmemSize(dsm_segments));
   shmem::RequestSpace(lwlock::ShmemSize());
   shmem::RequestSpace(addin::ShmemSize());
+  shmem::RequestSpace(backend_status::ShmemSize(child_slots));
+  shmem::RequestSpace(notify::ShmemSize(child_slots));
   // No child runs now (startup, or every child of the crashed generation is
   // gone): segments left by a killed predecessor or by the crashed
   // generation, pinned or not, can go.
@@ -291,6 +297,8 @@ Status Postmaster::CreateSharedMemory() {
   if (Status s = lwlock::ShmemInit(); !s.ok()) return s;
   if (Status s = addin::ShmemInit(); !s.ok()) return s;
   dsm::ShmemInit(dsm_segments);
+  backend_status::ShmemInit(child_slots);
+  notify::ShmemInit(child_slots);
   bgworker::PublishToSlots();
   if (shmem_startup_hook != nullptr) shmem_startup_hook();
   lwlock::ReleaseLeftoverLocks();
@@ -526,6 +534,10 @@ void Postmaster::ReloadConfiguration() {
       guc::ProcessConfigFile(options_.data_dir + "/" + datadir::kConfigFile, guc::Phase::kReload);
   if (!s.ok()) log::EmitStatus(log::Level::kLog, s);
   ApplyLogSettings();
+  // A broken hba.conf keeps the rules in force (LoadHba says so).
+  if (Status hba = protocol::LoadHba(options_.data_dir + "/" + datadir::kHbaFile); !hba.ok()) {
+    log::EmitStatus(log::Level::kLog, hba);
+  }
   SignalChildren(SIGHUP, false);
 }
 
@@ -765,7 +777,9 @@ void Postmaster::LaunchBackend(UniqueFd client, Admission admission) {
   }
   int client_fd = client.get();
   Result<pid_t> pid =
-      LaunchChild(spec, [client_fd, admission] { BackendMain(UniqueFd(client_fd), admission); });
+      LaunchChild(spec, [client_fd, admission, slot = spec.child_slot] {
+        BackendMain(UniqueFd(client_fd), admission, slot);
+      });
   if (!pid.ok()) {
     if (spec.child_slot >= 0) pmsignal::ReleaseChildSlot(spec.child_slot);
     log::EmitStatus(log::Level::kLog, pid.status());

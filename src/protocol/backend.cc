@@ -52,7 +52,8 @@ std::string PeerDescription(int fd) {
 
 }  // namespace
 
-void BackendMain(UniqueFd client, Admission admission) {
+void BackendMain(UniqueFd client, Admission admission, int child_slot) {
+  (void)child_slot;  // sessions attach to their slot (client-connections work)
   // Until a session exists there is nothing to clean up: SIGTERM (fast
   // shutdown) ends the process at once, as PostgreSQL's startup-packet phase
   // does. SIGHUP is ignored until sessions read configuration.

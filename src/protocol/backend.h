@@ -19,7 +19,9 @@ enum class Admission {
   kTooMany,   // 53300 sorry, too many clients already
 };
 
-// Child process entry; takes ownership of the client socket. Never returns.
-[[noreturn]] void BackendMain(UniqueFd client, Admission admission);
+// Child process entry; takes ownership of the client socket. `child_slot` is
+// its pmsignal slot (-1 for a dead-end backend, which only reports an error).
+// Never returns.
+[[noreturn]] void BackendMain(UniqueFd client, Admission admission, int child_slot);
 
 }  // namespace bgw

@@ -1,0 +1,45 @@
+// The server's own SQL objects on every session's SQLite connection, beyond
+// the engine's built-ins (version(), now(), current_user, pg_sleep(), ...,
+// which live in src/sql/functions.cc):
+//
+//   views (eponymous virtual tables): pg_stat_activity, bgw_workers (every
+//     registered background worker, running or not), pg_database, pg_roles;
+//   control: pg_terminate_backend(pid), pg_cancel_backend(pid),
+//     pg_reload_conf(), bgw_launch_worker(library, function, argument, name,
+//     type, restart_seconds) -> pid, bgw_terminate_worker(pid) -> bool;
+//   notify: pg_notify(channel, payload);
+//   module functions: CREATE [OR REPLACE] FUNCTION ... LANGUAGE C binding a
+//     PG_FUNCTION_INFO_V1 symbol, DROP FUNCTION; remembered per database in
+//     the table bgw_c_functions of the database file and bound again by
+//     every new session.
+//
+// Privileges as PostgreSQL's: only superusers launch or terminate workers,
+// create C functions, or see other roles' query text (pg_stat_activity shows
+// "<insufficient privilege>"); pg_terminate_backend/pg_cancel_backend on
+// another role's backend need superuser (42501).
+#pragma once
+
+#include <string_view>
+
+#include "sql/error.h"
+#include "sql/session.h"
+
+struct sqlite3;
+
+namespace bgw::sql::system {
+
+// Registers everything above on `db` for the session described by `info`,
+// and binds the database's remembered C functions (a library that fails to
+// load then is a WARNING, not a failed session). `info` must outlive `db`.
+SqlStatus Register(sqlite3* db, const SessionInfo& info);
+
+// CREATE [OR REPLACE] FUNCTION name(argtypes) RETURNS type AS 'library',
+// 'symbol' LANGUAGE C [STRICT | CALLED ON NULL INPUT] [IMMUTABLE | STABLE |
+// VOLATILE] [PARALLEL ...]; `statement` is the whole statement text. Also
+// accepts LANGUAGE c before AS, and AS 'library' alone (symbol = name).
+// Non-C languages: 0A000. Runs inside the session's current transaction.
+SqlStatus CreateCFunction(sqlite3* db, const SessionInfo& info, std::string_view statement);
+// DROP FUNCTION [IF EXISTS] name[(argtypes)].
+SqlStatus DropFunction(sqlite3* db, const SessionInfo& info, std::string_view statement);
+
+}  // namespace bgw::sql::system
