@@ -23,9 +23,27 @@ inline constexpr int kFormatVersion = 1;
 struct InitOptions {
   std::string path;
   std::string username;  // initial superuser; empty = the OS user
+  // hba.conf methods for "local" and for "host" (127.0.0.1/32, ::1/128)
+  // rules: trust, reject, scram-sha-256, md5 or password.
+  std::string auth_local = "trust";
+  std::string auth_host = "trust";
+  // The superuser's password in plain text (stored as a verifier per
+  // password_encryption); empty = none. Required by a password method.
+  std::string password;
 };
 
-// Creates a new data directory at options.path (must not exist, or be empty).
+// The effective OS user's name, the default superuser name (as initdb).
+Result<std::string> OsUserName();
+
+// Checks options before anything is created: methods known, a password when
+// a method needs one, a superuser name PostgreSQL would accept. The message
+// is initdb's.
+Status ValidateInitOptions(const InitOptions& options);
+
+// Creates a new data directory at options.path (must not exist, or be
+// empty): files, hba.conf with the chosen methods, and the catalog with the
+// superuser and database "postgres". On failure nothing it created is left:
+// a directory it made is removed, an existing empty one is emptied again.
 Status Create(const InitOptions& options);
 
 // Makes `path` absolute and canonical (the directory must exist).
