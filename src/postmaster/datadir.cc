@@ -205,6 +205,7 @@ Status CreateLayout(const InitOptions& options, const std::string& username, boo
       !s.ok()) {
     return s;
   }
+  if (internal::fail_before_catalog_for_testing) return Status::Error("injected failure");
   std::string verifier =
       options.password.empty() ? "" : protocol::MakePasswordVerifier(options.password, username);
   if (sql::SqlStatus s = storage::Catalog::Initialize(path, username, verifier); !s.ok()) {

@@ -46,6 +46,12 @@ Status ValidateInitOptions(const InitOptions& options);
 // a directory it made is removed, an existing empty one is emptied again.
 Status Create(const InitOptions& options);
 
+namespace internal {
+// Tests only: makes Create fail ("injected failure") after the files are
+// written and before the catalog, to exercise its cleanup.
+inline bool fail_before_catalog_for_testing = false;
+}  // namespace internal
+
 // Makes `path` absolute and canonical (the directory must exist).
 Result<std::string> Canonicalize(const std::string& path);
 
