@@ -17,6 +17,7 @@
 #include <string>
 #include <thread>
 
+#include "guc/guc.h"
 #include "guc/settings.h"
 #include "protocol/scram.h"
 #include "protocol/wire_testing.h"
@@ -522,6 +523,21 @@ TEST(VerifierTest, FormatsAndPassThrough) {
   EXPECT_EQ(MakePasswordVerifier("pencil", "user"), md5);
   guc::password_encryption = static_cast<int>(guc::PasswordEncryption::kScramSha256);
   EXPECT_TRUE(scram::ParseSecret(MakePasswordVerifier("pencil", "user")).has_value());
+}
+
+// password_encryption is a user-settable enum of PostgreSQL 15's two values.
+TEST(VerifierTest, PasswordEncryptionSetting) {
+  guc::DefineBuiltinSettings();
+  EXPECT_EQ(guc::ShowValue("password_encryption"), "scram-sha-256");
+  ASSERT_TRUE(guc::SetOption("password_encryption", "md5", guc::Context::kUserset,
+                             guc::Source::kSession)
+                  .ok());
+  EXPECT_EQ(guc::password_encryption, static_cast<int>(guc::PasswordEncryption::kMd5));
+  EXPECT_FALSE(guc::SetOption("password_encryption", "on", guc::Context::kUserset,
+                              guc::Source::kSession)
+                   .ok());
+  ASSERT_TRUE(guc::ResetOption("password_encryption", guc::Context::kUserset).ok());
+  EXPECT_EQ(guc::password_encryption, static_cast<int>(guc::PasswordEncryption::kScramSha256));
 }
 
 }  // namespace
