@@ -12,6 +12,10 @@
 #include <openssl/evp.h>
 #include <stdlib.h>
 
+#include <poll.h>
+#include <sys/wait.h>
+
+#include <cstdio>
 #include <fstream>
 #include <future>
 #include <string>
@@ -20,6 +24,7 @@
 #include "guc/guc.h"
 #include "guc/settings.h"
 #include "protocol/scram.h"
+#include "protocol/startup.h"
 #include "protocol/wire_testing.h"
 
 namespace bgw::protocol {
@@ -538,6 +543,191 @@ TEST(VerifierTest, PasswordEncryptionSetting) {
                    .ok());
   ASSERT_TRUE(guc::ResetOption("password_encryption", guc::Context::kUserset).ok());
   EXPECT_EQ(guc::password_encryption, static_cast<int>(guc::PasswordEncryption::kScramSha256));
+}
+
+// The judge that matters: libpq. A one-connection server (startup packet,
+// Authenticate, then just enough of a session for psql -c) on a loopback
+// port, and the real psql as the client. Skipped without psql.
+class LibpqAuthTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (system("command -v psql >/dev/null 2>&1") != 0) GTEST_SKIP() << "psql not installed";
+    char tmpl[] = "/tmp/bgw_libpq_test_XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    listener_ = UniqueFd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    ASSERT_TRUE(listener_);
+    sockaddr_in sin{};
+    sin.sin_family = AF_INET;
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(bind(listener_.get(), reinterpret_cast<sockaddr*>(&sin), sizeof sin), 0);
+    ASSERT_EQ(listen(listener_.get(), 4), 0);
+    socklen_t len = sizeof sin;
+    ASSERT_EQ(getsockname(listener_.get(), reinterpret_cast<sockaddr*>(&sin), &len), 0);
+    port_ = ntohs(sin.sin_port);
+    guc::password_encryption = static_cast<int>(guc::PasswordEncryption::kScramSha256);
+  }
+  void TearDown() override {
+    if (!dir_.empty()) {
+      std::string cmd = "rm -rf '" + dir_ + "'";
+      EXPECT_EQ(system(cmd.c_str()), 0);
+    }
+  }
+
+  void Hba(const std::string& text) {
+    std::ofstream(dir_ + "/hba.conf", std::ios::trunc) << text;
+    Status s = LoadHba(dir_ + "/hba.conf");
+    ASSERT_TRUE(s.ok()) << s.message();
+  }
+
+  // Serves one connection: true if Authenticate succeeded.
+  bool ServeOne(const std::optional<storage::RoleInfo>& role) {
+    pollfd p{listener_.get(), POLLIN, 0};
+    if (poll(&p, 1, 20000) != 1) return false;
+    sockaddr_storage peer{};
+    socklen_t len = sizeof peer;
+    int fd = accept4(listener_.get(), reinterpret_cast<sockaddr*>(&peer), &len, SOCK_CLOEXEC);
+    if (fd < 0) return false;
+    Connection conn{UniqueFd(fd)};
+    Deadline deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    StartupOptions opts;
+    opts.deadline = deadline;
+    StartupResult r = ProcessStartupPacket(conn, opts);
+    if (r.kind != StartupResult::Kind::kStartup) return false;
+    ClientInfo client;
+    client.addr = peer;
+    client.user = r.user;
+    client.database = r.database;
+    std::optional<storage::RoleInfo> row = role && role->name == r.user ? role : std::nullopt;
+    if (!Authenticate(conn, client, row, deadline)) return false;
+    MessageWriter& w = conn.Out();
+    w.AuthenticationOk();
+    for (auto [k, v] : {std::pair{"server_version", "15.0"}, {"server_encoding", "UTF8"},
+                        {"client_encoding", "UTF8"}, {"DateStyle", "ISO, MDY"},
+                        {"integer_datetimes", "on"}, {"standard_conforming_strings", "on"}}) {
+      w.ParameterStatus(k, v);
+    }
+    w.BackendKeyData(1, 2);
+    w.ReadyForQuery('I');
+    if (!conn.Flush(deadline).ok()) return true;
+    for (;;) {
+      FrontendMessage msg;
+      if (!conn.ReadMessage(&msg, 1 << 20, deadline).ok() || msg.type == 'X') break;
+      if (msg.type == 'Q') {
+        w.Begin('I');  // EmptyQueryResponse: enough for psql -c
+        w.End();
+        w.ReadyForQuery('I');
+        if (!conn.Flush(deadline).ok()) break;
+      }
+    }
+    return true;
+  }
+
+  // Runs psql against the server; returns its exit status, stderr in *err.
+  int Psql(const std::string& user, const char* password, std::string* err) {
+    std::string cmd = "PGPASSFILE=/dev/null PGCONNECT_TIMEOUT=20 ";
+    if (password != nullptr) cmd += std::string("PGPASSWORD='") + password + "' ";
+    cmd += "psql -X -q -w \"host=127.0.0.1 port=" + std::to_string(port_) + " user=" + user +
+           " dbname=db sslmode=disable gssencmode=disable\" -c ';' 2>" + dir_ + "/err";
+    int status = system(cmd.c_str());
+    std::ifstream in(dir_ + "/err");
+    err->assign(std::istreambuf_iterator<char>(in), {});
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+
+  // One psql run against one served connection.
+  std::pair<int, bool> Run(const std::string& user, const char* password,
+                           const std::optional<storage::RoleInfo>& role, std::string* err) {
+    auto server = std::async(std::launch::async, [&] { return ServeOne(role); });
+    int rc = Psql(user, password, err);
+    return {rc, server.get()};
+  }
+
+  storage::RoleInfo Role(const std::string& name, const std::string& verifier) {
+    storage::RoleInfo r;
+    r.oid = 16384;
+    r.name = name;
+    r.can_login = true;
+    r.password = verifier;
+    return r;
+  }
+
+  std::string dir_;
+  UniqueFd listener_;
+  int port_ = 0;
+};
+
+TEST_F(LibpqAuthTest, Scram) {
+  Hba("host all all 127.0.0.1/32 scram-sha-256\n");
+  std::string err;
+  auto [rc, ok] = Run("alice", "pencil", Role("alice", MakeScramVerifier("pencil")), &err);
+  EXPECT_EQ(rc, 0) << err;
+  EXPECT_TRUE(ok);
+}
+
+TEST_F(LibpqAuthTest, ScramWrongPassword) {
+  Hba("host all all 127.0.0.1/32 scram-sha-256\n");
+  std::string err;
+  auto [rc, ok] = Run("alice", "crayon", Role("alice", MakeScramVerifier("pencil")), &err);
+  EXPECT_NE(rc, 0);
+  EXPECT_FALSE(ok);
+  EXPECT_NE(err.find("password authentication failed for user \"alice\""), std::string::npos)
+      << err;
+}
+
+TEST_F(LibpqAuthTest, ScramUnknownRole) {
+  Hba("host all all 127.0.0.1/32 scram-sha-256\n");
+  std::string err;
+  auto [rc, ok] = Run("ghost", "pencil", std::nullopt, &err);
+  EXPECT_NE(rc, 0);
+  EXPECT_FALSE(ok);
+  EXPECT_NE(err.find("password authentication failed for user \"ghost\""), std::string::npos)
+      << err;
+}
+
+TEST_F(LibpqAuthTest, Md5) {
+  Hba("host all all 127.0.0.1/32 md5\n");
+  std::string err;
+  auto [rc, ok] = Run("alice", "pencil", Role("alice", MakeMd5Verifier("pencil", "alice")), &err);
+  EXPECT_EQ(rc, 0) << err;
+  EXPECT_TRUE(ok);
+}
+
+TEST_F(LibpqAuthTest, Md5RuleWithScramVerifier) {
+  Hba("host all all 127.0.0.1/32 md5\n");
+  std::string err;
+  auto [rc, ok] = Run("alice", "pencil", Role("alice", MakeScramVerifier("pencil")), &err);
+  EXPECT_EQ(rc, 0) << err;
+  EXPECT_TRUE(ok);
+}
+
+TEST_F(LibpqAuthTest, Password) {
+  Hba("host all all 127.0.0.1/32 password\n");
+  std::string err;
+  auto [rc, ok] = Run("alice", "pencil", Role("alice", MakeScramVerifier("pencil")), &err);
+  EXPECT_EQ(rc, 0) << err;
+  EXPECT_TRUE(ok);
+}
+
+TEST_F(LibpqAuthTest, NoPasswordSuppliedClientHangsUp) {
+  Hba("host all all 127.0.0.1/32 scram-sha-256\n");
+  std::string err;
+  auto [rc, ok] = Run("alice", nullptr, Role("alice", MakeScramVerifier("pencil")), &err);
+  EXPECT_NE(rc, 0);
+  EXPECT_FALSE(ok);
+  EXPECT_NE(err.find("no password supplied"), std::string::npos) << err;
+}
+
+TEST_F(LibpqAuthTest, NoRule) {
+  Hba("local all all trust\n");
+  std::string err;
+  auto [rc, ok] = Run("alice", "pencil", std::nullopt, &err);
+  EXPECT_NE(rc, 0);
+  EXPECT_FALSE(ok);
+  EXPECT_NE(err.find("no pg_hba.conf entry for host \"127.0.0.1\", user \"alice\", database "
+                     "\"db\", no encryption"),
+            std::string::npos)
+      << err;
 }
 
 }  // namespace
