@@ -322,8 +322,8 @@ int ParseInitArgs(int argc, char** argv, datadir::InitOptions* out, std::string*
     }
   }
   if (optind < argc) {
-    return UsageError("init", StringPrintf("too many command-line arguments (first is \"%s\")",
-                                           argv[optind]));
+    return UsageError(
+        "init", StringPrintf("too many command-line arguments (first is \"%s\")", argv[optind]));
   }
   // As initdb: --auth sets both; --auth-local/--auth-host win over it.
   out->auth_local = !auth_local.empty() ? auth_local : !auth.empty() ? auth : "trust";

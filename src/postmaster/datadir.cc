@@ -48,8 +48,8 @@ constexpr const char* kHbaHeader =
 
 // The rules bgw init writes, with the methods chosen by --auth*.
 std::string HbaFileContent(const InitOptions& o) {
-  return std::string(kHbaHeader) + "local   all   all                  " + o.auth_local +
-         "\n" + "host    all   all   127.0.0.1/32   " + o.auth_host + "\n" +
+  return std::string(kHbaHeader) + "local   all   all                  " + o.auth_local + "\n" +
+         "host    all   all   127.0.0.1/32   " + o.auth_host + "\n" +
          "host    all   all   ::1/128        " + o.auth_host + "\n";
 }
 
@@ -131,8 +131,8 @@ Status ValidateInitOptions(const InitOptions& options) {
   for (const auto& [method, kind] :
        {std::pair{&options.auth_local, "local"}, std::pair{&options.auth_host, "host"}}) {
     if (!IsKnownMethod(*method)) {
-      return Status::Error(StringPrintf("invalid authentication method \"%s\" for \"%s\" connections",
-                                        method->c_str(), kind));
+      return Status::Error(StringPrintf(
+          "invalid authentication method \"%s\" for \"%s\" connections", method->c_str(), kind));
     }
   }
   if ((NeedsPassword(options.auth_local) || NeedsPassword(options.auth_host)) &&
@@ -237,8 +237,6 @@ Status Create(const InitOptions& options) {
   }
   return s;
 }
-
-
 
 Result<std::string> Canonicalize(const std::string& path) {
   char buf[PATH_MAX];

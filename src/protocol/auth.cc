@@ -136,10 +136,10 @@ class Attempt {
   }
 
   bool FailPassword(const std::string& log_detail) {
-    return Fail("28P01",
-                StringPrintf("password authentication failed for user \"%s\"",
-                             client_.user.c_str()),
-                log_detail);
+    return Fail(
+        "28P01",
+        StringPrintf("password authentication failed for user \"%s\"", client_.user.c_str()),
+        log_detail);
   }
 
   bool FailSql(const sql::SqlError& e) { return Fail(e.sqlstate, e.message, e.detail, e.detail); }
@@ -229,11 +229,11 @@ bool Attempt::Password(const std::optional<storage::RoleInfo>& role) {
   if (std::optional<scram::Secret> secret = scram::ParseSecret(role->password)) {
     match = scram::VerifyPlainPassword(*secret, password);
   } else if (IsMd5Verifier(role->password)) {
-    match = scram::ConstantTimeEqual(AsBytes(MakeMd5Verifier(password, user)),
-                                     AsBytes(role->password));
+    match =
+        scram::ConstantTimeEqual(AsBytes(MakeMd5Verifier(password, user)), AsBytes(role->password));
   } else {
-    return FailPassword(StringPrintf("User \"%s\" has a password in an unrecognized format.",
-                                     user.c_str()));
+    return FailPassword(
+        StringPrintf("User \"%s\" has a password in an unrecognized format.", user.c_str()));
   }
   return match ? true : FailPassword(MismatchDetail(user));
 }
@@ -325,9 +325,9 @@ Status LoadHba(const std::string& path) {
   if (in.bad()) return Status::FromErrno("could not read configuration file \"" + path + "\"");
   Result<std::vector<HbaRule>> rules = ParseHba(buf.str(), path);
   if (!rules.ok()) {
-    return Status::Error(rules.status().message() + "\nDETAIL:  hba.conf was not " +
-                         (g_rules != nullptr ? "reloaded; the previous rules stay in force."
-                                             : "loaded."));
+    return Status::Error(
+        rules.status().message() + "\nDETAIL:  hba.conf was not " +
+        (g_rules != nullptr ? "reloaded; the previous rules stay in force." : "loaded."));
   }
   if (g_rules == nullptr) g_rules = new std::vector<HbaRule>();  // lives as long as the process
   *g_rules = std::move(*rules);

@@ -534,13 +534,13 @@ TEST(VerifierTest, FormatsAndPassThrough) {
 TEST(VerifierTest, PasswordEncryptionSetting) {
   guc::DefineBuiltinSettings();
   EXPECT_EQ(guc::ShowValue("password_encryption"), "scram-sha-256");
-  ASSERT_TRUE(guc::SetOption("password_encryption", "md5", guc::Context::kUserset,
-                             guc::Source::kSession)
-                  .ok());
+  ASSERT_TRUE(
+      guc::SetOption("password_encryption", "md5", guc::Context::kUserset, guc::Source::kSession)
+          .ok());
   EXPECT_EQ(guc::password_encryption, static_cast<int>(guc::PasswordEncryption::kMd5));
-  EXPECT_FALSE(guc::SetOption("password_encryption", "on", guc::Context::kUserset,
-                              guc::Source::kSession)
-                   .ok());
+  EXPECT_FALSE(
+      guc::SetOption("password_encryption", "on", guc::Context::kUserset, guc::Source::kSession)
+          .ok());
   ASSERT_TRUE(guc::ResetOption("password_encryption", guc::Context::kUserset).ok());
   EXPECT_EQ(guc::password_encryption, static_cast<int>(guc::PasswordEncryption::kScramSha256));
 }
@@ -602,9 +602,12 @@ class LibpqAuthTest : public ::testing::Test {
     if (!Authenticate(conn, client, row, deadline)) return false;
     MessageWriter& w = conn.Out();
     w.AuthenticationOk();
-    for (auto [k, v] : {std::pair{"server_version", "15.0"}, {"server_encoding", "UTF8"},
-                        {"client_encoding", "UTF8"}, {"DateStyle", "ISO, MDY"},
-                        {"integer_datetimes", "on"}, {"standard_conforming_strings", "on"}}) {
+    for (auto [k, v] : {std::pair{"server_version", "15.0"},
+                        {"server_encoding", "UTF8"},
+                        {"client_encoding", "UTF8"},
+                        {"DateStyle", "ISO, MDY"},
+                        {"integer_datetimes", "on"},
+                        {"standard_conforming_strings", "on"}}) {
       w.ParameterStatus(k, v);
     }
     w.BackendKeyData(1, 2);

@@ -121,8 +121,8 @@ bool IsContiguousMask(std::span<const uint8_t> b) {
 }
 
 bool IsUnsupportedMethod(const std::string& m) {
-  for (const char* known : {"peer", "ident", "gss", "sspi", "pam", "ldap", "radius", "cert", "bsd",
-                            "krb5", "crypt"}) {
+  for (const char* known :
+       {"peer", "ident", "gss", "sspi", "pam", "ldap", "radius", "cert", "bsd", "krb5", "crypt"}) {
     if (m == known) return true;
   }
   return false;

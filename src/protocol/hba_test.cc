@@ -93,11 +93,11 @@ TEST(HbaTest, FirstMatchWins) {
 
 TEST(HbaTest, ListsQuotesAndKeywords) {
   auto rules = Parse(
-      "local a,b,\"C d\" x, y trust\n"           // list with a quoted name, "x, y" one field
-      "local sameuser all md5\n"                 // database = user name
-      "local \"all\" u1 password\n"              // quoted keyword = a database named all
-      "local replication all reject\n"           // never matches ordinary connections
-      "local all \"all\" scram-sha-256\n");      // a role named all
+      "local a,b,\"C d\" x, y trust\n"       // list with a quoted name, "x, y" one field
+      "local sameuser all md5\n"             // database = user name
+      "local \"all\" u1 password\n"          // quoted keyword = a database named all
+      "local replication all reject\n"       // never matches ordinary connections
+      "local all \"all\" scram-sha-256\n");  // a role named all
   ASSERT_EQ(rules.size(), 5u);
   EXPECT_EQ(MatchLine(rules, nullptr, "x", "a"), 1);
   EXPECT_EQ(MatchLine(rules, nullptr, "y", "C d"), 1);
@@ -115,7 +115,7 @@ TEST(HbaTest, AddressesAndMasks) {
       "host all all 10.1.0.0/16 trust\n"
       "host all all 192.168.1.0 255.255.255.0 md5\n"
       "hostnossl all all fe80::/10 password\n"
-      "hostssl all all all reject\n"         // never: no TLS
+      "hostssl all all all reject\n"             // never: no TLS
       "host all all 10.9.9.9/8 scram-sha-256\n"  // host bits ignored
       "host all all 0.0.0.0/0 reject\n");
   EXPECT_EQ(MatchLine(rules, "10.1.200.3", "u", "d"), 1);
@@ -180,8 +180,7 @@ TEST(HbaTest, ErrorsNameFileAndLine) {
   EXPECT_EQ(ParseError("local all all trust,md5\n"),
             p + "1: multiple values specified for authentication type");
   EXPECT_EQ(ParseError("local \"\" all trust\n"), p + "1: empty database name");
-  EXPECT_EQ(ParseError("# nothing\n\n"),
-            "configuration file \"/d/hba.conf\" contains no entries");
+  EXPECT_EQ(ParseError("# nothing\n\n"), "configuration file \"/d/hba.conf\" contains no entries");
   EXPECT_EQ(ParseError(""), "configuration file \"/d/hba.conf\" contains no entries");
   EXPECT_EQ(ParseError(std::string("local all all trust\nlocal all al\0l trust\n", 40)),
             p + "2: invalid character in line");

@@ -210,8 +210,8 @@ ServerExchange::ServerExchange(std::optional<Secret> secret, std::vector<uint8_t
   }
 }
 
-sql::SqlResult<std::string> ServerExchange::ReadClientFirst(
-    std::string_view message, std::span<const uint8_t> server_nonce) {
+sql::SqlResult<std::string> ServerExchange::ReadClientFirst(std::string_view message,
+                                                            std::span<const uint8_t> server_nonce) {
   if (first_done_) return Malformed("Unexpected client-first-message.");
   first_done_ = true;
   std::string_view rest = message;
@@ -228,12 +228,14 @@ sql::SqlResult<std::string> ServerExchange::ReadClientFirst(
     return Malformed(std::string("Unexpected channel-binding flag \"") + flag + "\".");
   }
   rest.remove_prefix(1);
-  if (rest.empty() || rest[0] != ',') return Malformed("Comma expected after channel-binding flag.");
+  if (rest.empty() || rest[0] != ',')
+    return Malformed("Comma expected after channel-binding flag.");
   rest.remove_prefix(1);
   if (rest.size() >= 2 && rest[0] == 'a' && rest[1] == '=') {
     return sql::MakeError("0A000", "client uses authorization identity, but it is not supported");
   }
-  if (rest.empty() || rest[0] != ',') return Malformed("Unexpected attribute in client-first-message.");
+  if (rest.empty() || rest[0] != ',')
+    return Malformed("Unexpected attribute in client-first-message.");
   rest.remove_prefix(1);
   gs2_header_ = std::string(message.substr(0, message.size() - rest.size()));
   client_first_bare_ = std::string(rest);
@@ -250,8 +252,7 @@ sql::SqlResult<std::string> ServerExchange::ReadClientFirst(
   // Further extensions are allowed by the RFC and ignored.
   client_nonce_ = std::string(*nonce);
 
-  std::string server_part =
-      forced_nonce_ ? *forced_nonce_ : Base64Encode(server_nonce);
+  std::string server_part = forced_nonce_ ? *forced_nonce_ : Base64Encode(server_nonce);
   combined_nonce_ = client_nonce_ + server_part;
   server_first_ = "r=" + combined_nonce_ + ",s=" + Base64Encode(effective_.salt) +
                   ",i=" + std::to_string(effective_.iterations);
@@ -262,7 +263,8 @@ sql::SqlResult<ServerExchange::FinalResult> ServerExchange::ReadClientFinal(
     std::string_view message) {
   if (!first_done_ || server_first_.empty()) return Malformed("Unexpected client-final-message.");
   size_t proof_at = message.rfind(",p=");
-  if (proof_at == std::string_view::npos) return Malformed("Could not find proof in client-final-message.");
+  if (proof_at == std::string_view::npos)
+    return Malformed("Could not find proof in client-final-message.");
   std::string_view without_proof = message.substr(0, proof_at);
   std::string_view proof_text = message.substr(proof_at + 3);
 
@@ -280,7 +282,8 @@ sql::SqlResult<ServerExchange::FinalResult> ServerExchange::ReadClientFinal(
     return Malformed("Nonce does not match.");
   }
   auto proof = Base64Decode(proof_text);
-  if (!proof || proof->size() != kKeyLen) return Malformed("Malformed proof in client-final-message.");
+  if (!proof || proof->size() != kKeyLen)
+    return Malformed("Malformed proof in client-final-message.");
 
   std::string auth_message =
       client_first_bare_ + "," + server_first_ + "," + std::string(without_proof);

@@ -143,10 +143,11 @@ sql::SqlStatus CreateDatabaseFile(const std::string& path) {
   if (!db.ok()) return db.error();
   // Private to the server like the rest of the data directory (SQLite
   // creates 0644; its -wal and -shm files copy the main file's mode).
-  sql::SqlStatus s = chmod(path.c_str(), 0600) == 0
-                         ? Exec(*db, "PRAGMA journal_mode=WAL", "could not initialize \"" + path + "\"")
-                         : sql::MakeError("58030", "could not change permissions of \"" + path +
-                                                       "\": " + std::strerror(errno));
+  sql::SqlStatus s =
+      chmod(path.c_str(), 0600) == 0
+          ? Exec(*db, "PRAGMA journal_mode=WAL", "could not initialize \"" + path + "\"")
+          : sql::MakeError("58030", "could not change permissions of \"" + path +
+                                        "\": " + std::strerror(errno));
   sqlite3_close(*db);
   if (!s.ok()) RemoveDatabaseFiles(path);
   return s;
@@ -374,8 +375,8 @@ class SqliteCatalog : public Catalog {
     if (!found.ok()) return found.error();
     if (!*found) return RoleMissing(name);
     if ((*found)->oid == kBootstrapSuperuserOid) {
-      return sql::MakeError("2BP01", "cannot drop role " + name +
-                                         " because it is required by the database system");
+      return sql::MakeError(
+          "2BP01", "cannot drop role " + name + " because it is required by the database system");
     }
     Stmt owned(db_, "SELECT name FROM databases WHERE owner = ?1 ORDER BY oid");
     owned.Bind(1, (*found)->oid);
@@ -404,7 +405,8 @@ class SqliteCatalog : public Catalog {
              "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
     ins.Bind(1, r.oid).Bind(2, r.name).Bind(3, r.superuser ? 1 : 0).Bind(4, r.can_login ? 1 : 0);
     ins.Bind(5, r.connection_limit).Bind(6, r.password);
-    if (ins.Step() != SQLITE_DONE) return SqliteError(db_, "could not create role \"" + r.name + "\"");
+    if (ins.Step() != SQLITE_DONE)
+      return SqliteError(db_, "could not create role \"" + r.name + "\"");
     return sql::SqlOk();
   }
 
@@ -449,7 +451,8 @@ class SqliteCatalog : public Catalog {
   sql::SqlStatus CheckOwner(uint32_t oid) {
     auto owner = FindRole(oid);
     if (!owner.ok()) return owner.error();
-    if (!*owner) return sql::MakeError("42704", StringPrintf("role with OID %u does not exist", oid));
+    if (!*owner)
+      return sql::MakeError("42704", StringPrintf("role with OID %u does not exist", oid));
     return sql::SqlOk();
   }
 
@@ -477,8 +480,8 @@ sql::SqlStatus Catalog::Initialize(const std::string& data_dir, const std::strin
   for (const char* sub : {"/global", "/base"}) {
     std::string dir = data_dir + sub;
     if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
-      return sql::MakeError("58030", "could not create directory \"" + dir + "\": " +
-                                         std::strerror(errno));
+      return sql::MakeError("58030",
+                            "could not create directory \"" + dir + "\": " + std::strerror(errno));
     }
   }
   if (access(path.c_str(), F_OK) == 0) {
@@ -491,8 +494,8 @@ sql::SqlStatus Catalog::Initialize(const std::string& data_dir, const std::strin
   sql::SqlResult<sqlite3*> db = OpenDb(tmp, /*create=*/true);
   if (!db.ok()) return db.error();
   if (chmod(tmp.c_str(), 0600) != 0) {
-    sql::SqlError e = sql::MakeError("58030", "could not change permissions of \"" + tmp +
-                                                  "\": " + std::strerror(errno));
+    sql::SqlError e = sql::MakeError(
+        "58030", "could not change permissions of \"" + tmp + "\": " + std::strerror(errno));
     sqlite3_close(*db);
     RemoveDatabaseFiles(tmp);
     return e;
@@ -502,9 +505,9 @@ sql::SqlStatus Catalog::Initialize(const std::string& data_dir, const std::strin
     sql::SqlStatus s = Exec(*db, "BEGIN", "could not initialize the catalog");
     if (s.ok()) s = Exec(*db, kSchema, "could not create the catalog schema");
     if (s.ok()) {
-      std::string meta = StringPrintf(
-          "INSERT INTO meta(key, value) VALUES ('next_oid', %u), ('version', %d)",
-          kFirstNormalOid, kCatalogVersion);
+      std::string meta =
+          StringPrintf("INSERT INTO meta(key, value) VALUES ('next_oid', %u), ('version', %d)",
+                       kFirstNormalOid, kCatalogVersion);
       s = Exec(*db, meta.c_str(), "could not initialize the catalog");
     }
     if (s.ok()) {
@@ -531,8 +534,8 @@ sql::SqlStatus Catalog::Initialize(const std::string& data_dir, const std::strin
     result = CreateDatabaseFile(data_dir + "/base/" + std::to_string(kPostgresDatabaseOid) + ".db");
   }
   if (result.ok() && rename(tmp.c_str(), path.c_str()) != 0) {
-    result = sql::MakeError("58030", "could not rename \"" + tmp + "\" to \"" + path +
-                                         "\": " + std::strerror(errno));
+    result = sql::MakeError(
+        "58030", "could not rename \"" + tmp + "\" to \"" + path + "\": " + std::strerror(errno));
   }
   if (!result.ok()) {
     RemoveDatabaseFiles(tmp);
@@ -544,8 +547,8 @@ sql::SqlStatus Catalog::Initialize(const std::string& data_dir, const std::strin
 sql::SqlResult<std::unique_ptr<Catalog>> Catalog::Open(const std::string& data_dir) {
   const std::string path = CatalogPath(data_dir);
   if (access(path.c_str(), F_OK) != 0) {
-    return sql::MakeError("58P01", "could not open catalog \"" + path + "\": " +
-                                       std::strerror(errno));
+    return sql::MakeError("58P01",
+                          "could not open catalog \"" + path + "\": " + std::strerror(errno));
   }
   sql::SqlResult<sqlite3*> db = OpenDb(path, /*create=*/false);
   if (!db.ok()) return db.error();

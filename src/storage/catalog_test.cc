@@ -163,9 +163,9 @@ TEST_F(CatalogTest, DropDatabaseRemovesRowAndFiles) {
   {
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(db, "CREATE TABLE t(x); INSERT INTO t VALUES (1);", nullptr, nullptr,
-                           nullptr),
-              SQLITE_OK);
+    ASSERT_EQ(
+        sqlite3_exec(db, "CREATE TABLE t(x); INSERT INTO t VALUES (1);", nullptr, nullptr, nullptr),
+        SQLITE_OK);
     ASSERT_TRUE(Exists(path + "-wal"));
     ASSERT_TRUE(catalog_->DropDatabase("a").ok());
     sqlite3_close(db);
