@@ -270,7 +270,8 @@ Status Check(const std::string& path) {
         "should be u=rwx (0700).\nHINT:  Run chmod 0700 \"%s\".",
         path.c_str(), st.st_mode & 0777, path.c_str()));
   }
-  for (const char* f : {kVersionFile, kConfigFile, kHbaFile, "global", "base", kControlFile}) {
+  for (const char* f :
+       {kVersionFile, kConfigFile, kHbaFile, "global", "base", kControlFile, kCatalogFile}) {
     std::string full = path + "/" + f;
     if (access(full.c_str(), F_OK) != 0) {
       return Status::Error("\"" + path + "\" is not a valid data directory\nDETAIL:  File \"" +

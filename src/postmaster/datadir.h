@@ -17,6 +17,7 @@ inline constexpr const char* kConfigFile = "bgw.conf";
 inline constexpr const char* kHbaFile = "hba.conf";
 inline constexpr const char* kPidFile = "postmaster.pid";
 inline constexpr const char* kControlFile = "global/bgw_control";
+inline constexpr const char* kCatalogFile = "global/catalog.db";  // storage/catalog.h
 // Data directory format version, bumped when the layout changes.
 inline constexpr int kFormatVersion = 1;
 

@@ -212,7 +212,8 @@ TEST_F(DataDirTest, CheckRefusesADirectoryOwnedBySomeoneElse) {
 }
 
 TEST_F(DataDirTest, CheckNamesEachMissingFile) {
-  for (const char* f : {kVersionFile, kConfigFile, kHbaFile, "global", "base", kControlFile}) {
+  for (const char* f :
+       {kVersionFile, kConfigFile, kHbaFile, "global", "base", kControlFile, kCatalogFile}) {
     SCOPED_TRACE(f);
     std::string dir = tmp_ + "/d_" + std::to_string(std::hash<std::string>{}(f));
     ASSERT_TRUE(CreateAt(dir).ok());
