@@ -315,3 +315,22 @@ def test_bad_hba_conf_stops_the_start_naming_the_line(make_server):
     assert cp.returncode != 0, describe(cp)
     text = output(cp) + srv.read_log()
     assert f'configuration file "{hba}" line {line}: authentication method "peer" not supported' in text, text
+
+
+def test_bad_hba_conf_on_reload_keeps_the_server_running(make_server):
+    srv = make_server()
+    srv.init()
+    srv.start()
+    hba = srv.datadir / "hba.conf"
+    hba.write_text(hba.read_text() + "host all +admins 10.0.0.0/8 md5\n")
+    line = hba.read_text().count("\n")
+    mark = srv.log_mark()
+    cp = srv.reload()
+    assert cp.returncode == 0, describe(cp)
+    srv.wait_for_log(
+        rf'line {line}: group membership \("\+admins"\) is not supported', since=mark
+    )
+    srv.wait_for_log("the previous rules stay in force", since=mark)
+    cp = srv.status()
+    assert cp.returncode == 0, describe(cp)
+    srv.stop()
