@@ -334,3 +334,12 @@ def test_bad_hba_conf_on_reload_keeps_the_server_running(make_server):
     cp = srv.status()
     assert cp.returncode == 0, describe(cp)
     srv.stop()
+
+
+def test_init_warns_about_default_trust_only_when_no_method_chosen(tmp_path):
+    cp = bgw("init", "-D", tmp_path / "a")
+    assert cp.returncode == 0, describe(cp)
+    assert 'enabling "trust" authentication' in cp.stderr, describe(cp)
+    cp = bgw("init", "-D", tmp_path / "b", "--auth=trust")
+    assert cp.returncode == 0, describe(cp)
+    assert "warning" not in cp.stderr, describe(cp)

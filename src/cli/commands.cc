@@ -275,8 +275,8 @@ namespace {
 
 // `bgw init` has options no other command takes (initdb's), so it parses its
 // own command line. Returns -1 on success, else the exit code.
-int ParseInitArgs(int argc, char** argv, datadir::InitOptions* out, std::string* pwfile,
-                  bool* help) {
+int ParseInitArgs(int argc, char** argv, datadir::InitOptions* out, std::string* pwfile, bool* help,
+                  bool* auth_defaulted) {
   enum { kAuthLocal = 1000, kAuthHost, kPwfile };
   static const struct option kLong[] = {{"pgdata", required_argument, nullptr, 'D'},
                                         {"username", required_argument, nullptr, 'U'},
@@ -328,6 +328,7 @@ int ParseInitArgs(int argc, char** argv, datadir::InitOptions* out, std::string*
   // As initdb: --auth sets both; --auth-local/--auth-host win over it.
   out->auth_local = !auth_local.empty() ? auth_local : !auth.empty() ? auth : "trust";
   out->auth_host = !auth_host.empty() ? auth_host : !auth.empty() ? auth : "trust";
+  *auth_defaulted = auth.empty() && (auth_local.empty() || auth_host.empty());
   if (out->path.empty()) {
     const char* env = std::getenv("BGWDATA");
     if (env != nullptr) out->path = env;
@@ -351,7 +352,8 @@ int Init(int argc, char** argv) {
   datadir::InitOptions o;
   std::string pwfile;
   bool help = false;
-  if (int rc = ParseInitArgs(argc, argv, &o, &pwfile, &help); rc >= 0) return rc;
+  bool auth_defaulted = false;
+  if (int rc = ParseInitArgs(argc, argv, &o, &pwfile, &help, &auth_defaulted); rc >= 0) return rc;
   if (help) return std::printf("%s", kInitHelp), kExitOk;
   if (!pwfile.empty()) {
     std::ifstream in(pwfile);
@@ -371,6 +373,14 @@ int Init(int argc, char** argv) {
   if (Status s = datadir::Create(o); !s.ok()) {
     PrintError(s);
     return kExitFailure;
+  }
+  if (auth_defaulted) {
+    // initdb's reminder when no method was chosen: whoever can reach the
+    // server is the superuser.
+    std::fprintf(stderr,
+                 "bgw init: warning: enabling \"trust\" authentication for local connections\n"
+                 "bgw init: hint: You can change this by editing hba.conf or using the option "
+                 "-A, or --auth-local and --auth-host, the next time you run bgw init.\n");
   }
   std::printf(
       "Data directory \"%s\" created.\n\nStart the server with:\n\n    bgw start -D %s\n\n"
