@@ -398,7 +398,9 @@ void SignalBackend(sqlite3_context* ctx, int argc, sqlite3_value** argv, SignalK
     return;
   }
   const bool terminate = kind == SignalKind::kTerminate;
-  if (!info.superuser) {
+  // A non-superuser may signal its own role's processes (that role is not
+  // a superuser, or the caller would be one).
+  if (!info.superuser && target->role_oid != info.role_oid) {
     const char* what = terminate ? "permission denied to terminate process"
                                  : "permission denied to cancel query";
     if (RoleIsSuperuser(info, target->role_oid)) {
@@ -410,17 +412,15 @@ void SignalBackend(sqlite3_context* ctx, int argc, sqlite3_value** argv, SignalK
                                      "of roles with the SUPERUSER attribute."));
       return;
     }
-    if (target->role_oid != info.role_oid) {
-      fmgr::ResultError(
-          ctx, MakeError("42501", what,
-                         terminate ? "Only roles with privileges of the role whose process is "
-                                     "being terminated or with privileges of the "
-                                     "\"pg_signal_backend\" role may terminate this backend."
-                                   : "Only roles with privileges of the role whose query is "
-                                     "being canceled or with privileges of the "
-                                     "\"pg_signal_backend\" role may cancel this query."));
-      return;
-    }
+    fmgr::ResultError(
+        ctx, MakeError("42501", what,
+                       terminate ? "Only roles with privileges of the role whose process is "
+                                   "being terminated or with privileges of the "
+                                   "\"pg_signal_backend\" role may terminate this backend."
+                                 : "Only roles with privileges of the role whose query is "
+                                   "being canceled or with privileges of the "
+                                   "\"pg_signal_backend\" role may cancel this query."));
+    return;
   }
   if (kill(pid, terminate ? SIGTERM : SIGINT) != 0) {
     Warning(StringPrintf("could not send signal to process %d: %s", pid, std::strerror(errno)));
