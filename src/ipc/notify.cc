@@ -72,7 +72,7 @@ enum class Action { kListen, kUnlisten, kUnlistenAll };
 std::vector<std::pair<Action, std::string>> pending_actions;
 std::vector<std::pair<std::string, std::string>> pending_notifies;
 std::set<std::pair<std::string, std::string>> pending_set;  // de-duplication
-std::set<std::string> channels;                              // committed LISTENs
+std::set<std::string> channels;                             // committed LISTENs
 bool exit_hook_registered = false;
 
 int MySlot() {

@@ -112,7 +112,8 @@ SqlResult<std::vector<Token>> Tokenize(std::string_view s) {
       out.push_back({Token::kString, std::move(text)});
     } else if (c == '$') {
       size_t tag_end = s.find('$', i + 1);
-      if (tag_end == std::string_view::npos) return MakeError("42601", "syntax error at or near \"$\"");
+      if (tag_end == std::string_view::npos)
+        return MakeError("42601", "syntax error at or near \"$\"");
       std::string_view tag = s.substr(i, tag_end - i + 1);
       size_t close = s.find(tag, tag_end + 1);
       if (close == std::string_view::npos) {
@@ -191,22 +192,48 @@ struct TypeName {
   uint32_t oid;
 };
 constexpr TypeName kTypes[] = {
-    {"int", oid::kInt4},        {"integer", oid::kInt4},
-    {"int4", oid::kInt4},       {"smallint", oid::kInt2},
-    {"int2", oid::kInt2},       {"bigint", oid::kInt8},
-    {"int8", oid::kInt8},       {"bool", oid::kBool},
-    {"boolean", oid::kBool},    {"float8", oid::kFloat8},
-    {"double precision", oid::kFloat8}, {"float", oid::kFloat8},
-    {"real", oid::kFloat4},     {"float4", oid::kFloat4},
-    {"oid", oid::kOid},         {"text", oid::kText},
-    {"varchar", oid::kVarchar}, {"character varying", oid::kVarchar},
-    {"bytea", oid::kBytea},     {"void", kVoidOid},
+    {"int", oid::kInt4},
+    {"integer", oid::kInt4},
+    {"int4", oid::kInt4},
+    {"smallint", oid::kInt2},
+    {"int2", oid::kInt2},
+    {"bigint", oid::kInt8},
+    {"int8", oid::kInt8},
+    {"bool", oid::kBool},
+    {"boolean", oid::kBool},
+    {"float8", oid::kFloat8},
+    {"double precision", oid::kFloat8},
+    {"float", oid::kFloat8},
+    {"real", oid::kFloat4},
+    {"float4", oid::kFloat4},
+    {"oid", oid::kOid},
+    {"text", oid::kText},
+    {"varchar", oid::kVarchar},
+    {"character varying", oid::kVarchar},
+    {"bytea", oid::kBytea},
+    {"void", kVoidOid},
 };
 // Types PostgreSQL has that C functions here cannot take (0A000, not 42704).
 constexpr const char* kUnsupportedTypes[] = {
-    "numeric", "decimal", "timestamptz", "timestamp", "date", "time", "json", "jsonb",
-    "uuid",    "name",    "char",        "character", "cstring", "internal", "record",
-    "anyelement", "interval", "timestamp with time zone", "timestamp without time zone",
+    "numeric",
+    "decimal",
+    "timestamptz",
+    "timestamp",
+    "date",
+    "time",
+    "json",
+    "jsonb",
+    "uuid",
+    "name",
+    "char",
+    "character",
+    "cstring",
+    "internal",
+    "record",
+    "anyelement",
+    "interval",
+    "timestamp with time zone",
+    "timestamp without time zone",
 };
 
 // The type written as tokens [begin, end): words joined by a space, type
@@ -279,7 +306,8 @@ SqlResult<std::vector<uint32_t>> ParseArgList(const std::vector<Token>& t, size_
     if (!type.ok()) return type.error();
     if (*type == kVoidOid) return MakeError("42P13", "C functions cannot accept type void");
     types.push_back(*type);
-    if (types.size() > 100) return MakeError("54023", "functions cannot have more than 100 arguments");
+    if (types.size() > 100)
+      return MakeError("54023", "functions cannot have more than 100 arguments");
     if (IsPunct(t, i, ')')) break;
     i++;
   }
@@ -289,9 +317,9 @@ SqlResult<std::vector<uint32_t>> ParseArgList(const std::vector<Token>& t, size_
 
 bool IsClauseWord(const std::vector<Token>& t, size_t at) {
   static constexpr const char* kWords[] = {
-      "as",     "language", "strict",   "immutable", "stable", "volatile", "called", "returns",
-      "parallel", "leakproof", "not",   "security",  "external", "cost",  "rows",   "window",
-      "support", "set",      "transform"};
+      "as",      "language", "strict",    "immutable", "stable",   "volatile", "called",
+      "returns", "parallel", "leakproof", "not",       "security", "external", "cost",
+      "rows",    "window",   "support",   "set",       "transform"};
   for (const char* w : kWords) {
     if (IsWord(t, at, w)) return true;
   }
@@ -326,7 +354,8 @@ SqlResult<int64_t> IntegerArg(sqlite3_value* v, uint32_t type) {
         trimmed.pop_back();
       }
       size_t lead = 0;
-      while (lead < trimmed.size() && std::isspace(static_cast<unsigned char>(trimmed[lead]))) lead++;
+      while (lead < trimmed.size() && std::isspace(static_cast<unsigned char>(trimmed[lead])))
+        lead++;
       trimmed = trimmed.substr(lead);
       char* end = nullptr;
       errno = 0;
@@ -490,7 +519,8 @@ void CallCFunction(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
     }
   }
   if (call_context == nullptr) {
-    call_context = AllocSetContextCreate(TopMemoryContext, "C function call", ALLOCSET_DEFAULT_SIZES);
+    call_context =
+        AllocSetContextCreate(TopMemoryContext, "C function call", ALLOCSET_DEFAULT_SIZES);
   }
   MemoryContext old = MemoryContextSwitchTo(call_context);
   call_depth++;
@@ -675,8 +705,8 @@ SqlResult<CreateSpec> ParseCreateFunction(std::string_view statement) {
       }
       spec.function.strict = false;
       at += 4;
-    } else if (IsWord(t, at, "immutable") || IsWord(t, at, "stable") ||
-               IsWord(t, at, "volatile") || IsWord(t, at, "leakproof")) {
+    } else if (IsWord(t, at, "immutable") || IsWord(t, at, "stable") || IsWord(t, at, "volatile") ||
+               IsWord(t, at, "leakproof")) {
       at++;
     } else if (IsWord(t, at, "not") && IsWord(t, at + 1, "leakproof")) {
       at += 2;
@@ -702,8 +732,8 @@ SqlResult<CreateSpec> ParseCreateFunction(std::string_view statement) {
   }
   if (language.empty()) return MakeError("42P13", "no language specified");
   if (language != "c") {
-    return MakeError("0A000", "language \"" + language + "\" is not supported",
-                     "", "Only LANGUAGE C functions can be created.");
+    return MakeError("0A000", "language \"" + language + "\" is not supported", "",
+                     "Only LANGUAGE C functions can be created.");
   }
   if (!have_as) return MakeError("42P13", "no function body specified");
   if (!have_returns) {
@@ -738,7 +768,8 @@ SqlResult<DropSpec> ParseDropFunction(std::string_view statement) {
     if (!args.ok()) return args.error();
     spec.arg_types = std::move(*args);
   }
-  if (IsPunct(t, at, ',')) return MakeError("0A000", "dropping several functions at once is not supported");
+  if (IsPunct(t, at, ','))
+    return MakeError("0A000", "dropping several functions at once is not supported");
   if (IsWord(t, at, "cascade") || IsWord(t, at, "restrict")) at++;
   if (IsPunct(t, at, ';')) at++;
   if (at < t.size()) return SyntaxError(t, at);
@@ -757,10 +788,9 @@ SqlResult<void*> Resolve(const CFunction& function) {
   if (!fn.ok()) return MakeError("42883", fn.status().message());
   Result<void*> finfo = loader::LookupFunction(function.library, "pg_finfo_" + function.symbol);
   if (!finfo.ok()) {
-    return MakeError("42883",
-                     "could not find function information for function \"" + function.symbol +
-                         "\"",
-                     "", "SQL-callable functions need an accompanying PG_FUNCTION_INFO_V1(funcname).");
+    return MakeError(
+        "42883", "could not find function information for function \"" + function.symbol + "\"", "",
+        "SQL-callable functions need an accompanying PG_FUNCTION_INFO_V1(funcname).");
   }
   const Pg_finfo_record* record = reinterpret_cast<PGFInfoFunction>(*finfo)();
   if (record == nullptr || record->api_version != 1) {
@@ -779,10 +809,9 @@ SqlStatus Bind(sqlite3* db, const CFunction& function, void* fn) {
   b->flinfo.fn_strict = function.strict;
   // SQLITE_DIRECTONLY: not callable from triggers or views a less
   // privileged role might have written into the database file.
-  int rc = sqlite3_create_function_v2(db, function.name.c_str(),
-                                      static_cast<int>(function.arg_types.size()),
-                                      SQLITE_UTF8 | SQLITE_DIRECTONLY, b, CallCFunction, nullptr,
-                                      nullptr, DestroyBound);
+  int rc = sqlite3_create_function_v2(
+      db, function.name.c_str(), static_cast<int>(function.arg_types.size()),
+      SQLITE_UTF8 | SQLITE_DIRECTONLY, b, CallCFunction, nullptr, nullptr, DestroyBound);
   if (rc != SQLITE_OK) {
     // SQLite has already called DestroyBound on failure.
     return MakeError("XX000", std::string("could not register function: ") + sqlite3_errmsg(db));
@@ -802,9 +831,9 @@ SqlStatus Store(sqlite3* db, const CFunction& f) {
       "symbol TEXT NOT NULL, strict INTEGER NOT NULL, PRIMARY KEY(name, nargs))";
   if (sqlite3_exec(db, ddl, nullptr, nullptr, nullptr) != SQLITE_OK) return SqliteError(db);
   sqlite3_stmt* st = nullptr;
-  if (sqlite3_prepare_v2(db,
-                         "INSERT OR REPLACE INTO bgw_c_functions VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                         -1, &st, nullptr) != SQLITE_OK) {
+  if (sqlite3_prepare_v2(
+          db, "INSERT OR REPLACE INTO bgw_c_functions VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", -1, &st,
+          nullptr) != SQLITE_OK) {
     return SqliteError(db);
   }
   std::string oids = JoinOids(f.arg_types);

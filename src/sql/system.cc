@@ -360,9 +360,7 @@ const SessionInfo& Info(sqlite3_context* ctx) {
   return *static_cast<const SessionInfo*>(sqlite3_user_data(ctx));
 }
 
-void Warning(const std::string& message) {
-  ereport(WARNING, errmsg("%s", message.c_str()));
-}
+void Warning(const std::string& message) { ereport(WARNING, errmsg("%s", message.c_str())); }
 
 // Whether the target role is a superuser (role 0, a worker that never
 // connected, counts as one, as PostgreSQL's InvalidOid does).
@@ -401,8 +399,8 @@ void SignalBackend(sqlite3_context* ctx, int argc, sqlite3_value** argv, SignalK
   // A non-superuser may signal its own role's processes (that role is not
   // a superuser, or the caller would be one).
   if (!info.superuser && target->role_oid != info.role_oid) {
-    const char* what = terminate ? "permission denied to terminate process"
-                                 : "permission denied to cancel query";
+    const char* what =
+        terminate ? "permission denied to terminate process" : "permission denied to cancel query";
     if (RoleIsSuperuser(info, target->role_oid)) {
       fmgr::ResultError(
           ctx, MakeError("42501", what,
@@ -431,8 +429,8 @@ void SignalBackend(sqlite3_context* ctx, int argc, sqlite3_value** argv, SignalK
     const int64_t deadline = backend_status::NowMicros() + timeout_ms * 1000;
     while (backend_status::Find(pid).has_value()) {
       if (backend_status::NowMicros() >= deadline) {
-        Warning(StringPrintf("backend with PID %d did not terminate within %lld milliseconds",
-                             pid, static_cast<long long>(timeout_ms)));
+        Warning(StringPrintf("backend with PID %d did not terminate within %lld milliseconds", pid,
+                             static_cast<long long>(timeout_ms)));
         sqlite3_result_int(ctx, 0);
         return;
       }
@@ -547,8 +545,8 @@ void LaunchWorkerFn(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
   std::string name = argc > 3 && sqlite3_value_type(argv[3]) != SQLITE_NULL
                          ? ArgText(argv[3])
                          : StringPrintf("%s %s", library.c_str(), function.c_str());
-  std::string type = argc > 4 && sqlite3_value_type(argv[4]) != SQLITE_NULL ? ArgText(argv[4])
-                                                                            : name;
+  std::string type =
+      argc > 4 && sqlite3_value_type(argv[4]) != SQLITE_NULL ? ArgText(argv[4]) : name;
   int64_t restart = argc > 5 && sqlite3_value_type(argv[5]) != SQLITE_NULL
                         ? sqlite3_value_int64(argv[5])
                         : BGW_NEVER_RESTART;
@@ -591,15 +589,17 @@ void LaunchWorkerFn(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
       sqlite3_result_int64(ctx, call->pid);
       return;
     case BGWH_POSTMASTER_DIED:
-      fmgr::ResultError(ctx, MakeError("55000", "cannot start background processes without "
-                                                "postmaster",
+      fmgr::ResultError(ctx, MakeError("55000",
+                                       "cannot start background processes without "
+                                       "postmaster",
                                        "Kill all remaining database processes and restart the "
                                        "database."));
       return;
     default:
-      fmgr::ResultError(ctx, MakeError("55000", StringPrintf("background worker \"%s\" stopped "
-                                                             "before it started",
-                                                             name.c_str()),
+      fmgr::ResultError(ctx, MakeError("55000",
+                                       StringPrintf("background worker \"%s\" stopped "
+                                                    "before it started",
+                                                    name.c_str()),
                                        "", "Check the server log for the worker's errors."));
       return;
   }
@@ -688,8 +688,8 @@ SqlStatus Register(sqlite3* db, const SessionInfo& info) {
                                         const_cast<SessionInfo*>(&info), f.fn, nullptr, nullptr,
                                         nullptr);
     if (rc != SQLITE_OK) {
-      return MakeError("XX000", StringPrintf("could not register %s: %s", f.name,
-                                             sqlite3_errmsg(db)));
+      return MakeError("XX000",
+                       StringPrintf("could not register %s: %s", f.name, sqlite3_errmsg(db)));
     }
   }
   SqlResult<std::vector<fmgr::CFunction>> remembered = fmgr::LoadAll(db);
@@ -726,12 +726,12 @@ SqlStatus CreateCFunction(sqlite3* db, const SessionInfo& info, std::string_view
     if (e.arg_types != f.arg_types || e.return_type != f.return_type) {
       if (e.return_type != f.return_type && e.arg_types == f.arg_types) {
         return MakeError("42P13", "cannot change return type of existing function", "",
-                         "Use DROP FUNCTION " + fmgr::Signature(f.name, f.arg_types) +
-                             " first.");
+                         "Use DROP FUNCTION " + fmgr::Signature(f.name, f.arg_types) + " first.");
       }
       // Same arity, other argument types: SQLite overloads by arity only.
-      return MakeError("0A000", "function " + fmgr::Signature(e.name, e.arg_types) +
-                                    " already exists with the same number of arguments",
+      return MakeError("0A000",
+                       "function " + fmgr::Signature(e.name, e.arg_types) +
+                           " already exists with the same number of arguments",
                        "", "Drop it first: functions are told apart by argument count here.");
     }
   }
@@ -752,8 +752,8 @@ SqlStatus DropFunction(sqlite3* db, const SessionInfo& info, std::string_view st
     if (spec->arg_types && *spec->arg_types != e.arg_types) continue;
     matches.push_back(&e);
   }
-  const std::string shown = spec->arg_types ? fmgr::Signature(spec->name, *spec->arg_types)
-                                            : spec->name;
+  const std::string shown =
+      spec->arg_types ? fmgr::Signature(spec->name, *spec->arg_types) : spec->name;
   if (matches.empty()) {
     if (spec->if_exists) {
       ereport(NOTICE, errmsg("function %s does not exist, skipping",

@@ -220,9 +220,9 @@ TEST_F(SystemTest, ViewsDeclarePostgresColumnsAndTypes) {
 
 TEST_F(SystemTest, ViewsAreEponymousOnly) {
   char* err = nullptr;
-  EXPECT_NE(sqlite3_exec(db_, "CREATE VIRTUAL TABLE t USING pg_stat_activity", nullptr, nullptr,
-                         &err),
-            SQLITE_OK);
+  EXPECT_NE(
+      sqlite3_exec(db_, "CREATE VIRTUAL TABLE t USING pg_stat_activity", nullptr, nullptr, &err),
+      SQLITE_OK);
   sqlite3_free(err);
   EXPECT_NE(sqlite3_exec(db_, "DELETE FROM pg_stat_activity", nullptr, nullptr, nullptr),
             SQLITE_OK);
@@ -314,7 +314,8 @@ TEST_F(SystemTest, TerminateOfANonServerProcessWarnsAndReturnsFalse) {
   EXPECT_EQ(Scalar("SELECT pg_terminate_backend(" + std::to_string(getpid()) + ")"), "0");
   EXPECT_EQ(Scalar("SELECT pg_cancel_backend(999999999)"), "0");
   EXPECT_EQ(Scalar("SELECT pg_terminate_backend(NULL)"), "NULL");
-  EXPECT_EQ(Scalar("SELECT pg_terminate_backend(1, -5)"), "ERROR: \"timeout\" must not be negative");
+  EXPECT_EQ(Scalar("SELECT pg_terminate_backend(1, -5)"),
+            "ERROR: \"timeout\" must not be negative");
   EXPECT_EQ(TakeFunctionError()->sqlstate, "22023");
 }
 
@@ -360,8 +361,7 @@ TEST_F(SystemTest, WorkerControlAndReloadNeedSuperuser) {
 }
 
 TEST_F(SystemTest, LaunchWorkerValidatesItsArguments) {
-  EXPECT_EQ(Scalar("SELECT bgw_launch_worker(NULL, 'f')"),
-            "ERROR: library name must not be null");
+  EXPECT_EQ(Scalar("SELECT bgw_launch_worker(NULL, 'f')"), "ERROR: library name must not be null");
   EXPECT_EQ(Scalar("SELECT bgw_launch_worker('lib', 'f', 0, 'n', 't', -2)"),
             "ERROR: restart_seconds must be -1 (never) or at least 0");
   EXPECT_EQ(Scalar("SELECT bgw_launch_worker(printf('%200s', 'x'), 'f')"),
@@ -390,8 +390,8 @@ TEST_F(SystemTest, PgNotifyRejectsBadChannels) {
 }
 
 TEST_F(SystemTest, CFunctionsNeedSuperuserAndAKnownLanguage) {
-  auto lang = CreateCFunction(db_, info_,
-                              "CREATE FUNCTION f(int) RETURNS int AS 'select 1' LANGUAGE sql");
+  auto lang =
+      CreateCFunction(db_, info_, "CREATE FUNCTION f(int) RETURNS int AS 'select 1' LANGUAGE sql");
   ASSERT_FALSE(lang.ok());
   EXPECT_EQ(lang.error().sqlstate, "0A000");
   auto missing = CreateCFunction(
@@ -404,8 +404,8 @@ TEST_F(SystemTest, CFunctionsNeedSuperuserAndAKnownLanguage) {
   EXPECT_EQ(drop.error().message, "function nosuch(integer) does not exist");
   EXPECT_TRUE(DropFunction(db_, info_, "DROP FUNCTION IF EXISTS nosuch").ok());
   AsUser(20, "bob");
-  auto denied = CreateCFunction(db_, info_,
-                                "CREATE FUNCTION f(int) RETURNS int AS 'lib', 'f' LANGUAGE C");
+  auto denied =
+      CreateCFunction(db_, info_, "CREATE FUNCTION f(int) RETURNS int AS 'lib', 'f' LANGUAGE C");
   ASSERT_FALSE(denied.ok());
   EXPECT_EQ(denied.error().sqlstate, "42501");
   EXPECT_EQ(denied.error().message, "permission denied for language c");
