@@ -23,6 +23,7 @@
 #include "bgworker/worker_slots.h"
 #include "common/log.h"
 #include "ipc/backend_status.h"
+#include "ipc/pmsignal.h"
 #include "ipc/proc.h"
 #include "ipc/proc_exit.h"
 #include "ipc/shmem.h"
@@ -72,10 +73,12 @@ class SystemTest : public ::testing::Test {
     log::Configure(o);
     shmem::DestroyMainSegment();
     shmem::ResetRequests();
+    shmem::RequestSpace(pmsignal::ShmemSize(kSlots));
     shmem::RequestSpace(proc::ShmemSize(kSlots));
     shmem::RequestSpace(backend_status::ShmemSize(kSlots));
     shmem::RequestSpace(bgworker::ShmemSize(kWorkerSlots));
     ASSERT_TRUE(shmem::CreateMainSegment().ok());
+    pmsignal::ShmemInit(kSlots);  // this process plays the postmaster
     proc::ShmemInit(kSlots);
     backend_status::ShmemInit(kSlots);
     bgworker::ShmemInit(kWorkerSlots);
@@ -376,10 +379,16 @@ TEST_F(SystemTest, TerminateWorkerMarksTheSlotOfThatPid) {
   std::strcpy(s->worker.bgw_name, "w");
   s->pid.store(31337);
   s->in_use.store(true);
+  // The "postmaster" (this process) is told with SIGUSR1 and a pmsignal.
+  sighandler_t saved = signal(SIGUSR1, SIG_IGN);
+  (void)pmsignal::CheckAndClear(pmsignal::Reason::kBackgroundWorkerChange);
   EXPECT_EQ(Scalar("SELECT bgw_terminate_worker(31338)"), "0");
   EXPECT_FALSE(s->terminate.load());
+  EXPECT_FALSE(pmsignal::CheckAndClear(pmsignal::Reason::kBackgroundWorkerChange));
   EXPECT_EQ(Scalar("SELECT bgw_terminate_worker(31337)"), "1");
   EXPECT_TRUE(s->terminate.load());
+  EXPECT_TRUE(pmsignal::CheckAndClear(pmsignal::Reason::kBackgroundWorkerChange));
+  signal(SIGUSR1, saved);
 }
 
 TEST_F(SystemTest, PgNotifyRejectsBadChannels) {
