@@ -807,11 +807,11 @@ SqlStatus Bind(sqlite3* db, const CFunction& function, void* fn) {
   b->flinfo.fn_addr = b->fn;
   b->flinfo.fn_nargs = static_cast<short>(function.arg_types.size());
   b->flinfo.fn_strict = function.strict;
-  // SQLITE_DIRECTONLY: not callable from triggers or views a less
-  // privileged role might have written into the database file.
-  int rc = sqlite3_create_function_v2(
-      db, function.name.c_str(), static_cast<int>(function.arg_types.size()),
-      SQLITE_UTF8 | SQLITE_DIRECTONLY, b, CallCFunction, nullptr, nullptr, DestroyBound);
+  // Usable in views and triggers like a PostgreSQL function: only
+  // superusers create C functions, so their definitions are trusted.
+  int rc = sqlite3_create_function_v2(db, function.name.c_str(),
+                                      static_cast<int>(function.arg_types.size()), SQLITE_UTF8, b,
+                                      CallCFunction, nullptr, nullptr, DestroyBound);
   if (rc != SQLITE_OK) {
     // SQLite has already called DestroyBound on failure.
     return MakeError("XX000", std::string("could not register function: ") + sqlite3_errmsg(db));

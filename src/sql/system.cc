@@ -103,6 +103,9 @@ int VtConnect(sqlite3* db, void* aux, int, const char* const*, sqlite3_vtab** ou
   auto* def = static_cast<TableDef*>(aux);
   int rc = sqlite3_declare_vtab(db, def->schema);
   if (rc != SQLITE_OK) return rc;
+  // Read-only and filtered by the session's privileges: safe to use from
+  // views and triggers even with trusted_schema off.
+  sqlite3_vtab_config(db, SQLITE_VTAB_INNOCUOUS);
   auto* vt = new VTab{};
   vt->def = def;
   *out = &vt->base;
@@ -759,6 +762,9 @@ SqlStatus DropFunction(sqlite3* db, const SessionInfo& info, std::string_view st
       ereport(NOTICE, errmsg("function %s does not exist, skipping",
                              spec->arg_types ? shown.c_str() : (shown + "()").c_str()));
       return SqlOk();
+    }
+    if (!spec->arg_types) {
+      return MakeError("42883", "could not find a function named \"" + spec->name + "\"");
     }
     return MakeError("42883", "function " + shown + " does not exist");
   }

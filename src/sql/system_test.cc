@@ -412,6 +412,9 @@ TEST_F(SystemTest, CFunctionsNeedSuperuserAndAKnownLanguage) {
   EXPECT_EQ(drop.error().sqlstate, "42883");
   EXPECT_EQ(drop.error().message, "function nosuch(integer) does not exist");
   EXPECT_TRUE(DropFunction(db_, info_, "DROP FUNCTION IF EXISTS nosuch").ok());
+  auto bare = DropFunction(db_, info_, "DROP FUNCTION nosuch");
+  ASSERT_FALSE(bare.ok());
+  EXPECT_EQ(bare.error().message, "could not find a function named \"nosuch\"");
   AsUser(20, "bob");
   auto denied =
       CreateCFunction(db_, info_, "CREATE FUNCTION f(int) RETURNS int AS 'lib', 'f' LANGUAGE C");
