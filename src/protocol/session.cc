@@ -265,7 +265,11 @@ bool Loop::WaitForMessage(FrontendMessage* msg) {
 SessionEnd Loop::Run() {
   FrontendMessage msg;
   for (;;) {
-    if (end_) return *end_;
+    if (end_) {
+      // Answers to messages pipelined before Terminate are still owed.
+      if (*end_ == SessionEnd::kTerminate && !conn_.Out().empty()) (void)conn_.Flush();
+      return *end_;
+    }
     if (send_ready_) {
       SendNotifications();
       conn_.Out().ReadyForQuery(session_.TransactionStatus());
