@@ -9,8 +9,8 @@
 //
 // Exit status 0 = the scenario ran (its findings are in the output, even
 // failures the test expects); 2 = the client itself could not proceed.
-#include <libpq-fe.h>
 #include <arpa/inet.h>
+#include <libpq-fe.h>
 #include <sys/select.h>
 
 #include <chrono>
@@ -134,8 +134,8 @@ int Params(PGconn* conn) {
   int lengths[1] = {4};
   int formats[1] = {1};
   Oid types[1] = {23};
-  PGresult* r = PQexecParams(conn, "SELECT $1::int4 + 1 AS plus", 1, types, bin_values, lengths,
-                             formats, 0);
+  PGresult* r =
+      PQexecParams(conn, "SELECT $1::int4 + 1 AS plus", 1, types, bin_values, lengths, formats, 0);
   if (PQresultStatus(r) == PGRES_TUPLES_OK) {
     std::printf("binparam.plus=%s\n", PQgetvalue(r, 0, 0));
   } else {
@@ -204,8 +204,7 @@ int Cancel(PGconn* conn) {
     PrintError("query", r);
     PQclear(r);
   }
-  double secs =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("elapsed_under_10s=%d\n", secs < 10 ? 1 : 0);
   r = PQexec(conn, "SELECT 7");
   std::printf("after=%s\n", PQresultStatus(r) == PGRES_TUPLES_OK ? PQgetvalue(r, 0, 0) : "error");
@@ -312,13 +311,20 @@ int main(int argc, char** argv) {
   }
   PGconn* conn = Connect(conninfo);
   int rc = 2;
-  if (scenario == "params") rc = Params(conn);
-  else if (scenario == "prepared") rc = Prepared(conn);
-  else if (scenario == "cancel") rc = Cancel(conn);
-  else if (scenario == "notify") rc = Notify(conn, conninfo);
-  else if (scenario == "singlerow") rc = SingleRow(conn);
-  else if (scenario == "errors") rc = Errors(conn);
-  else std::fprintf(stderr, "unknown scenario %s\n", scenario.c_str());
+  if (scenario == "params")
+    rc = Params(conn);
+  else if (scenario == "prepared")
+    rc = Prepared(conn);
+  else if (scenario == "cancel")
+    rc = Cancel(conn);
+  else if (scenario == "notify")
+    rc = Notify(conn, conninfo);
+  else if (scenario == "singlerow")
+    rc = SingleRow(conn);
+  else if (scenario == "errors")
+    rc = Errors(conn);
+  else
+    std::fprintf(stderr, "unknown scenario %s\n", scenario.c_str());
   std::fflush(stdout);
   PQfinish(conn);
   return rc;

@@ -170,9 +170,9 @@ sql::SessionInfo AuthenticateAndCheck(protocol::Connection& conn, const protocol
   }
   const storage::DatabaseInfo& di = **db;
   if (!di.allow_connections) {
-    Reject(conn, "55000",
-           StringPrintf("database \"%s\" is not currently accepting connections",
-                        r.database.c_str()));
+    Reject(
+        conn, "55000",
+        StringPrintf("database \"%s\" is not currently accepting connections", r.database.c_str()));
   }
   backend_status::ReportConnection(di.oid, di.name, ri.oid, ri.name, r.application_name);
   if (!ri.superuser && di.connection_limit >= 0 &&
@@ -279,9 +279,8 @@ void BackendMain(UniqueFd client, Admission admission, int child_slot) {
   protocol::SessionEnd end = protocol::RunSession(conn, *session);
   // Closing the session rolls back whatever transaction is still open.
   session.reset();
-  ProcExit(end == protocol::SessionEnd::kTerminate || end == protocol::SessionEnd::kClientGone
-               ? 0
-               : 1);
+  ProcExit(end == protocol::SessionEnd::kTerminate || end == protocol::SessionEnd::kClientGone ? 0
+                                                                                               : 1);
 }
 
 }  // namespace bgw

@@ -220,8 +220,7 @@ sql::SqlResult<std::vector<std::pair<std::string, std::string>>> ParseStartupOpt
   }
 
   std::vector<std::pair<std::string, std::string>> settings;
-  auto add = [&settings](const std::string& flag,
-                         std::string_view arg) -> sql::SqlStatus {
+  auto add = [&settings](const std::string& flag, std::string_view arg) -> sql::SqlStatus {
     size_t eq = arg.find('=');
     if (eq == std::string_view::npos) {
       return sql::MakeError("42601", flag + std::string(arg) + " requires a value");

@@ -41,13 +41,13 @@ struct QueryMessage {  // 'Q'
   std::string_view query;
 };
 
-struct ParseMessage {  // 'P'
+struct ParseMessage {          // 'P'
   std::string_view statement;  // "" = the unnamed statement
   std::string_view query;
   std::vector<uint32_t> param_types;  // 0 = unspecified
 };
 
-struct BindMessage {  // 'B'
+struct BindMessage {           // 'B'
   std::string_view portal;     // "" = the unnamed portal
   std::string_view statement;  // "" = the unnamed statement
   // Per parameter (already expanded: none given = all text, one = for all).
@@ -59,7 +59,7 @@ struct BindMessage {  // 'B'
 };
 
 struct DescribeMessage {  // 'D'
-  char kind = 'S';         // 'S' statement or 'P' portal
+  char kind = 'S';        // 'S' statement or 'P' portal
   std::string_view name;
 };
 
@@ -69,7 +69,7 @@ struct ExecuteMessage {  // 'E'
 };
 
 struct CloseMessage {  // 'C'
-  char kind = 'S';  // 'S' statement or 'P' portal
+  char kind = 'S';     // 'S' statement or 'P' portal
   std::string_view name;
 };
 

@@ -225,7 +225,7 @@ TEST(ProtocolMessages, DescribeAndClose) {
   EXPECT_EQ(bc.error().message, "invalid CLOSE message subtype 88");
 
   EXPECT_FALSE(DecodeDescribe(Bytes{}).ok());
-  EXPECT_FALSE(DecodeDescribe(Bytes{'S'}).ok());           // no name
+  EXPECT_FALSE(DecodeDescribe(Bytes{'S'}).ok());            // no name
   EXPECT_FALSE(DecodeClose(Bytes{'S', 'a', 0, 'b'}).ok());  // trailing bytes
 }
 
@@ -255,14 +255,14 @@ TEST(ProtocolMessages, ResultFormats) {
 }
 
 TEST(ProtocolMessages, StartupOptions) {
-  auto s = ParseStartupOptions("-c search_path=a  -cwork_mem=4MB --statement-timeout=5s "
-                               "-c application_name=with\\ space");
+  auto s = ParseStartupOptions(
+      "-c search_path=a  -cwork_mem=4MB --statement-timeout=5s "
+      "-c application_name=with\\ space");
   ASSERT_TRUE(s.ok()) << s.error().message;
-  std::vector<std::pair<std::string, std::string>> want = {
-      {"search_path", "a"},
-      {"work_mem", "4MB"},
-      {"statement_timeout", "5s"},
-      {"application_name", "with space"}};
+  std::vector<std::pair<std::string, std::string>> want = {{"search_path", "a"},
+                                                           {"work_mem", "4MB"},
+                                                           {"statement_timeout", "5s"},
+                                                           {"application_name", "with space"}};
   EXPECT_EQ(*s, want);
   auto empty = ParseStartupOptions("   ");
   ASSERT_TRUE(empty.ok());

@@ -226,6 +226,11 @@ bool Loop::WaitForMessage(FrontendMessage* msg) {
     int rc = WaitLatchOrSocket(MyLatch, WL_LATCH_SET | WL_SOCKET_READABLE | WL_POSTMASTER_DEATH,
                                conn_.fd(), -1, WAIT_EVENT_CLIENT_READ);
     if (rc & WL_POSTMASTER_DEATH) {
+      // PostgreSQL tells the client why, best effort, and so do we.
+      sql::SqlError e =
+          sql::MakeError("57P01", "terminating connection due to unexpected postmaster exit");
+      e.severity = "FATAL";
+      SendError(e);
       end_ = SessionEnd::kPostmasterDied;
       return false;
     }
@@ -328,11 +333,12 @@ void Loop::Dispatch(const FrontendMessage& msg) {
       return;
     default:
       // MaxFrontendBodyLength already refused any other type.
-      SendError(sql::SqlError{"FATAL", "08P01",
-                              StringPrintf("invalid frontend message type %d",
-                                           static_cast<uint8_t>(msg.type)),
-                              {},
-                              {}});
+      SendError(sql::SqlError{
+          "FATAL",
+          "08P01",
+          StringPrintf("invalid frontend message type %d", static_cast<uint8_t>(msg.type)),
+          {},
+          {}});
       return;
   }
 }
@@ -539,8 +545,8 @@ void Loop::HandleDescribe(std::span<const uint8_t> body) {
     if (it == statements_.end()) return ExtendedError(NoSuchStatement(m->name));
     const sql::Statement& stmt = *it->second;
     conn_.Out().ParameterDescription(stmt.param_types());
-    std::vector<sql::Column> columns = stmt.empty() ? std::vector<sql::Column>{}
-                                                    : stmt.DescribeColumns();
+    std::vector<sql::Column> columns =
+        stmt.empty() ? std::vector<sql::Column>{} : stmt.DescribeColumns();
     if (columns.empty()) {
       conn_.Out().NoData();
     } else {

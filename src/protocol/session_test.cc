@@ -125,9 +125,7 @@ class FakeSession : public sql::Session {
   std::vector<sql::Notification> TakeNotifications() override {
     return std::exchange(notifications, {});
   }
-  void ReportQueryStart(std::string_view q) override {
-    calls.push_back("Start " + std::string(q));
-  }
+  void ReportQueryStart(std::string_view q) override { calls.push_back("Start " + std::string(q)); }
   void ReportIdle() override { idle_reports++; }
   const sql::SessionInfo& info() const override { return info_; }
 
@@ -145,7 +143,8 @@ sql::SqlResult<sql::ExecuteResult> FakePortal::Execute(int64_t max_rows, sql::Ro
   const std::string& s = stmt_->sql();
   if (s == "ERR") return sql::MakeError("22012", "division by zero");
   if (s == "DIE") {
-    sql::SqlError e = sql::MakeError("57P01", "terminating connection due to administrator command");
+    sql::SqlError e =
+        sql::MakeError("57P01", "terminating connection due to administrator command");
     e.severity = "FATAL";
     return e;
   }
@@ -446,8 +445,8 @@ TEST_F(ProtocolSession, ErrorSkipsUntilSync) {
   c.Bind("", "");
   c.Execute("");  // fine
   c.Parse("", "BADPREP");
-  c.Bind("", "");      // skipped
-  c.Execute("");       // skipped
+  c.Bind("", "");  // skipped
+  c.Execute("");   // skipped
   c.Simple('S');
   c.Query("ROWS 1");  // processed normally afterwards
   c.Terminate();

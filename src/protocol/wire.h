@@ -87,16 +87,16 @@ class MessageWriter {
   void RowDescription(std::span<const FieldDescription> fields);  // 'T'
   // 'D': one value per column, nullopt = NULL (length -1).
   void DataRow(std::span<const std::optional<std::string>> values);
-  void CommandComplete(std::string_view tag);               // 'C'
-  void EmptyQueryResponse();                                // 'I'
-  void ParseComplete();                                     // '1'
-  void BindComplete();                                      // '2'
-  void CloseComplete();                                     // '3'
-  void NoData();                                            // 'n'
-  void PortalSuspended();                                   // 's'
+  void CommandComplete(std::string_view tag);                      // 'C'
+  void EmptyQueryResponse();                                       // 'I'
+  void ParseComplete();                                            // '1'
+  void BindComplete();                                             // '2'
+  void CloseComplete();                                            // '3'
+  void NoData();                                                   // 'n'
+  void PortalSuspended();                                          // 's'
   void ParameterDescription(std::span<const uint32_t> type_oids);  // 't'
   void NotificationResponse(int32_t sender_pid, std::string_view channel,
-                            std::string_view payload);      // 'A'
+                            std::string_view payload);  // 'A'
 
   std::span<const uint8_t> Buffer() const { return buf_; }
   size_t size() const { return buf_.size(); }
@@ -227,8 +227,8 @@ class Connection {
   // is stored in out->type as soon as it is read; `max_body_len_for(type)`
   // returning nullopt rejects the type itself (kProtocolViolation, "invalid
   // frontend message type N") before its length word is read.
-  IoStatus ReadMessage(FrontendMessage* out,
-                       std::optional<size_t> (*max_body_len_for)(char type), Deadline deadline);
+  IoStatus ReadMessage(FrontendMessage* out, std::optional<size_t> (*max_body_len_for)(char type),
+                       Deadline deadline);
 
   // Bytes received from the socket but not yet consumed by a read.
   size_t BufferedInput() const { return in_end_ - in_begin_; }
@@ -239,8 +239,7 @@ class Connection {
   // Receives whatever is available into the empty input buffer.
   IoStatus Fill(Deadline deadline);
   // ReadMessage after the type byte: the length word and the body.
-  IoStatus ReadMessageRest(char type, FrontendMessage* out, size_t max_body_len,
-                           Deadline deadline);
+  IoStatus ReadMessageRest(char type, FrontendMessage* out, size_t max_body_len, Deadline deadline);
 
   UniqueFd socket_;
   int death_fd_;
