@@ -130,16 +130,13 @@ sql::SqlResult<std::vector<std::pair<std::string, std::string>>> StartupSettings
   return settings;
 }
 
-// Authentication, then PostgreSQL's InitPostgres checks in its order: the
-// role (exists, may log in, its connection limit), then the database
-// (exists, accepts connections, its connection limit). Ends the process on
-// any failure, after the FATAL answer. Returns the SessionInfo to open.
-sql::SessionInfo AuthenticateAndCheck(protocol::Connection& conn, const protocol::StartupResult& r,
-                                      const Peer& peer, protocol::Deadline deadline) {
-  std::string data_dir = DataDir != nullptr ? DataDir : ".";
-  auto catalog = storage::Catalog::Open(data_dir);
-  if (!catalog.ok()) RejectWith(conn, catalog.error());
-  auto role = (*catalog)->FindRole(r.user);
+// Authentication, then the role checks of PostgreSQL's InitPostgres: the
+// role exists and may log in. Runs before the process touches shared memory
+// (see BackendMain). Ends the process on any failure, after the FATAL answer.
+storage::RoleInfo AuthenticateRole(protocol::Connection& conn, storage::Catalog& catalog,
+                                   const protocol::StartupResult& r, const Peer& peer,
+                                   protocol::Deadline deadline) {
+  auto role = catalog.FindRole(r.user);
   if (!role.ok()) RejectWith(conn, role.error());
 
   protocol::ClientInfo client;
@@ -153,17 +150,26 @@ sql::SessionInfo AuthenticateAndCheck(protocol::Connection& conn, const protocol
   if (!role->has_value()) {
     Reject(conn, "28000", StringPrintf("role \"%s\" does not exist", r.user.c_str()));
   }
-  const storage::RoleInfo& ri = **role;
-  if (!ri.can_login) {
+  if (!(*role)->can_login) {
     Reject(conn, "28000", StringPrintf("role \"%s\" is not permitted to log in", r.user.c_str()));
   }
+  return **role;
+}
+
+// The rest of InitPostgres's checks, in its order, once this backend is
+// visible in backend_status (the counts include it): the role's connection
+// limit, then the database (exists, accepts connections, its limit).
+// Superusers are exempt from both limits. Returns the SessionInfo to open.
+sql::SessionInfo CheckConnection(protocol::Connection& conn, storage::Catalog& catalog,
+                                 const protocol::StartupResult& r, const storage::RoleInfo& ri,
+                                 const std::string& data_dir) {
   backend_status::ReportConnection(0, "", ri.oid, ri.name, r.application_name);
   if (!ri.superuser && ri.connection_limit >= 0 &&
       backend_status::CountBackendsOfRole(ri.oid) > ri.connection_limit) {
     Reject(conn, "53300", StringPrintf("too many connections for role \"%s\"", r.user.c_str()));
   }
 
-  auto db = (*catalog)->FindDatabase(r.database);
+  auto db = catalog.FindDatabase(r.database);
   if (!db.ok()) RejectWith(conn, db.error());
   if (!db->has_value()) {
     Reject(conn, "3D000", StringPrintf("database \"%s\" does not exist", r.database.c_str()));
@@ -184,7 +190,7 @@ sql::SessionInfo AuthenticateAndCheck(protocol::Connection& conn, const protocol
   sql::SessionInfo info;
   info.database_oid = di.oid;
   info.database_name = di.name;
-  info.database_path = (*catalog)->DatabasePath(di.oid);
+  info.database_path = catalog.DatabasePath(di.oid);
   info.role_oid = ri.oid;
   info.role_name = ri.name;
   info.superuser = ri.superuser;
@@ -254,15 +260,34 @@ void BackendMain(UniqueFd client, Admission admission, int child_slot) {
     Reject(conn, "0A000", "replication connections are not supported");
   }
 
-  // Shared state next: the proc slot (latch) and the activity entry, so
-  // the session is visible and cancellable from here on.
+  // Authentication waits on the client, for up to authentication_timeout:
+  // it runs before anything in shared memory is ours, while SIGTERM still
+  // ends the process at once (the catalog is SQLite: its locks die with us).
+  std::string data_dir = DataDir != nullptr ? DataDir : ".";
+  std::unique_ptr<storage::Catalog> catalog;
+  {
+    auto opened = storage::Catalog::Open(data_dir);
+    if (!opened.ok()) RejectWith(conn, opened.error());
+    catalog = std::move(*opened);
+  }
+  storage::RoleInfo role = AuthenticateRole(conn, *catalog, r, peer, opts.deadline);
+
+  // Shared state next: the proc slot (latch) and the activity entry, so the
+  // session is visible and cancellable from here on. SIGTERM is held off
+  // until the session's handlers are in place: from then on it is a flag
+  // the loop acts on (57P01), and exit callbacks release what we took.
+  sigset_t term;
+  sigemptyset(&term);
+  sigaddset(&term, SIGTERM);
+  sigprocmask(SIG_BLOCK, &term, nullptr);
   MyBackendType = B_BACKEND;
   InitializeLatchSupport();
   proc::AttachChild(child_slot, "client backend", "");
   uint32_t cancel_key = backend_status::BeginClientBackend(child_slot, peer.host, peer.port);
-  InstallSessionSignalHandlers();
+  InstallSessionSignalHandlers();  // unblocks SIGTERM
 
-  sql::SessionInfo info = AuthenticateAndCheck(conn, r, peer, opts.deadline);
+  sql::SessionInfo info = CheckConnection(conn, *catalog, r, role, data_dir);
+  catalog.reset();
   process_title::Set("bgw: backend " + r.user + " " + r.database + " " + peer_text);
 
   auto opened = sql::Session::Open(info);
