@@ -13,6 +13,8 @@
 #include <gtest/gtest.h>
 
 #include <deque>
+#include <mutex>
+#include <thread>
 
 #include "postgres/miscadmin.h"
 #include "postgres/storage/latch.h"
@@ -123,6 +125,7 @@ class FakeSession : public sql::Session {
     return {};
   }
   std::vector<sql::Notification> TakeNotifications() override {
+    std::lock_guard<std::mutex> lock(mu);
     return std::exchange(notifications, {});
   }
   void ReportQueryStart(std::string_view q) override { calls.push_back("Start " + std::string(q)); }
@@ -132,6 +135,7 @@ class FakeSession : public sql::Session {
   char status = 'I';
   std::vector<std::string> calls;
   std::vector<std::pair<std::string, std::string>> reported;
+  std::mutex mu;  // guards notifications (a test thread adds some)
   std::vector<sql::Notification> notifications;
   int idle_reports = 0;
 
@@ -637,6 +641,67 @@ TEST_F(ProtocolSession, LargeResultsAreFlushedAlongTheWay) {
   ASSERT_TRUE(test_util::SplitMessages(got, &msgs));
   ASSERT_EQ(msgs.size(), 30000u + 4);
   EXPECT_EQ(msgs[msgs.size() - 2].type, 'C');
+}
+
+// While the session sleeps, something sets its latch (as a committing
+// NOTIFY in another process does): the client hears at once, unprompted.
+TEST_F(ProtocolSession, LatchWakesAnIdleSessionToDeliverNotifications) {
+  auto pair = test_util::MakeSocketPair();
+  Latch* latch = MyLatch;
+  std::vector<ServerMessage> seen;
+  std::thread client([&] {
+    int fd = pair.client.get();
+    Bytes first = test_util::ReadN(fd, 6);  // ReadyForQuery
+    {
+      std::lock_guard<std::mutex> lock(session_.mu);
+      session_.notifications.push_back({7, "ch", "wake"});
+    }
+    SetLatch(latch);
+    Bytes note = test_util::ReadN(fd, 5 + 4 + 4 + 3 + 5);
+    test_util::SplitMessages(first, &seen);
+    test_util::SplitMessages(note, &seen);
+    MessageWriter x;
+    x.Begin('X');
+    x.End();
+    test_util::WriteAll(fd, x.Buffer());
+  });
+  {
+    Connection conn(std::move(pair.server));
+    EXPECT_EQ(RunSession(conn, session_), SessionEnd::kTerminate);
+  }
+  client.join();
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0].type, 'Z');
+  EXPECT_EQ(seen[1].type, 'A');
+}
+
+// pg_terminate_backend / fast shutdown while idle: die() sets the flags and
+// the latch; the session answers FATAL 57P01 without any client traffic.
+TEST_F(ProtocolSession, TerminationWakesAnIdleSession) {
+  auto pair = test_util::MakeSocketPair();
+  Latch* latch = MyLatch;
+  Bytes got;
+  std::thread client([&] {
+    int fd = pair.client.get();
+    Bytes first = test_util::ReadN(fd, 6);
+    ProcDiePending = true;
+    InterruptPending = true;
+    SetLatch(latch);
+    got = first;
+    Bytes rest = test_util::ReadUntilEof(fd);
+    got.insert(got.end(), rest.begin(), rest.end());
+  });
+  SessionEnd end;
+  {
+    Connection conn(std::move(pair.server));
+    end = RunSession(conn, session_);
+  }
+  client.join();
+  EXPECT_EQ(end, SessionEnd::kFatal);
+  Outcome o;
+  ASSERT_TRUE(test_util::SplitMessages(got, &o.messages));
+  EXPECT_EQ(o.Types(), "ZE");
+  EXPECT_EQ(o.Error()['C'], "57P01");
 }
 
 }  // namespace
