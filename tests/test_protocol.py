@@ -244,11 +244,11 @@ def test_role_without_login_and_connection_limits(srv):
 
 def test_startup_options_apply_settings(srv):
     cp = subprocess.run(
-        [PSQL, "-X", "-A", "-t", "-c", "SHOW application_name",
-         conninfo(srv, options="'-c application_name=from_options'")],
+        [PSQL, "-X", "-A", "-t", "-c", "SHOW statement_timeout",
+         conninfo(srv, options="'-c statement_timeout=1234'")],
         capture_output=True, text=True, timeout=60, env=harness.pg_env())
     assert cp.returncode == 0, cp.stderr
-    assert cp.stdout.strip() == "from_options"
+    assert cp.stdout.strip() == "1234ms"
 
 
 # ---------------------------------------------------------------------------
