@@ -6,17 +6,32 @@
 #include <signal.h>
 #include <sys/socket.h>
 
-#include <chrono>
+#include <unistd.h>
 
+#include <chrono>
+#include <memory>
+#include <optional>
+
+#include "bgworker/signals.h"
 #include "common/log.h"
 #include "common/strutil.h"
 #include "guc/settings.h"
+#include "ipc/backend_status.h"
 #include "ipc/pmdeath.h"
 #include "ipc/pmsignal.h"
+#include "ipc/proc.h"
 #include "ipc/proc_exit.h"
 #include "port/process_title.h"
+#include "postgres/libpq/pqsignal.h"
+#include "postgres/miscadmin.h"
+#include "postgres/storage/latch.h"
+#include "protocol/auth.h"
+#include "protocol/messages.h"
+#include "protocol/session.h"
 #include "protocol/startup.h"
 #include "protocol/wire.h"
+#include "sql/session.h"
+#include "storage/catalog.h"
 
 namespace bgw {
 namespace {
@@ -40,23 +55,159 @@ std::string PeerDescription(int fd) {
   return "[local]";
 }
 
-[[noreturn]] void Reject(protocol::Connection& conn, const char* sqlstate, const char* message) {
+// The peer as backend_status and pg_stat_activity show it: address and
+// port for TCP, ("", -1) for a Unix-domain socket.
+struct Peer {
+  bool is_unix = true;
+  sockaddr_storage addr{};
+  std::string host;
+  int port = -1;
+};
+
+Peer PeerOf(int fd) {
+  Peer p;
+  socklen_t len = sizeof p.addr;
+  if (getpeername(fd, reinterpret_cast<sockaddr*>(&p.addr), &len) != 0) return p;
+  char host[INET6_ADDRSTRLEN] = "";
+  if (p.addr.ss_family == AF_INET) {
+    auto* sin = reinterpret_cast<sockaddr_in*>(&p.addr);
+    inet_ntop(AF_INET, &sin->sin_addr, host, sizeof host);
+    p.port = ntohs(sin->sin_port);
+    p.is_unix = false;
+  } else if (p.addr.ss_family == AF_INET6) {
+    auto* sin6 = reinterpret_cast<sockaddr_in6*>(&p.addr);
+    inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof host);
+    p.port = ntohs(sin6->sin6_port);
+    p.is_unix = false;
+  }
+  p.host = host;
+  return p;
+}
+
+[[noreturn]] void Reject(protocol::Connection& conn, std::string_view sqlstate,
+                         std::string_view message, std::string_view detail = {},
+                         std::string_view hint = {}) {
   log::Message m;
   m.level = log::Level::kFatal;
-  m.sqlstate = sqlstate;
-  m.text = message;
+  m.sqlstate = std::string(sqlstate);
+  m.text = std::string(message);
+  m.detail = std::string(detail);
+  m.hint = std::string(hint);
   log::Emit(m);
-  (void)protocol::SendFatal(conn, sqlstate, message);
+  (void)protocol::SendFatal(conn, sqlstate, message, detail, hint);
   ProcExit(1);
+}
+
+[[noreturn]] void RejectWith(protocol::Connection& conn, const sql::SqlError& e) {
+  Reject(conn, e.sqlstate, e.message, e.detail, e.hint);
+}
+
+// From here on the process is a session: PostgreSQL's client-backend
+// handlers, which only set flags and the latch (bgworker/signals.cc has
+// them; the loop in protocol/session.cc acts on the flags).
+void InstallSessionSignalHandlers() {
+  pqinitmask();
+  pqsignal(SIGINT, StatementCancelHandler);
+  pqsignal(SIGTERM, die);
+  pqsignal(SIGHUP, SignalHandlerForConfigReload);
+  pqsignal(SIGUSR1, procsignal_sigusr1_handler);
+  pqsignal(SIGUSR2, SIG_IGN);
+  pqsignal(SIGPIPE, SIG_IGN);
+  pqsignal(SIGCHLD, SIG_DFL);
+  sigprocmask(SIG_SETMASK, &UnBlockSig, nullptr);
+}
+
+// PostgreSQL's order of settings at startup: the "options" switches first,
+// then the other packet parameters.
+sql::SqlResult<std::vector<std::pair<std::string, std::string>>> StartupSettings(
+    const protocol::StartupResult& r) {
+  auto settings = protocol::ParseStartupOptions(r.options);
+  if (!settings.ok()) return settings;
+  for (const auto& [name, value] : r.params) {
+    if (name == "application_name") continue;  // SessionInfo carries it (sanitized)
+    settings->emplace_back(name, value);
+  }
+  return settings;
+}
+
+// Authentication, then the role checks of PostgreSQL's InitPostgres: the
+// role exists and may log in. Runs before the process touches shared memory
+// (see BackendMain). Ends the process on any failure, after the FATAL answer.
+storage::RoleInfo AuthenticateRole(protocol::Connection& conn, storage::Catalog& catalog,
+                                   const protocol::StartupResult& r, const Peer& peer,
+                                   protocol::Deadline deadline) {
+  auto role = catalog.FindRole(r.user);
+  if (!role.ok()) RejectWith(conn, role.error());
+
+  protocol::ClientInfo client;
+  client.is_unix = peer.is_unix;
+  client.addr = peer.addr;
+  client.user = r.user;
+  client.database = r.database;
+  // On failure Authenticate has answered and logged.
+  if (!protocol::Authenticate(conn, client, *role, deadline)) ProcExit(1);
+
+  if (!role->has_value()) {
+    Reject(conn, "28000", StringPrintf("role \"%s\" does not exist", r.user.c_str()));
+  }
+  if (!(*role)->can_login) {
+    Reject(conn, "28000", StringPrintf("role \"%s\" is not permitted to log in", r.user.c_str()));
+  }
+  return **role;
+}
+
+// The rest of InitPostgres's checks, in its order, once this backend is
+// visible in backend_status (the counts include it): the role's connection
+// limit, then the database (exists, accepts connections, its limit).
+// Superusers are exempt from both limits. Returns the SessionInfo to open.
+sql::SessionInfo CheckConnection(protocol::Connection& conn, storage::Catalog& catalog,
+                                 const protocol::StartupResult& r, const storage::RoleInfo& ri,
+                                 const std::string& data_dir) {
+  backend_status::ReportConnection(0, "", ri.oid, ri.name, r.application_name);
+  if (!ri.superuser && ri.connection_limit >= 0 &&
+      backend_status::CountBackendsOfRole(ri.oid) > ri.connection_limit) {
+    Reject(conn, "53300", StringPrintf("too many connections for role \"%s\"", r.user.c_str()));
+  }
+
+  auto db = catalog.FindDatabase(r.database);
+  if (!db.ok()) RejectWith(conn, db.error());
+  if (!db->has_value()) {
+    Reject(conn, "3D000", StringPrintf("database \"%s\" does not exist", r.database.c_str()));
+  }
+  const storage::DatabaseInfo& di = **db;
+  if (!di.allow_connections) {
+    Reject(
+        conn, "55000",
+        StringPrintf("database \"%s\" is not currently accepting connections", r.database.c_str()));
+  }
+  backend_status::ReportConnection(di.oid, di.name, ri.oid, ri.name, r.application_name);
+  if (!ri.superuser && di.connection_limit >= 0 &&
+      backend_status::CountBackendsInDatabase(di.oid) > di.connection_limit) {
+    Reject(conn, "53300",
+           StringPrintf("too many connections for database \"%s\"", r.database.c_str()));
+  }
+
+  sql::SessionInfo info;
+  info.database_oid = di.oid;
+  info.database_name = di.name;
+  info.database_path = catalog.DatabasePath(di.oid);
+  info.role_oid = ri.oid;
+  info.role_name = ri.name;
+  info.superuser = ri.superuser;
+  info.application_name = r.application_name;
+  info.data_dir = data_dir;
+  auto settings = StartupSettings(r);
+  if (!settings.ok()) RejectWith(conn, settings.error());
+  info.startup_settings = std::move(*settings);
+  return info;
 }
 
 }  // namespace
 
 void BackendMain(UniqueFd client, Admission admission, int child_slot) {
-  (void)child_slot;  // sessions attach to their slot (client-connections work)
   // Until a session exists there is nothing to clean up: SIGTERM (fast
   // shutdown) ends the process at once, as PostgreSQL's startup-packet phase
-  // does. SIGHUP is ignored until sessions read configuration.
+  // does. SIGHUP is ignored until the session reads configuration.
   signal(SIGTERM, [](int) {
     // Nothing in shared memory is touched in this phase: a clean exit, and
     // the child slot says so (else the postmaster would see a crash).
@@ -71,8 +222,9 @@ void BackendMain(UniqueFd client, Admission admission, int child_slot) {
   sigaddset(&set, SIGHUP);
   sigprocmask(SIG_UNBLOCK, &set, nullptr);
 
-  std::string peer = PeerDescription(client.get());
-  process_title::Set("bgw: backend " + peer + " startup");
+  Peer peer = PeerOf(client.get());
+  std::string peer_text = PeerDescription(client.get());
+  process_title::Set("bgw: backend " + peer_text + " startup");
   protocol::Connection conn(std::move(client), pmdeath::ReadFd());
   protocol::StartupOptions opts;
   opts.deadline =
@@ -82,7 +234,11 @@ void BackendMain(UniqueFd client, Admission admission, int child_slot) {
     case protocol::StartupResult::Kind::kClose:
       ProcExit(0);
     case protocol::StartupResult::Kind::kCancel:
-      // Sessions, and so queries to cancel, do not exist yet.
+      // A dead-end backend has no shared memory to look the target up in.
+      // A wrong key is ignored silently, as PostgreSQL does.
+      if (child_slot >= 0 && r.cancel_pid != 0) {
+        (void)backend_status::SignalCancel(static_cast<pid_t>(r.cancel_pid), r.cancel_key);
+      }
       ProcExit(0);
     case protocol::StartupResult::Kind::kStartup:
       break;
@@ -100,10 +256,56 @@ void BackendMain(UniqueFd client, Admission admission, int child_slot) {
     case Admission::kOk:
       break;
   }
-  process_title::Set("bgw: backend " + r.user + " " + r.database + " " + peer);
-  // SQL sessions arrive with the client-connections work; until then the
-  // client is told plainly, with the SQLSTATE for an unsupported feature.
-  Reject(conn, "0A000", "SQL sessions are not supported by this server yet");
+  if (r.replication != protocol::ReplicationMode::kNone) {
+    Reject(conn, "0A000", "replication connections are not supported");
+  }
+
+  // Authentication waits on the client, for up to authentication_timeout:
+  // it runs before anything in shared memory is ours, while SIGTERM still
+  // ends the process at once (the catalog is SQLite: its locks die with us).
+  std::string data_dir = DataDir != nullptr ? DataDir : ".";
+  std::unique_ptr<storage::Catalog> catalog;
+  {
+    auto opened = storage::Catalog::Open(data_dir);
+    if (!opened.ok()) RejectWith(conn, opened.error());
+    catalog = std::move(*opened);
+  }
+  storage::RoleInfo role = AuthenticateRole(conn, *catalog, r, peer, opts.deadline);
+
+  // Shared state next: the proc slot (latch) and the activity entry, so the
+  // session is visible and cancellable from here on. SIGTERM is held off
+  // until the session's handlers are in place: from then on it is a flag
+  // the loop acts on (57P01), and exit callbacks release what we took.
+  sigset_t term;
+  sigemptyset(&term);
+  sigaddset(&term, SIGTERM);
+  sigprocmask(SIG_BLOCK, &term, nullptr);
+  MyBackendType = B_BACKEND;
+  InitializeLatchSupport();
+  proc::AttachChild(child_slot, "client backend", "");
+  uint32_t cancel_key = backend_status::BeginClientBackend(child_slot, peer.host, peer.port);
+  InstallSessionSignalHandlers();  // unblocks SIGTERM
+
+  sql::SessionInfo info = CheckConnection(conn, *catalog, r, role, data_dir);
+  catalog.reset();
+  process_title::Set("bgw: backend " + r.user + " " + r.database + " " + peer_text);
+
+  auto opened = sql::Session::Open(info);
+  if (!opened.ok()) RejectWith(conn, opened.error());
+  std::unique_ptr<sql::Session> session = std::move(*opened);
+
+  protocol::MessageWriter& out = conn.Out();
+  out.AuthenticationOk();
+  for (const auto& [name, value] : session->InitialReportedSettings()) {
+    out.ParameterStatus(name, value);
+  }
+  out.BackendKeyData(static_cast<uint32_t>(getpid()), cancel_key);
+
+  protocol::SessionEnd end = protocol::RunSession(conn, *session);
+  // Closing the session rolls back whatever transaction is still open.
+  session.reset();
+  ProcExit(end == protocol::SessionEnd::kTerminate || end == protocol::SessionEnd::kClientGone ? 0
+                                                                                               : 1);
 }
 
 }  // namespace bgw

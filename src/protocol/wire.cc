@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <string>
 
 #include "common/log.h"
 
@@ -169,6 +170,88 @@ void MessageWriter::NegotiateProtocolVersion(uint32_t newest_version,
   End();
 }
 
+void MessageWriter::RowDescription(std::span<const FieldDescription> fields) {
+  Begin('T');
+  Int16(static_cast<int16_t>(fields.size()));
+  for (const FieldDescription& f : fields) {
+    String(f.name);
+    Int32(static_cast<int32_t>(f.table_oid));
+    Int16(f.attnum);
+    Int32(static_cast<int32_t>(f.type_oid));
+    Int16(f.type_len);
+    Int32(f.type_mod);
+    Int16(f.format);
+  }
+  End();
+}
+
+void MessageWriter::DataRow(std::span<const std::optional<std::string>> values) {
+  Begin('D');
+  Int16(static_cast<int16_t>(values.size()));
+  for (const std::optional<std::string>& v : values) {
+    if (!v) {
+      Int32(-1);
+      continue;
+    }
+    if (v->size() > static_cast<size_t>(INT32_MAX)) BrokenInvariant("DataRow value too long");
+    Int32(static_cast<int32_t>(v->size()));
+    Bytes(std::span(reinterpret_cast<const uint8_t*>(v->data()), v->size()));
+  }
+  End();
+}
+
+void MessageWriter::CommandComplete(std::string_view tag) {
+  Begin('C');
+  String(tag);
+  End();
+}
+
+void MessageWriter::EmptyQueryResponse() {
+  Begin('I');
+  End();
+}
+
+void MessageWriter::ParseComplete() {
+  Begin('1');
+  End();
+}
+
+void MessageWriter::BindComplete() {
+  Begin('2');
+  End();
+}
+
+void MessageWriter::CloseComplete() {
+  Begin('3');
+  End();
+}
+
+void MessageWriter::NoData() {
+  Begin('n');
+  End();
+}
+
+void MessageWriter::PortalSuspended() {
+  Begin('s');
+  End();
+}
+
+void MessageWriter::ParameterDescription(std::span<const uint32_t> type_oids) {
+  Begin('t');
+  Int16(static_cast<int16_t>(type_oids.size()));
+  for (uint32_t t : type_oids) Int32(static_cast<int32_t>(t));
+  End();
+}
+
+void MessageWriter::NotificationResponse(int32_t sender_pid, std::string_view channel,
+                                         std::string_view payload) {
+  Begin('A');
+  Int32(sender_pid);
+  String(channel);
+  String(payload);
+  End();
+}
+
 // ---------------------------------------------------------------------------
 // MessageReader
 
@@ -290,6 +373,27 @@ IoStatus Connection::ReadMessage(FrontendMessage* out, size_t max_body_len, Dead
   uint8_t type = 0;
   IoStatus st = ReadExact(&type, 1, deadline);
   if (!st) return st;
+  return ReadMessageRest(static_cast<char>(type), out, max_body_len, deadline);
+}
+
+IoStatus Connection::ReadMessage(FrontendMessage* out,
+                                 std::optional<size_t> (*max_body_len_for)(char type),
+                                 Deadline deadline) {
+  uint8_t type = 0;
+  IoStatus st = ReadExact(&type, 1, deadline);
+  if (!st) return st;
+  out->type = static_cast<char>(type);
+  std::optional<size_t> max = max_body_len_for(static_cast<char>(type));
+  if (!max) {
+    return IoStatus::Make(IoCode::kProtocolViolation,
+                          "invalid frontend message type " + std::to_string(type));
+  }
+  return ReadMessageRest(static_cast<char>(type), out, *max, deadline);
+}
+
+IoStatus Connection::ReadMessageRest(char type, FrontendMessage* out, size_t max_body_len,
+                                     Deadline deadline) {
+  IoStatus st;
   uint8_t len_word[4];
   st = ReadExact(len_word, sizeof len_word, deadline);
   if (!st) {
@@ -302,7 +406,7 @@ IoStatus Connection::ReadMessage(FrontendMessage* out, size_t max_body_len, Dead
   if (len < 4 || len - 4 > max_body_len) {
     return IoStatus::Make(IoCode::kProtocolViolation, "invalid message length");
   }
-  out->type = static_cast<char>(type);
+  out->type = type;
   out->body.resize(len - 4);
   st = ReadExact(out->body.data(), out->body.size(), deadline);
   if (!st && st.code() == IoCode::kEof) {

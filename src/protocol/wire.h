@@ -41,6 +41,17 @@ struct ErrorFields {
   std::string hint;
 };
 
+// One RowDescription field. `format` is 0 (text) or 1 (binary).
+struct FieldDescription {
+  std::string_view name;
+  uint32_t table_oid = 0;
+  int16_t attnum = 0;
+  uint32_t type_oid = 0;
+  int16_t type_len = -1;
+  int32_t type_mod = -1;
+  int16_t format = 0;
+};
+
 // Builds outgoing bytes. Begin(type) ... End() frames one message (type byte,
 // then an Int32 length that End() patches). The field appenders may also be
 // used outside Begin/End to emit raw bytes (the single 'N' answer to an
@@ -71,6 +82,21 @@ class MessageWriter {
   // PostgreSQL sends it) and the protocol options (_pq_.*) we did not accept.
   void NegotiateProtocolVersion(uint32_t newest_version,
                                 std::span<const std::string> unrecognized_options);
+
+  // The query cycle.
+  void RowDescription(std::span<const FieldDescription> fields);  // 'T'
+  // 'D': one value per column, nullopt = NULL (length -1).
+  void DataRow(std::span<const std::optional<std::string>> values);
+  void CommandComplete(std::string_view tag);                      // 'C'
+  void EmptyQueryResponse();                                       // 'I'
+  void ParseComplete();                                            // '1'
+  void BindComplete();                                             // '2'
+  void CloseComplete();                                            // '3'
+  void NoData();                                                   // 'n'
+  void PortalSuspended();                                          // 's'
+  void ParameterDescription(std::span<const uint32_t> type_oids);  // 't'
+  void NotificationResponse(int32_t sender_pid, std::string_view channel,
+                            std::string_view payload);  // 'A'
 
   std::span<const uint8_t> Buffer() const { return buf_; }
   size_t size() const { return buf_.size(); }
@@ -196,6 +222,13 @@ class Connection {
   // ("invalid message length") and nothing beyond the length word is read,
   // so a hostile length never causes a large allocation.
   IoStatus ReadMessage(FrontendMessage* out, size_t max_body_len, Deadline deadline);
+  // The same with a limit that depends on the message type, as PostgreSQL's
+  // backend has (large for Query/Parse/Bind, small for the rest). The type
+  // is stored in out->type as soon as it is read; `max_body_len_for(type)`
+  // returning nullopt rejects the type itself (kProtocolViolation, "invalid
+  // frontend message type N") before its length word is read.
+  IoStatus ReadMessage(FrontendMessage* out, std::optional<size_t> (*max_body_len_for)(char type),
+                       Deadline deadline);
 
   // Bytes received from the socket but not yet consumed by a read.
   size_t BufferedInput() const { return in_end_ - in_begin_; }
@@ -205,6 +238,8 @@ class Connection {
   IoStatus Wait(short events, Deadline deadline);
   // Receives whatever is available into the empty input buffer.
   IoStatus Fill(Deadline deadline);
+  // ReadMessage after the type byte: the length word and the body.
+  IoStatus ReadMessageRest(char type, FrontendMessage* out, size_t max_body_len, Deadline deadline);
 
   UniqueFd socket_;
   int death_fd_;

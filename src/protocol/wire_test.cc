@@ -516,5 +516,84 @@ TEST(ProtocolWireConnection, ReadMessageTruncated) {
   }
 }
 
+std::optional<size_t> SmallLimitForS(char type) {
+  if (type == 'Q') return 100;
+  if (type == 'S') return 0;
+  return std::nullopt;
+}
+
+TEST(ProtocolWireConnection, ReadMessageWithPerTypeLimits) {
+  auto sp = MakeSocketPair();
+  Connection conn(std::move(sp.server));
+  WriteAll(sp.client.get(), test_util::Concat({TypedMessage('Q', 4 + 3, {'a', 'b', 0}),
+                                               TypedMessage('S', 4 + 1, {'x'})}));
+  FrontendMessage m;
+  ASSERT_TRUE(conn.ReadMessage(&m, SmallLimitForS, In(5s)).ok());
+  EXPECT_EQ(m.type, 'Q');
+  IoStatus st = conn.ReadMessage(&m, SmallLimitForS, In(5s));
+  EXPECT_EQ(st.code(), IoCode::kProtocolViolation);
+  EXPECT_EQ(st.message(), "invalid message length");
+}
+
+TEST(ProtocolWireConnection, ReadMessageRejectsUnknownTypeBeforeItsLength) {
+  auto sp = MakeSocketPair();
+  Connection conn(std::move(sp.server));
+  // Only the type byte arrives: the verdict must not wait for the length.
+  WriteAll(sp.client.get(), Bytes{'z'});
+  FrontendMessage m;
+  IoStatus st = conn.ReadMessage(&m, SmallLimitForS, In(5s));
+  EXPECT_EQ(st.code(), IoCode::kProtocolViolation);
+  EXPECT_EQ(st.message(), "invalid frontend message type 122");
+  EXPECT_EQ(m.type, 'z');
+}
+
+TEST(ProtocolWireWriter, RowDescriptionBytes) {
+  MessageWriter w;
+  FieldDescription f;
+  f.name = "ab";
+  f.table_oid = 0x01020304;
+  f.attnum = 2;
+  f.type_oid = 23;
+  f.type_len = 4;
+  f.type_mod = -1;
+  f.format = 1;
+  w.RowDescription(std::span(&f, 1));
+  EXPECT_EQ(BufferOf(w), (Bytes{'T', 0, 0, 0, 27, 0,  1, 'a', 'b',  0,    1,    2,    3, 4,
+                                0,   2, 0, 0, 0,  23, 0, 4,   0xff, 0xff, 0xff, 0xff, 0, 1}));
+}
+
+TEST(ProtocolWireWriter, DataRowWithNullAndEmpty) {
+  MessageWriter w;
+  std::vector<std::optional<std::string>> row = {std::string("hi"), std::nullopt, std::string()};
+  w.DataRow(row);
+  EXPECT_EQ(BufferOf(w), (Bytes{'D', 0,   0,    0,    20,   0,    3, 0, 0, 0, 2,
+                                'h', 'i', 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0}));
+}
+
+TEST(ProtocolWireWriter, QueryCycleMessages) {
+  MessageWriter w;
+  w.CommandComplete("SELECT 1");
+  w.EmptyQueryResponse();
+  w.ParseComplete();
+  w.BindComplete();
+  w.CloseComplete();
+  w.NoData();
+  w.PortalSuspended();
+  Bytes want = {'C', 0, 0, 0, 13, 'S', 'E', 'L', 'E', 'C', 'T', ' ', '1', 0};
+  for (char t : {'I', '1', '2', '3', 'n', 's'}) {
+    want.insert(want.end(), {static_cast<uint8_t>(t), 0, 0, 0, 4});
+  }
+  EXPECT_EQ(BufferOf(w), want);
+}
+
+TEST(ProtocolWireWriter, ParameterDescriptionAndNotification) {
+  MessageWriter w;
+  std::vector<uint32_t> types = {23, 25};
+  w.ParameterDescription(types);
+  w.NotificationResponse(7, "ch", "p");
+  EXPECT_EQ(BufferOf(w), (Bytes{'t', 0, 0, 0, 14, 0, 2, 0, 0, 0,   23,  0, 0,   0, 25,  //
+                                'A', 0, 0, 0, 13, 0, 0, 0, 7, 'c', 'h', 0, 'p', 0}));
+}
+
 }  // namespace
 }  // namespace bgw::protocol
