@@ -293,7 +293,6 @@ void DefineBuiltinSettings() {
                          s.message().c_str());
     }
   }
-  DefineSessionSettings();
 }
 
 // ---------------------------------------------------------------------------

@@ -37,8 +37,10 @@ extern bool restart_after_crash;  // sighup
 // ---------------------------------------------------------------------------
 // SESSION: the SQL engine's per-connection settings (src/sql/session.cc).
 // A backend process serves one session, so process-global storage is
-// per-session storage. Defined by DefineSessionSettings(), which
-// DefineBuiltinSettings() also calls; not listed in the sample file.
+// per-session storage. Defined by DefineSessionSettings() (idempotent;
+// sql::Session::Open calls it; a postmaster that wants them settable from
+// bgw.conf or -c calls it after DefineBuiltinSettings()). Never listed in
+// the sample file.
 extern int statement_timeout;        // ms, 0 = none; userset
 extern int lock_timeout;             // ms; accepted, not enforced; userset
 extern int idle_in_transaction_session_timeout;  // ms; accepted, not enforced

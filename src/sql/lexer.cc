@@ -747,6 +747,10 @@ Rewritten Rewriter::Run() {
         Emit(std::string(t.text));
         continue;
       case TokenKind::kComment:
+        if (t.unterminated) {
+          result_.error = "unterminated /* comment";
+          return result_;
+        }
         Emit(" ");
         continue;
       case TokenKind::kSemicolon:
@@ -1133,7 +1137,7 @@ Rewritten Rewriter::Run() {
         Primary p;
         p.start = f.primary_start;
         if (f.is_cast_call && f.as_chunk >= 0) {
-          std::string expr = Join(f.open_chunk + 1, f.as_chunk);
+          std::string expr(Trim(Join(f.open_chunk + 1, f.as_chunk)));
           Collapse(f.primary_start, CastSql(expr, f.cast_type));
           p.type = f.cast_type != 0 ? f.cast_type : oid::kText;
           p.name = f.cast_type != 0 ? TypeName(f.cast_type) : f.cast_name;

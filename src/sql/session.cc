@@ -668,6 +668,7 @@ SessionImpl::~SessionImpl() {
 
 SqlStatus SessionImpl::Initialize() {
   guc::DefineBuiltinSettings();
+  guc::DefineSessionSettings();
   int rc = sqlite3_open_v2(info_.database_path.c_str(), &db_,
                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                            nullptr);

@@ -686,10 +686,12 @@ SqlResult<UtilityResult> SessionImpl::RunRole(const StatementImpl& st) {
     } while (c.AcceptKind(TokenKind::kComma));
     if (!c.AtEnd()) return c.SyntaxError();
     if (!info_.superuser) return MakeError("42501", "permission denied to drop role");
+    for (const std::string& n : names) {
+      if (n == info_.role_name) return MakeError("55006", "current user cannot be dropped");
+    }
     SqlResult<storage::Catalog*> cat = Catalog();
     if (!cat.ok()) return cat.error();
     for (const std::string& n : names) {
-      if (n == info_.role_name) return MakeError("55006", "current user cannot be dropped");
       SqlResult<std::optional<storage::RoleInfo>> found = (*cat)->FindRole(n);
       if (!found.ok()) return found.error();
       if (!found->has_value()) {
