@@ -37,8 +37,10 @@ void Fail(sqlite3_context* c, SqlError error) {
 
 Value ArgValue(sqlite3_value* v) {
   switch (sqlite3_value_type(v)) {
-    case SQLITE_INTEGER: return Value::Int(sqlite3_value_int64(v));
-    case SQLITE_FLOAT: return Value::Real(sqlite3_value_double(v));
+    case SQLITE_INTEGER:
+      return Value::Int(sqlite3_value_int64(v));
+    case SQLITE_FLOAT:
+      return Value::Real(sqlite3_value_double(v));
     case SQLITE_TEXT:
       return Value::Text(std::string(reinterpret_cast<const char*>(sqlite3_value_text(v)),
                                      static_cast<size_t>(sqlite3_value_bytes(v))));
@@ -48,16 +50,25 @@ Value ArgValue(sqlite3_value* v) {
       return Value::Blob(n > 0 ? std::string(static_cast<const char*>(p), static_cast<size_t>(n))
                                : std::string());
     }
-    default: return Value::Null();
+    default:
+      return Value::Null();
   }
 }
 
 void ResultValue(sqlite3_context* c, const Value& v) {
   switch (v.kind) {
-    case Value::Kind::kNull: sqlite3_result_null(c); break;
-    case Value::Kind::kInt: sqlite3_result_int64(c, v.i); break;
-    case Value::Kind::kReal: sqlite3_result_double(c, v.d); break;
-    case Value::Kind::kText: ResultText(c, v.s); break;
+    case Value::Kind::kNull:
+      sqlite3_result_null(c);
+      break;
+    case Value::Kind::kInt:
+      sqlite3_result_int64(c, v.i);
+      break;
+    case Value::Kind::kReal:
+      sqlite3_result_double(c, v.d);
+      break;
+    case Value::Kind::kText:
+      ResultText(c, v.s);
+      break;
     case Value::Kind::kBlob:
       sqlite3_result_blob(c, v.s.data(), static_cast<int>(v.s.size()), SQLITE_TRANSIENT);
       break;
@@ -66,20 +77,27 @@ void ResultValue(sqlite3_context* c, const Value& v) {
 
 const char* RangeMessage(uint32_t type) {
   switch (type) {
-    case oid::kInt2: return "smallint out of range";
-    case oid::kInt4: return "integer out of range";
-    case oid::kOid: return "OID out of range";
-    default: return "bigint out of range";
+    case oid::kInt2:
+      return "smallint out of range";
+    case oid::kInt4:
+      return "integer out of range";
+    case oid::kOid:
+      return "OID out of range";
+    default:
+      return "bigint out of range";
   }
 }
 
 bool InRange(int64_t v, uint32_t type) {
   switch (type) {
-    case oid::kInt2: return v >= -32768 && v <= 32767;
+    case oid::kInt2:
+      return v >= -32768 && v <= 32767;
     case oid::kInt4:
       return v >= std::numeric_limits<int32_t>::min() && v <= std::numeric_limits<int32_t>::max();
-    case oid::kOid: return v >= 0 && v <= 4294967295LL;
-    default: return true;
+    case oid::kOid:
+      return v >= 0 && v <= 4294967295LL;
+    default:
+      return true;
   }
 }
 
@@ -215,8 +233,8 @@ void SleepFunc(sqlite3_context* c, int, sqlite3_value** argv) {
     if (now >= end) break;
     // Round up so we never wake just before the deadline and spin.
     long timeout_ms = static_cast<long>((std::max<int64_t>(wake - now, 0) + 999) / 1000);
-    WaitLatch(MyLatch, WL_TIMEOUT | WL_LATCH_SET | WL_EXIT_ON_PM_DEATH,
-              std::max(timeout_ms, 1L), WAIT_EVENT_PG_SLEEP);
+    WaitLatch(MyLatch, WL_TIMEOUT | WL_LATCH_SET | WL_EXIT_ON_PM_DEATH, std::max(timeout_ms, 1L),
+              WAIT_EVENT_PG_SLEEP);
     ResetLatch(MyLatch);
   }
   sqlite3_result_null(c);

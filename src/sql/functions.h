@@ -27,9 +27,9 @@ enum class Interrupt { kNone, kCancel, kTimeout, kDie };
 // with the connection, so it must outlive the connection.
 struct FunctionContext {
   const SessionInfo* info = nullptr;
-  int64_t transaction_start_us = 0;  // now()
-  int64_t statement_start_us = 0;    // statement_timestamp()
-  int64_t deadline_us = 0;           // statement_timeout; 0 = none
+  int64_t transaction_start_us = 0;        // now()
+  int64_t statement_start_us = 0;          // statement_timestamp()
+  int64_t deadline_us = 0;                 // statement_timeout; 0 = none
   Interrupt interrupt = Interrupt::kNone;  // recorded by CheckInterrupts
   std::optional<SqlError> error;           // a function's PostgreSQL error
 };

@@ -33,8 +33,22 @@ bool IsIdentChar(char c) {
 bool IsDigit(char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; }
 bool IsOpChar(char c) {
   switch (c) {
-    case '+': case '-': case '*': case '/': case '<': case '>': case '=': case '~':
-    case '!': case '@': case '#': case '%': case '^': case '&': case '|': case '`':
+    case '+':
+    case '-':
+    case '*':
+    case '/':
+    case '<':
+    case '>':
+    case '=':
+    case '~':
+    case '!':
+    case '@':
+    case '#':
+    case '%':
+    case '^':
+    case '&':
+    case '|':
+    case '`':
     case '?':
       return true;
     default:
@@ -51,8 +65,7 @@ std::string Lower(std::string_view s) {
 // Scans a quoted run starting at `pos` (the opening quote); `backslash`
 // makes \x escape the next byte. Returns the end offset (past the closing
 // quote) and sets *unterminated when the text ends first.
-size_t ScanQuoted(std::string_view s, size_t pos, char quote, bool backslash,
-                  bool* unterminated) {
+size_t ScanQuoted(std::string_view s, size_t pos, char quote, bool backslash, bool* unterminated) {
   size_t i = pos + 1;
   while (i < s.size()) {
     if (backslash && s[i] == '\\') {
@@ -134,8 +147,7 @@ std::vector<Token> Lex(std::string_view s) {
                (s[i + 2] == '\'' || s[i + 2] == '"')) {
       bool unterminated = false;
       size_t end = ScanQuoted(s, i + 2, s[i + 2], false, &unterminated);
-      push(s[i + 2] == '\'' ? TokenKind::kString : TokenKind::kQuotedIdent, i, end,
-           unterminated);
+      push(s[i + 2] == '\'' ? TokenKind::kString : TokenKind::kQuotedIdent, i, end, unterminated);
     } else if (c == '"') {
       bool unterminated = false;
       size_t end = ScanQuoted(s, i, '"', false, &unterminated);
@@ -347,11 +359,21 @@ bool StringValue(const Token& token, std::string* out) {
     } else if (escapes && c == '\\' && i + 1 < body.size()) {
       char e = body[++i];
       switch (e) {
-        case 'b': *out += '\b'; break;
-        case 'f': *out += '\f'; break;
-        case 'n': *out += '\n'; break;
-        case 'r': *out += '\r'; break;
-        case 't': *out += '\t'; break;
+        case 'b':
+          *out += '\b';
+          break;
+        case 'f':
+          *out += '\f';
+          break;
+        case 'n':
+          *out += '\n';
+          break;
+        case 'r':
+          *out += '\r';
+          break;
+        case 't':
+          *out += '\t';
+          break;
         case 'x': {
           int v = 0, n = 0;
           while (n < 2 && i + 1 < body.size() && HexValue(body[i + 1]) >= 0) {
@@ -412,10 +434,9 @@ namespace {
 
 // Words ending a select list at depth 0.
 bool EndsSelectList(const std::string& w) {
-  static const char* const kWords[] = {"from",  "into",      "where",  "group", "having",
-                                       "window", "order",    "limit",  "offset", "union",
-                                       "intersect", "except", "fetch", "for",    "returning",
-                                       "on"};
+  static const char* const kWords[] = {
+      "from",   "into",  "where",     "group",  "having", "window", "order",     "limit",
+      "offset", "union", "intersect", "except", "fetch",  "for",    "returning", "on"};
   for (const char* k : kWords) {
     if (w == k) return true;
   }
@@ -425,9 +446,10 @@ bool EndsSelectList(const std::string& w) {
 // Words that may not be an implicit alias ("SELECT a b" names a as b).
 bool IsReservedWord(const std::string& w) {
   static const char* const kWords[] = {
-      "and", "or", "not", "is", "in", "like", "ilike", "between", "as", "null", "true",
-      "false", "case", "when", "then", "else", "end", "distinct", "all", "escape", "collate",
-      "glob", "regexp", "match", "isnull", "notnull", "exists", "cast", "select", "asc", "desc"};
+      "and",    "or",       "not",    "is",     "in",      "like", "ilike",  "between",
+      "as",     "null",     "true",   "false",  "case",    "when", "then",   "else",
+      "end",    "distinct", "all",    "escape", "collate", "glob", "regexp", "match",
+      "isnull", "notnull",  "exists", "cast",   "select",  "asc",  "desc"};
   for (const char* k : kWords) {
     if (w == k) return true;
   }
@@ -447,22 +469,38 @@ uint32_t FunctionReturnType(const std::string& name) {
     uint32_t oid;
   };
   static const Entry kTable[] = {
-      {"version", oid::kText},           {"current_database", oid::kName},
-      {"current_user", oid::kName},      {"session_user", oid::kName},
-      {"user", oid::kName},              {"current_role", oid::kName},
-      {"current_schema", oid::kName},    {"current_catalog", oid::kName},
-      {"now", oid::kTimestamptz},        {"statement_timestamp", oid::kTimestamptz},
-      {"clock_timestamp", oid::kTimestamptz}, {"transaction_timestamp", oid::kTimestamptz},
-      {"pg_backend_pid", oid::kInt4},    {"pg_is_in_recovery", oid::kBool},
-      {"count", oid::kInt8},             {"exists", oid::kBool},
-      {"pg_terminate_backend", oid::kBool}, {"pg_cancel_backend", oid::kBool},
-      {"pg_reload_conf", oid::kBool},    {"bgw_terminate_worker", oid::kBool},
-      {"bgw_launch_worker", oid::kInt4}, {"length", oid::kInt4},
-      {"char_length", oid::kInt4},       {"lower", oid::kText},
-      {"upper", oid::kText},             {"substr", oid::kText},
-      {"substring", oid::kText},         {"concat", oid::kText},
-      {"current_setting", oid::kText},   {"set_config", oid::kText},
-      {"pg_sleep", 2278 /* void */},     {"pg_notify", 2278},
+      {"version", oid::kText},
+      {"current_database", oid::kName},
+      {"current_user", oid::kName},
+      {"session_user", oid::kName},
+      {"user", oid::kName},
+      {"current_role", oid::kName},
+      {"current_schema", oid::kName},
+      {"current_catalog", oid::kName},
+      {"now", oid::kTimestamptz},
+      {"statement_timestamp", oid::kTimestamptz},
+      {"clock_timestamp", oid::kTimestamptz},
+      {"transaction_timestamp", oid::kTimestamptz},
+      {"pg_backend_pid", oid::kInt4},
+      {"pg_is_in_recovery", oid::kBool},
+      {"count", oid::kInt8},
+      {"exists", oid::kBool},
+      {"pg_terminate_backend", oid::kBool},
+      {"pg_cancel_backend", oid::kBool},
+      {"pg_reload_conf", oid::kBool},
+      {"bgw_terminate_worker", oid::kBool},
+      {"bgw_launch_worker", oid::kInt4},
+      {"length", oid::kInt4},
+      {"char_length", oid::kInt4},
+      {"lower", oid::kText},
+      {"upper", oid::kText},
+      {"substr", oid::kText},
+      {"substring", oid::kText},
+      {"concat", oid::kText},
+      {"current_setting", oid::kText},
+      {"set_config", oid::kText},
+      {"pg_sleep", 2278 /* void */},
+      {"pg_notify", 2278},
   };
   for (const Entry& e : kTable) {
     if (name == e.name) return e.oid;
@@ -475,10 +513,18 @@ enum class CastStyle { kFunction, kText, kBlob, kNone };
 
 CastStyle StyleFor(uint32_t type) {
   switch (type) {
-    case oid::kBool: case oid::kInt2: case oid::kInt4: case oid::kInt8: case oid::kOid:
-    case oid::kFloat4: case oid::kFloat8: case oid::kNumeric:
+    case oid::kBool:
+    case oid::kInt2:
+    case oid::kInt4:
+    case oid::kInt8:
+    case oid::kOid:
+    case oid::kFloat4:
+    case oid::kFloat8:
+    case oid::kNumeric:
       return CastStyle::kFunction;
-    case oid::kText: case oid::kVarchar: case oid::kName:
+    case oid::kText:
+    case oid::kVarchar:
+    case oid::kName:
       return CastStyle::kText;
     case oid::kBytea:
       return CastStyle::kBlob;
@@ -508,11 +554,12 @@ struct Primary {
 };
 
 struct Frame {
-  int open_chunk = 0;   // the '(' (or CASE) chunk
+  int open_chunk = 0;  // the '(' (or CASE) chunk
   int primary_start = 0;
-  std::string func;     // function name ("" for a plain parenthesis)
+  std::string func;  // function name ("" for a plain parenthesis)
   bool is_case = false;
-  bool is_cast_call = false;  // CAST( ... AS type )
+  bool is_cast_call = false;    // CAST( ... AS type )
+  bool wrap_in_parens = false;  // DEFAULT f(...) becomes DEFAULT (f(...))
   int as_chunk = -1;
   uint32_t cast_type = 0;
   std::string cast_sql;  // the SQLite spelling of the cast target
@@ -524,7 +571,7 @@ struct Frame {
 
 // One outermost result column being collected.
 struct Item {
-  int events = 0;            // depth-0 significant things in the item
+  int events = 0;  // depth-0 significant things in the item
   std::vector<Primary> primaries;
   bool has_bool_op = false;
   bool has_concat = false;
@@ -603,6 +650,7 @@ class Rewriter {
   // A word followed by '(' waits for the parenthesis to become a call.
   std::string pending_func_;
   int pending_func_start_ = -1;
+  bool pending_wrap_ = false;
   // Where a qualified name a.b.c started (set at each '.').
   int qualified_start_ = -1;
 };
@@ -666,7 +714,7 @@ size_t Rewriter::ParseTypeName(size_t i, std::string* written) const {
   }
   // [] arrays: accepted and ignored (stored as text).
   n = NextSig(end - 1);
-  while (n + 1 < tokens_.size() && tokens_[n].text == "[" ) {
+  while (n + 1 < tokens_.size() && tokens_[n].text == "[") {
     size_t close = NextSig(n);
     if (close < tokens_.size() && tokens_[close].text == "]") {
       *written += "[]";
@@ -722,6 +770,7 @@ void Rewriter::EndItem() {
   if (events == 1 && ps.size() == 1) {
     if (r.name.empty()) r.name = ps[0].name.empty() ? "?column?" : ps[0].name;
     r.type_oid = ps[0].type;
+    r.param = ps[0].param;
   } else if (events == 2 && ps.size() == 1 && item_.leading_sign) {
     if (r.name.empty()) r.name = "?column?";
     r.type_oid = ps[0].type;
@@ -1043,8 +1092,11 @@ Rewritten Rewriter::Run() {
           const char* niladic = NiladicFunction(w);
           bool after_dot = i > 0 && NextSigBack(i) < tokens_.size() &&
                            tokens_[NextSigBack(i)].kind == TokenKind::kDot;
+          // SQLite wants a parenthesized expression after DEFAULT.
+          const bool after_default = i > 0 && NextSigBack(i) < tokens_.size() &&
+                                     Lower(tokens_[NextSigBack(i)].text) == "default";
           if (niladic != nullptr && !followed_by_paren && !after_dot) {
-            Emit(niladic);
+            Emit(after_default ? "(" + std::string(niladic) + ")" : std::string(niladic));
             Primary p;
             p.start = chunk;
             p.name = w == "localtimestamp" ? "localtimestamp" : w;
@@ -1061,12 +1113,31 @@ Rewritten Rewriter::Run() {
           if (followed_by_paren) {
             // A function call: the '(' handler picks this up.
             Emit(std::string(t.text));
+            pending_wrap_ = after_default;
             pending_func_ = w;
             pending_func_start_ = after_dot && qualified_start_ >= 0 ? qualified_start_ : chunk;
             if (after_dot && in_list && !item_.primaries.empty()) {
               item_.primaries.pop_back();
               --item_.events;
             }
+            last_valid_ = false;
+            continue;
+          }
+        }
+        // CREATE TABLE t (id serial PRIMARY KEY): SQLite's auto-assigned
+        // keys are INTEGER PRIMARY KEY columns.
+        if (!quoted && first_word_ == "create" && stack_.size() == 1 &&
+            (w == "serial" || w == "bigserial" || w == "smallserial" || w == "serial4" ||
+             w == "serial8")) {
+          size_t prev = NextSigBack(i);
+          size_t prevprev = prev < tokens_.size() ? NextSigBack(prev) : tokens_.size();
+          if (prev < tokens_.size() &&
+              (tokens_[prev].kind == TokenKind::kWord ||
+               tokens_[prev].kind == TokenKind::kQuotedIdent) &&
+              prevprev < tokens_.size() &&
+              (tokens_[prevprev].kind == TokenKind::kLParen ||
+               tokens_[prevprev].kind == TokenKind::kComma)) {
+            Emit("INTEGER");
             last_valid_ = false;
             continue;
           }
@@ -1116,10 +1187,12 @@ Rewritten Rewriter::Run() {
           f.func = pending_func_;
           f.primary_start = pending_func_start_;
           f.is_cast_call = pending_func_ == "cast";
+          f.wrap_in_parens = pending_wrap_;
         } else {
           f.primary_start = chunk;
         }
         pending_func_.clear();
+        pending_wrap_ = false;
         if (depth0 && list_ == ListState::kIn) ++item_.events;
         stack_.push_back(f);
         Emit("(");
@@ -1142,6 +1215,10 @@ Rewritten Rewriter::Run() {
           p.type = f.cast_type != 0 ? f.cast_type : oid::kText;
           p.name = f.cast_type != 0 ? TypeName(f.cast_type) : f.cast_name;
         } else if (!f.func.empty()) {
+          if (f.wrap_in_parens) {
+            Collapse(f.primary_start,
+                     "(" + Join(f.primary_start, static_cast<int>(chunks_.size())) + ")");
+          }
           p.name = f.func;
           p.type = FunctionReturnType(f.func);
         } else {

@@ -20,15 +20,15 @@
 namespace bgw::sql {
 
 enum class TokenKind {
-  kSpace,        // whitespace
-  kComment,      // -- ... or /* ... */ (nested)
-  kWord,         // identifier or keyword, unquoted
-  kQuotedIdent,  // "ident" ("" inside)
-  kString,       // '...', E'...', X'...', B'...', N'...', U&'...'
-  kDollarString, // $tag$ ... $tag$
-  kNumber,       // 1, 1.5, .5e3, 0x1F
-  kParam,        // $1
-  kOp,           // operators and punctuation other than the below
+  kSpace,         // whitespace
+  kComment,       // -- ... or /* ... */ (nested)
+  kWord,          // identifier or keyword, unquoted
+  kQuotedIdent,   // "ident" ("" inside)
+  kString,        // '...', E'...', X'...', B'...', N'...', U&'...'
+  kDollarString,  // $tag$ ... $tag$
+  kNumber,        // 1, 1.5, .5e3, 0x1F
+  kParam,         // $1
+  kOp,            // operators and punctuation other than the below
   kLParen,
   kRParen,
   kComma,
@@ -68,15 +68,16 @@ std::string QuoteLiteral(std::string_view value);
 struct ResultItem {
   std::string name;       // PostgreSQL's column name; "" = let SQLite name it (alias, '*')
   uint32_t type_oid = 0;  // 0 = unknown (use declared type or the value)
+  int param = 0;          // > 0: the column is exactly $param (typed as the parameter)
 };
 
 struct Rewritten {
-  std::string sql;          // SQLite's dialect
-  int max_param = 0;        // highest $n used
+  std::string sql;                    // SQLite's dialect
+  int max_param = 0;                  // highest $n used
   std::vector<uint32_t> param_casts;  // per $n (index n-1): cast type, 0 = none
-  bool items_known = false;  // `items` corresponds 1:1 to result columns
+  bool items_known = false;           // `items` corresponds 1:1 to result columns
   std::vector<ResultItem> items;
-  std::string error;         // non-empty: cannot rewrite (42601 with this message)
+  std::string error;  // non-empty: cannot rewrite (42601 with this message)
 };
 
 // Rewrites one statement. Type OIDs come from value.h's TypeOidFromName.

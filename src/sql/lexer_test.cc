@@ -55,11 +55,11 @@ TEST(SqlLexerTest, Kinds) {
   std::vector<TokenKind> kinds;
   for (const Token& tok : t) kinds.push_back(tok.kind);
   std::vector<TokenKind> want = {
-      TokenKind::kWord,   TokenKind::kWord,        TokenKind::kCast,  TokenKind::kWord,
-      TokenKind::kComma,  TokenKind::kParam,       TokenKind::kComma, TokenKind::kString,
-      TokenKind::kComma,  TokenKind::kString,      TokenKind::kComma, TokenKind::kQuotedIdent,
-      TokenKind::kComma,  TokenKind::kNumber,      TokenKind::kComma, TokenKind::kWord,
-      TokenKind::kDot,    TokenKind::kWord,        TokenKind::kSemicolon};
+      TokenKind::kWord,  TokenKind::kWord,   TokenKind::kCast,     TokenKind::kWord,
+      TokenKind::kComma, TokenKind::kParam,  TokenKind::kComma,    TokenKind::kString,
+      TokenKind::kComma, TokenKind::kString, TokenKind::kComma,    TokenKind::kQuotedIdent,
+      TokenKind::kComma, TokenKind::kNumber, TokenKind::kComma,    TokenKind::kWord,
+      TokenKind::kDot,   TokenKind::kWord,   TokenKind::kSemicolon};
   EXPECT_EQ(kinds, want);
 }
 
@@ -146,6 +146,17 @@ TEST(SqlRewriteTest, PostgresSpellings) {
   EXPECT_EQ(RewriteForSqlite("SELECT a IS DISTINCT FROM b").sql, "SELECT a IS NOT b");
   EXPECT_EQ(RewriteForSqlite("SELECT a FROM t LIMIT ALL").sql, "SELECT a FROM t LIMIT -1");
   EXPECT_EQ(RewriteForSqlite("SELECT true, false").sql, "SELECT 1, 0");
+}
+
+TEST(SqlRewriteTest, CreateTableSpellings) {
+  EXPECT_EQ(RewriteForSqlite("CREATE TABLE t (id serial PRIMARY KEY, n bigserial, serial int)").sql,
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER, serial int)");
+  EXPECT_EQ(RewriteForSqlite("CREATE TABLE t (a TIMESTAMPTZ DEFAULT now(), b TEXT DEFAULT "
+                             "current_user, c INT DEFAULT 1)")
+                .sql,
+            "CREATE TABLE t (a TIMESTAMPTZ DEFAULT (now()), b TEXT DEFAULT (current_user()), "
+            "c INT DEFAULT 1)");
+  EXPECT_EQ(RewriteForSqlite("SELECT serial FROM t").sql, "SELECT serial FROM t");
 }
 
 TEST(SqlRewriteTest, ResultColumnNamesAndTypes) {

@@ -249,13 +249,12 @@ SqlError TranslateSqliteError(int rc, int extended, const std::string& msg) {
         split_table_column(tc, &tt, &cc);
         key_cols += (key_cols.empty() ? "" : ", ") + cc;
       }
-      std::string name = extended == SQLITE_CONSTRAINT_PRIMARYKEY
-                             ? table + "_pkey"
-                             : table + "_" + column + "_key";
-      return MakeError("23505",
-                       StringPrintf("duplicate key value violates unique constraint \"%s\"",
-                                    name.c_str()),
-                       StringPrintf("Key (%s) already exists.", key_cols.c_str()));
+      std::string name = extended == SQLITE_CONSTRAINT_PRIMARYKEY ? table + "_pkey"
+                                                                  : table + "_" + column + "_key";
+      return MakeError(
+          "23505",
+          StringPrintf("duplicate key value violates unique constraint \"%s\"", name.c_str()),
+          StringPrintf("Key (%s) already exists.", key_cols.c_str()));
     }
     if (extended == SQLITE_CONSTRAINT_NOTNULL) {
       std::string table, column;
@@ -288,7 +287,8 @@ SqlError TranslateSqliteError(int rc, int extended, const std::string& msg) {
   if (primary == SQLITE_TOOBIG) return MakeError("54000", msg);
   if (primary == SQLITE_MISMATCH) return MakeError("42804", msg);
   if (primary == SQLITE_NOMEM) return MakeError("53200", "out of memory");
-  if (primary == SQLITE_INTERRUPT) return MakeError("57014", "canceling statement due to user request");
+  if (primary == SQLITE_INTERRUPT)
+    return MakeError("57014", "canceling statement due to user request");
   if (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB) return MakeError("XX001", msg);
   if (primary == SQLITE_IOERR) return MakeError("58030", "I/O error: " + msg);
   if (std::string s = after("no such table: "); !s.empty()) {
@@ -354,8 +354,10 @@ SqlError GucError(const Status& status) {
 
 Value ColumnValue(sqlite3_stmt* st, int k) {
   switch (sqlite3_column_type(st, k)) {
-    case SQLITE_INTEGER: return Value::Int(sqlite3_column_int64(st, k));
-    case SQLITE_FLOAT: return Value::Real(sqlite3_column_double(st, k));
+    case SQLITE_INTEGER:
+      return Value::Int(sqlite3_column_int64(st, k));
+    case SQLITE_FLOAT:
+      return Value::Real(sqlite3_column_double(st, k));
     case SQLITE_TEXT: {
       const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(st, k));
       int n = sqlite3_column_bytes(st, k);
@@ -367,16 +369,21 @@ Value ColumnValue(sqlite3_stmt* st, int k) {
       return Value::Blob(n > 0 ? std::string(static_cast<const char*>(p), static_cast<size_t>(n))
                                : std::string());
     }
-    default: return Value::Null();
+    default:
+      return Value::Null();
   }
 }
 
 uint32_t ValueTypeOid(const Value& v) {
   switch (v.kind) {
-    case Value::Kind::kInt: return oid::kInt8;
-    case Value::Kind::kReal: return oid::kFloat8;
-    case Value::Kind::kBlob: return oid::kBytea;
-    default: return oid::kText;
+    case Value::Kind::kInt:
+      return oid::kInt8;
+    case Value::Kind::kReal:
+      return oid::kFloat8;
+    case Value::Kind::kBlob:
+      return oid::kBytea;
+    default:
+      return oid::kText;
   }
 }
 
@@ -538,10 +545,14 @@ std::string PortalImpl::CompletionTag(SessionImpl* s) const {
     case TagStyle::kRows:
       if (tag.base == "EXPLAIN") return tag.base;
       return StringPrintf("%s %lld", tag.base.c_str(), static_cast<long long>(rows_));
-    case TagStyle::kInsert: return StringPrintf("INSERT 0 %lld", changes);
-    case TagStyle::kUpdate: return StringPrintf("UPDATE %lld", changes);
-    case TagStyle::kDelete: return StringPrintf("DELETE %lld", changes);
-    case TagStyle::kFixed: break;
+    case TagStyle::kInsert:
+      return StringPrintf("INSERT 0 %lld", changes);
+    case TagStyle::kUpdate:
+      return StringPrintf("UPDATE %lld", changes);
+    case TagStyle::kDelete:
+      return StringPrintf("DELETE %lld", changes);
+    case TagStyle::kFixed:
+      break;
   }
   return tag.base;
 }
@@ -641,9 +652,19 @@ int BusyHandler(void* arg, int attempt) {
 
 // Settings whose changes the client learns through ParameterStatus.
 const char* const kReportedSettings[] = {
-    "server_version", "server_encoding", "client_encoding", "application_name",
-    "default_transaction_read_only", "in_hot_standby", "is_superuser", "session_authorization",
-    "DateStyle", "IntervalStyle", "TimeZone", "integer_datetimes", "standard_conforming_strings",
+    "server_version",
+    "server_encoding",
+    "client_encoding",
+    "application_name",
+    "default_transaction_read_only",
+    "in_hot_standby",
+    "is_superuser",
+    "session_authorization",
+    "DateStyle",
+    "IntervalStyle",
+    "TimeZone",
+    "integer_datetimes",
+    "standard_conforming_strings",
 };
 
 }  // namespace
@@ -669,9 +690,9 @@ SessionImpl::~SessionImpl() {
 SqlStatus SessionImpl::Initialize() {
   guc::DefineBuiltinSettings();
   guc::DefineSessionSettings();
-  int rc = sqlite3_open_v2(info_.database_path.c_str(), &db_,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
+  int rc =
+      sqlite3_open_v2(info_.database_path.c_str(), &db_,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
     return MakeError("58030", StringPrintf("could not open database file \"%s\": %s",
@@ -715,7 +736,8 @@ SqlStatus SessionImpl::Initialize() {
     }
   }
   for (const char* name : kReportedSettings) reported_[name] = guc::ShowValue(name);
-  if (guc::application_name != nullptr) backend_status::ReportApplicationName(guc::application_name);
+  if (guc::application_name != nullptr)
+    backend_status::ReportApplicationName(guc::application_name);
   return SqlOk();
 }
 
@@ -866,9 +888,14 @@ SqlResult<std::shared_ptr<Statement>> SessionImpl::Prepare(std::string_view sql,
       for (int k = 0; k < n; ++k) {
         Column col;
         const auto uk = static_cast<size_t>(k);
-        col.name = items && !rw.items[uk].name.empty() ? rw.items[uk].name
-                                                       : sqlite3_column_name(stmt, k);
+        col.name =
+            items && !rw.items[uk].name.empty() ? rw.items[uk].name : sqlite3_column_name(stmt, k);
         uint32_t type = items ? rw.items[uk].type_oid : 0;
+        if (type == 0 && items && rw.items[uk].param > 0) {
+          // SELECT $1: the parameter's declared type (as PostgreSQL infers).
+          const auto pi = static_cast<size_t>(rw.items[uk].param - 1);
+          if (pi < types.size() && types[pi] != 0) type = types[pi];
+        }
         if (type == 0) {
           if (const char* decl = sqlite3_column_decltype(stmt, k)) type = DeclTypeOid(decl);
         }
@@ -920,12 +947,18 @@ SqlResult<std::unique_ptr<Portal>> SessionImpl::Bind(std::shared_ptr<Statement> 
       const int idx = static_cast<int>(i) + 1;
       int rc = SQLITE_OK;
       switch (v.kind) {
-        case Value::Kind::kNull: rc = sqlite3_bind_null(stmt, idx); break;
-        case Value::Kind::kInt: rc = sqlite3_bind_int64(stmt, idx, v.i); break;
-        case Value::Kind::kReal: rc = sqlite3_bind_double(stmt, idx, v.d); break;
+        case Value::Kind::kNull:
+          rc = sqlite3_bind_null(stmt, idx);
+          break;
+        case Value::Kind::kInt:
+          rc = sqlite3_bind_int64(stmt, idx, v.i);
+          break;
+        case Value::Kind::kReal:
+          rc = sqlite3_bind_double(stmt, idx, v.d);
+          break;
         case Value::Kind::kText:
-          rc = sqlite3_bind_text64(stmt, idx, v.s.data(), v.s.size(), SQLITE_TRANSIENT,
-                                   SQLITE_UTF8);
+          rc =
+              sqlite3_bind_text64(stmt, idx, v.s.data(), v.s.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
           break;
         case Value::Kind::kBlob:
           rc = sqlite3_bind_blob64(stmt, idx, v.s.data(), v.s.size(), SQLITE_TRANSIENT);
@@ -958,9 +991,12 @@ SqlStatus SessionImpl::Sync() {
 
 char SessionImpl::TransactionStatus() const {
   switch (state_) {
-    case TxState::kBlock: return 'T';
-    case TxState::kFailed: return 'E';
-    default: return 'I';
+    case TxState::kBlock:
+      return 'T';
+    case TxState::kFailed:
+      return 'E';
+    default:
+      return 'I';
   }
 }
 

@@ -97,7 +97,7 @@ class StatementImpl final : public Statement {
   std::string sql_;
   std::vector<Token> tokens;  // significant, viewing sql_
   Kind kind = Kind::kSqlite;
-  std::string fixed_tag;      // kNoop / kUnsupported
+  std::string fixed_tag;  // kNoop / kUnsupported
   Rewritten rewritten;
   SqliteTag tag;
   std::vector<uint32_t> params;

@@ -53,8 +53,7 @@ class SqlSessionTest : public ::testing::Test {
     for (const char* name : {"statement_timeout", "application_name", "DateStyle", "TimeZone",
                              "search_path", "extra_float_digits"}) {
       (void)guc::ResetOption(name);
-      (void)guc::SetOption(name, guc::ShowValue(name), guc::Context::kSuset,
-                           guc::Source::kSession);
+      (void)guc::SetOption(name, guc::ShowValue(name), guc::Context::kSuset, guc::Source::kSession);
       (void)guc::ResetOption(name);
     }
     QueryCancelPending = 0;
@@ -62,9 +61,8 @@ class SqlSessionTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
 
-  std::unique_ptr<Session> OpenSession(bool superuser,
-                                       std::vector<std::pair<std::string, std::string>> startup =
-                                           {}) {
+  std::unique_ptr<Session> OpenSession(
+      bool superuser, std::vector<std::pair<std::string, std::string>> startup = {}) {
     SessionInfo info;
     info.database_oid = 5;
     info.database_name = "postgres";
@@ -429,6 +427,19 @@ TEST_F(SqlSessionTest, ParametersTextAndBinary) {
   ASSERT_TRUE(session_->Sync().ok());
 }
 
+TEST_F(SqlSessionTest, PostgresStyleTables) {
+  ASSERT_TRUE(Simple("CREATE TABLE t (id serial PRIMARY KEY, at TIMESTAMPTZ DEFAULT now(), "
+                     "who TEXT DEFAULT current_user, ok BOOLEAN DEFAULT true)")
+                  .ok);
+  Outcome o = Simple("INSERT INTO t DEFAULT VALUES RETURNING id, who, ok");
+  ASSERT_TRUE(o.ok) << o.error.message;
+  EXPECT_EQ(o.rows, (std::vector<std::vector<std::string>>{{"1", "admin", "t"}}));
+  EXPECT_EQ(o.columns[2].type_oid, oid::kBool);
+  o = Exec(*session_, "SELECT $1", {Value::Int(7)}, {oid::kInt4});
+  EXPECT_EQ(o.columns[0].type_oid, oid::kInt4);
+  ASSERT_TRUE(session_->Sync().ok());
+}
+
 TEST_F(SqlSessionTest, PortalRowLimitSuspends) {
   ASSERT_TRUE(Simple("CREATE TABLE t (n INTEGER); INSERT INTO t VALUES (1), (2), (3)").ok);
   SqlResult<std::shared_ptr<Statement>> st = session_->Prepare("SELECT n FROM t ORDER BY n", {});
@@ -463,8 +474,9 @@ TEST_F(SqlSessionTest, PortalRowLimitSuspends) {
 }
 
 TEST_F(SqlSessionTest, BuiltinFunctions) {
-  Outcome o = Simple("SELECT version(), current_user, current_database(), pg_backend_pid(), "
-                     "pg_is_in_recovery(), now(), session_user");
+  Outcome o = Simple(
+      "SELECT version(), current_user, current_database(), pg_backend_pid(), "
+      "pg_is_in_recovery(), now(), session_user");
   ASSERT_TRUE(o.ok) << o.error.message;
   EXPECT_EQ(o.rows[0][0].rfind("PostgreSQL 15.0", 0), 0u) << o.rows[0][0];
   EXPECT_EQ(o.rows[0][1], "admin");

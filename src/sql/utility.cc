@@ -90,8 +90,7 @@ class Cursor {
   // The error for the token we are at.
   SqlError SyntaxError() const {
     if (AtEnd()) return MakeError("42601", "syntax error at end of input");
-    return MakeError("42601",
-                     "syntax error at or near \"" + std::string(t_[i_].text) + "\"");
+    return MakeError("42601", "syntax error at or near \"" + std::string(t_[i_].text) + "\"");
   }
 
  private:
@@ -507,7 +506,9 @@ SqlResult<UtilityResult> SessionImpl::RunTruncate(const StatementImpl& st) {
 SqlResult<UtilityResult> SessionImpl::RunDatabase(const StatementImpl& st) {
   Cursor c(st.tokens);
   const Kind kind = st.kind;
-  c.Accept(kind == Kind::kCreateDatabase ? "create" : kind == Kind::kAlterDatabase ? "alter" : "drop");
+  c.Accept(kind == Kind::kCreateDatabase  ? "create"
+           : kind == Kind::kAlterDatabase ? "alter"
+                                          : "drop");
   c.Accept("database");
   bool if_exists = false;
   if (kind == Kind::kDropDatabase && c.Accept("if")) {
@@ -519,10 +520,9 @@ SqlResult<UtilityResult> SessionImpl::RunDatabase(const StatementImpl& st) {
 
   if (kind == Kind::kCreateDatabase || kind == Kind::kDropDatabase) {
     if (state_ == TxState::kBlock) {
-      return MakeError("25001",
-                       StringPrintf("%s cannot run inside a transaction block",
-                                    kind == Kind::kCreateDatabase ? "CREATE DATABASE"
-                                                                  : "DROP DATABASE"));
+      return MakeError("25001", StringPrintf("%s cannot run inside a transaction block",
+                                             kind == Kind::kCreateDatabase ? "CREATE DATABASE"
+                                                                           : "DROP DATABASE"));
     }
   } else if (SqlStatus s = EnsureTransaction(false, false); !s.ok()) {
     return s.error();
@@ -635,13 +635,13 @@ SqlResult<UtilityResult> SessionImpl::RunDatabase(const StatementImpl& st) {
         return MakeError("0A000", "current database cannot be renamed");
       }
       if (int others = backend_status::CountOtherBackendsInDatabase(db.oid); others > 0) {
-        return MakeError("55006",
-                         StringPrintf("database \"%s\" is being accessed by other users",
-                                      name->c_str()),
-                         others == 1 ? std::string("There is 1 other session using the database.")
-                                     : StringPrintf("There are %d other sessions using the "
-                                                    "database.",
-                                                    others));
+        return MakeError(
+            "55006",
+            StringPrintf("database \"%s\" is being accessed by other users", name->c_str()),
+            others == 1 ? std::string("There is 1 other session using the database.")
+                        : StringPrintf("There are %d other sessions using the "
+                                       "database.",
+                                       others));
       }
       if (SqlStatus s = catalog->RenameDatabase(*name, *rename_to); !s.ok()) return s.error();
       return Tag("ALTER DATABASE");
@@ -669,8 +669,9 @@ SqlResult<UtilityResult> SessionImpl::RunRole(const StatementImpl& st) {
   c.Accept(kind == Kind::kCreateRole ? "create" : kind == Kind::kAlterRole ? "alter" : "drop");
   const std::string noun = c.PeekWord();  // role, user or group
   c.Accept(noun.c_str());
-  const char* verb = kind == Kind::kCreateRole ? "create" : kind == Kind::kAlterRole ? "alter"
-                                                                                     : "drop";
+  const char* verb = kind == Kind::kCreateRole  ? "create"
+                     : kind == Kind::kAlterRole ? "alter"
+                                                : "drop";
 
   if (kind == Kind::kDropRole) {
     bool if_exists = false;
@@ -696,7 +697,8 @@ SqlResult<UtilityResult> SessionImpl::RunRole(const StatementImpl& st) {
       if (!found.ok()) return found.error();
       if (!found->has_value()) {
         if (if_exists) {
-          Notice("NOTICE", "00000", StringPrintf("role \"%s\" does not exist, skipping", n.c_str()));
+          Notice("NOTICE", "00000",
+                 StringPrintf("role \"%s\" does not exist, skipping", n.c_str()));
           continue;
         }
         return MakeError("42704", StringPrintf("role \"%s\" does not exist", n.c_str()));
@@ -710,8 +712,8 @@ SqlResult<UtilityResult> SessionImpl::RunRole(const StatementImpl& st) {
   if (!name) return c.SyntaxError();
   storage::RoleOptions options;
   if (kind == Kind::kCreateRole && noun == "user") options.can_login = true;
-  if (kind == Kind::kAlterRole && (c.PeekWord() == "rename" || c.PeekWord() == "set" ||
-                                   c.PeekWord() == "reset")) {
+  if (kind == Kind::kAlterRole &&
+      (c.PeekWord() == "rename" || c.PeekWord() == "set" || c.PeekWord() == "reset")) {
     return MakeError("0A000", StringPrintf("ALTER ROLE ... %s is not supported",
                                            c.PeekWord() == "rename" ? "RENAME" : "SET"));
   }
@@ -730,8 +732,8 @@ SqlResult<UtilityResult> SessionImpl::RunRole(const StatementImpl& st) {
       options.can_login = w == "login";
       only_password = false;
     } else if (w == "createdb" || w == "nocreatedb" || w == "createrole" || w == "nocreaterole" ||
-               w == "inherit" || w == "noinherit" || w == "replication" ||
-               w == "noreplication" || w == "bypassrls" || w == "nobypassrls") {
+               w == "inherit" || w == "noinherit" || w == "replication" || w == "noreplication" ||
+               w == "bypassrls" || w == "nobypassrls") {
       // Privileges we do not model: superusers have them all, others none.
       only_password = false;
     } else if (w == "connection") {

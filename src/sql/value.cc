@@ -42,30 +42,41 @@ std::string Lower(std::string_view s) {
 // The name PostgreSQL uses in input error messages ("integer", not "int4").
 const char* MessageTypeName(uint32_t type) {
   switch (type) {
-    case oid::kBool: return "boolean";
-    case oid::kInt2: return "smallint";
-    case oid::kInt4: return "integer";
-    case oid::kInt8: return "bigint";
-    case oid::kOid: return "oid";
-    case oid::kFloat4: return "real";
-    case oid::kFloat8: return "double precision";
-    case oid::kNumeric: return "numeric";
-    case oid::kBytea: return "bytea";
-    case oid::kTimestamptz: return "timestamp with time zone";
-    default: return TypeName(type);
+    case oid::kBool:
+      return "boolean";
+    case oid::kInt2:
+      return "smallint";
+    case oid::kInt4:
+      return "integer";
+    case oid::kInt8:
+      return "bigint";
+    case oid::kOid:
+      return "oid";
+    case oid::kFloat4:
+      return "real";
+    case oid::kFloat8:
+      return "double precision";
+    case oid::kNumeric:
+      return "numeric";
+    case oid::kBytea:
+      return "bytea";
+    case oid::kTimestamptz:
+      return "timestamp with time zone";
+    default:
+      return TypeName(type);
   }
 }
 
 SqlError InvalidSyntax(uint32_t type, std::string_view text) {
-  return MakeError("22P02", StringPrintf("invalid input syntax for type %s: \"%.*s\"",
-                                         MessageTypeName(type), static_cast<int>(text.size()),
-                                         text.data()));
+  return MakeError("22P02",
+                   StringPrintf("invalid input syntax for type %s: \"%.*s\"", MessageTypeName(type),
+                                static_cast<int>(text.size()), text.data()));
 }
 
 SqlError OutOfRange(uint32_t type, std::string_view text) {
-  return MakeError("22003", StringPrintf("value \"%.*s\" is out of range for type %s",
-                                         static_cast<int>(text.size()), text.data(),
-                                         MessageTypeName(type)));
+  return MakeError("22003",
+                   StringPrintf("value \"%.*s\" is out of range for type %s",
+                                static_cast<int>(text.size()), text.data(), MessageTypeName(type)));
 }
 
 // Shortest round-trip digits in PostgreSQL's layout: plain notation for
@@ -75,10 +86,10 @@ std::string FormatFloat(double d, bool single) {
   if (std::isinf(d)) return d > 0 ? "Infinity" : "-Infinity";
   if (d == 0) return std::signbit(d) ? "-0" : "0";
   char buf[64];
-  std::to_chars_result r = single ? std::to_chars(buf, buf + sizeof buf, static_cast<float>(d),
-                                                  std::chars_format::scientific)
-                                  : std::to_chars(buf, buf + sizeof buf, d,
-                                                  std::chars_format::scientific);
+  std::to_chars_result r =
+      single ? std::to_chars(buf, buf + sizeof buf, static_cast<float>(d),
+                             std::chars_format::scientific)
+             : std::to_chars(buf, buf + sizeof buf, d, std::chars_format::scientific);
   std::string sci(buf, r.ptr);
   size_t e = sci.find('e');
   int exponent = std::atoi(sci.c_str() + e + 1);
@@ -225,8 +236,7 @@ SqlResult<Value> ParseFloat(std::string_view text, uint32_t type) {
   if (type == oid::kFloat4) {
     float f = static_cast<float>(d);
     if (std::isinf(f) || (f == 0 && d != 0)) {
-      return MakeError("22003",
-                       StringPrintf("\"%s\" is out of range for type real", s.c_str()));
+      return MakeError("22003", StringPrintf("\"%s\" is out of range for type real", s.c_str()));
     }
     d = f;
   }
@@ -375,46 +385,86 @@ bool ParseTimestampUs(std::string_view text, int64_t* out) {
 
 int16_t TypeLength(uint32_t type_oid) {
   switch (type_oid) {
-    case oid::kBool: return 1;
-    case oid::kInt2: return 2;
-    case oid::kInt4: case oid::kOid: case oid::kFloat4: case oid_extra::kDate: return 4;
-    case oid::kInt8: case oid::kFloat8: case oid::kTimestamptz: case oid_extra::kTimestamp:
-    case oid_extra::kTime: return 8;
-    case oid::kName: return 64;
-    case oid_extra::kUuid: return 16;
-    case oid_extra::kInterval: return 16;
-    case oid_extra::kVoid: return 4;
-    default: return -1;
+    case oid::kBool:
+      return 1;
+    case oid::kInt2:
+      return 2;
+    case oid::kInt4:
+    case oid::kOid:
+    case oid::kFloat4:
+    case oid_extra::kDate:
+      return 4;
+    case oid::kInt8:
+    case oid::kFloat8:
+    case oid::kTimestamptz:
+    case oid_extra::kTimestamp:
+    case oid_extra::kTime:
+      return 8;
+    case oid::kName:
+      return 64;
+    case oid_extra::kUuid:
+      return 16;
+    case oid_extra::kInterval:
+      return 16;
+    case oid_extra::kVoid:
+      return 4;
+    default:
+      return -1;
   }
 }
 
 const char* TypeName(uint32_t type_oid) {
   switch (type_oid) {
-    case oid::kBool: return "bool";
-    case oid::kBytea: return "bytea";
-    case oid::kName: return "name";
-    case oid::kInt8: return "int8";
-    case oid::kInt2: return "int2";
-    case oid::kInt4: return "int4";
-    case oid::kText: return "text";
-    case oid::kOid: return "oid";
-    case oid::kFloat4: return "float4";
-    case oid::kFloat8: return "float8";
-    case oid::kUnknown: return "unknown";
-    case oid::kVarchar: return "varchar";
-    case oid::kTimestamptz: return "timestamptz";
-    case oid::kNumeric: return "numeric";
-    case oid_extra::kJson: return "json";
-    case oid_extra::kBpchar: return "bpchar";
-    case oid_extra::kDate: return "date";
-    case oid_extra::kTime: return "time";
-    case oid_extra::kTimestamp: return "timestamp";
-    case oid_extra::kInterval: return "interval";
-    case oid_extra::kVoid: return "void";
-    case oid_extra::kUuid: return "uuid";
-    case oid_extra::kJsonb: return "jsonb";
-    case oid_extra::kRegclass: return "regclass";
-    default: return "unknown";
+    case oid::kBool:
+      return "bool";
+    case oid::kBytea:
+      return "bytea";
+    case oid::kName:
+      return "name";
+    case oid::kInt8:
+      return "int8";
+    case oid::kInt2:
+      return "int2";
+    case oid::kInt4:
+      return "int4";
+    case oid::kText:
+      return "text";
+    case oid::kOid:
+      return "oid";
+    case oid::kFloat4:
+      return "float4";
+    case oid::kFloat8:
+      return "float8";
+    case oid::kUnknown:
+      return "unknown";
+    case oid::kVarchar:
+      return "varchar";
+    case oid::kTimestamptz:
+      return "timestamptz";
+    case oid::kNumeric:
+      return "numeric";
+    case oid_extra::kJson:
+      return "json";
+    case oid_extra::kBpchar:
+      return "bpchar";
+    case oid_extra::kDate:
+      return "date";
+    case oid_extra::kTime:
+      return "time";
+    case oid_extra::kTimestamp:
+      return "timestamp";
+    case oid_extra::kInterval:
+      return "interval";
+    case oid_extra::kVoid:
+      return "void";
+    case oid_extra::kUuid:
+      return "uuid";
+    case oid_extra::kJsonb:
+      return "jsonb";
+    case oid_extra::kRegclass:
+      return "regclass";
+    default:
+      return "unknown";
   }
 }
 
@@ -443,24 +493,52 @@ uint32_t TypeOidFromName(std::string_view name) {
     uint32_t oid;
   };
   static const Entry kNames[] = {
-      {"bool", oid::kBool}, {"boolean", oid::kBool}, {"bytea", oid::kBytea},
-      {"blob", oid::kBytea}, {"name", oid::kName}, {"int8", oid::kInt8},
-      {"bigint", oid::kInt8}, {"bigserial", oid::kInt8}, {"serial8", oid::kInt8},
-      {"int2", oid::kInt2}, {"smallint", oid::kInt2}, {"smallserial", oid::kInt2},
-      {"int4", oid::kInt4}, {"int", oid::kInt4}, {"integer", oid::kInt4},
-      {"serial", oid::kInt4}, {"serial4", oid::kInt4}, {"text", oid::kText},
-      {"oid", oid::kOid}, {"float4", oid::kFloat4}, {"real", oid::kFloat4},
-      {"float8", oid::kFloat8}, {"double precision", oid::kFloat8}, {"float", oid::kFloat8},
-      {"double", oid::kFloat8}, {"unknown", oid::kUnknown}, {"varchar", oid::kVarchar},
-      {"character varying", oid::kVarchar}, {"timestamptz", oid::kTimestamptz},
-      {"timestamp with time zone", oid::kTimestamptz}, {"numeric", oid::kNumeric},
-      {"decimal", oid::kNumeric}, {"json", oid_extra::kJson}, {"jsonb", oid_extra::kJsonb},
-      {"char", oid_extra::kBpchar}, {"character", oid_extra::kBpchar},
-      {"bpchar", oid_extra::kBpchar}, {"date", oid_extra::kDate}, {"time", oid_extra::kTime},
-      {"time without time zone", oid_extra::kTime}, {"timestamp", oid_extra::kTimestamp},
+      {"bool", oid::kBool},
+      {"boolean", oid::kBool},
+      {"bytea", oid::kBytea},
+      {"blob", oid::kBytea},
+      {"name", oid::kName},
+      {"int8", oid::kInt8},
+      {"bigint", oid::kInt8},
+      {"bigserial", oid::kInt8},
+      {"serial8", oid::kInt8},
+      {"int2", oid::kInt2},
+      {"smallint", oid::kInt2},
+      {"smallserial", oid::kInt2},
+      {"int4", oid::kInt4},
+      {"int", oid::kInt4},
+      {"integer", oid::kInt4},
+      {"serial", oid::kInt4},
+      {"serial4", oid::kInt4},
+      {"text", oid::kText},
+      {"oid", oid::kOid},
+      {"float4", oid::kFloat4},
+      {"real", oid::kFloat4},
+      {"float8", oid::kFloat8},
+      {"double precision", oid::kFloat8},
+      {"float", oid::kFloat8},
+      {"double", oid::kFloat8},
+      {"unknown", oid::kUnknown},
+      {"varchar", oid::kVarchar},
+      {"character varying", oid::kVarchar},
+      {"timestamptz", oid::kTimestamptz},
+      {"timestamp with time zone", oid::kTimestamptz},
+      {"numeric", oid::kNumeric},
+      {"decimal", oid::kNumeric},
+      {"json", oid_extra::kJson},
+      {"jsonb", oid_extra::kJsonb},
+      {"char", oid_extra::kBpchar},
+      {"character", oid_extra::kBpchar},
+      {"bpchar", oid_extra::kBpchar},
+      {"date", oid_extra::kDate},
+      {"time", oid_extra::kTime},
+      {"time without time zone", oid_extra::kTime},
+      {"timestamp", oid_extra::kTimestamp},
       {"timestamp without time zone", oid_extra::kTimestamp},
-      {"interval", oid_extra::kInterval}, {"uuid", oid_extra::kUuid},
-      {"regclass", oid_extra::kRegclass}, {"void", oid_extra::kVoid},
+      {"interval", oid_extra::kInterval},
+      {"uuid", oid_extra::kUuid},
+      {"regclass", oid_extra::kRegclass},
+      {"void", oid_extra::kVoid},
   };
   for (const Entry& e : kNames) {
     if (n == e.name) return e.oid;
@@ -506,8 +584,10 @@ std::string FormatText(const Value& v, uint32_t type_oid) {
       break;
   }
   switch (v.kind) {
-    case Value::Kind::kNull: return "";
-    case Value::Kind::kInt: return std::to_string(v.i);
+    case Value::Kind::kNull:
+      return "";
+    case Value::Kind::kInt:
+      return std::to_string(v.i);
     case Value::Kind::kReal:
       if ((type_oid == oid::kInt2 || type_oid == oid::kInt4 || type_oid == oid::kInt8) &&
           std::nearbyint(v.d) == v.d && std::fabs(v.d) < 9.2e18) {
@@ -531,8 +611,8 @@ SqlResult<std::string> FormatBinary(const Value& v, uint32_t type_oid) {
       } else if (v.kind == Value::Kind::kReal) {
         b = v.d != 0;
       } else if (!ParseBoolText(v.s, &b)) {
-        return MakeError("22P03", StringPrintf("invalid input syntax for type boolean: \"%s\"",
-                                               v.s.c_str()));
+        return MakeError(
+            "22P03", StringPrintf("invalid input syntax for type boolean: \"%s\"", v.s.c_str()));
       }
       out.push_back(b ? 1 : 0);
       return out;
@@ -548,9 +628,8 @@ SqlResult<std::string> FormatBinary(const Value& v, uint32_t type_oid) {
                  std::fabs(v.d) < 9.2e18) {
         i = static_cast<int64_t>(v.d);
       } else {
-        SqlResult<Value> parsed = ParseText(v.kind == Value::Kind::kReal
-                                                ? FormatFloat(v.d, false) : v.s,
-                                            type_oid);
+        SqlResult<Value> parsed =
+            ParseText(v.kind == Value::Kind::kReal ? FormatFloat(v.d, false) : v.s, type_oid);
         if (!parsed.ok()) {
           SqlError e = parsed.error();
           if (e.sqlstate == "22P02") e.sqlstate = "22P03";

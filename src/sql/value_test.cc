@@ -65,8 +65,7 @@ TEST(SqlValueTest, TextOutput) {
 
 TEST(SqlValueTest, TextInput) {
   EXPECT_EQ(ParseText(" 42 ", oid::kInt4)->i, 42);
-  EXPECT_EQ(ParseText("-9223372036854775808", oid::kInt8)->i,
-            std::numeric_limits<int64_t>::min());
+  EXPECT_EQ(ParseText("-9223372036854775808", oid::kInt8)->i, std::numeric_limits<int64_t>::min());
   SqlResult<Value> bad = ParseText("abc", oid::kInt4);
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error().sqlstate, "22P02");
