@@ -28,6 +28,7 @@
 #include "guc/settings.h"
 #include "ipc/backend_status.h"
 #include "ipc/notify.h"
+#include "postgres/miscadmin.h"
 #include "sql/system.h"
 #include "storage/catalog.h"
 
@@ -125,12 +126,26 @@ Classified Classify(const std::vector<Token>& t) {
     if (w1 == "role" || w1 == "user" || w1 == "group") c.kind = Kind::kAlterRole;
     if (w1 == "system") return unsupported("ALTER SYSTEM");
   } else if (w0 == "drop") {
+    if (w1 == "table" || w1 == "index" || w1 == "view") {
+      // SQLite drops one object per statement; PostgreSQL takes a list and
+      // CASCADE/RESTRICT.
+      for (size_t i = 2; i < t.size(); ++i) {
+        const std::string w = WordAt(t, i);
+        if (t[i].kind == TokenKind::kComma || w == "cascade" || w == "restrict") {
+          c.kind = Kind::kDropObjects;
+        }
+      }
+    }
     if (w1 == "function") c.kind = Kind::kDropFunction;
     if (w1 == "database") c.kind = Kind::kDropDatabase;
     if (w1 == "role" || w1 == "user" || w1 == "group") c.kind = Kind::kDropRole;
     if (w1 == "schema") return unsupported("DROP SCHEMA");
   } else if (w0 == "deallocate") {
     return noop(WordAt(t, 1) == "all" || WordAt(t, 2) == "all" ? "DEALLOCATE ALL" : "DEALLOCATE");
+  } else if (w0 == "vacuum") {
+    // SQLite's VACUUM rewrites the whole file and cannot run in a
+    // transaction; PostgreSQL's is maintenance clients may issue freely.
+    c.kind = Kind::kVacuum;
   } else if (w0 == "checkpoint") {
     return noop("CHECKPOINT");
   } else if (w0 == "lock") {
@@ -1021,6 +1036,10 @@ std::vector<SqlError> SessionImpl::TakeNotices() {
 }
 
 void SessionImpl::ReportQueryStart(std::string_view query_text) {
+  // A cancel that arrived while the session was idle has nothing to cancel
+  // (PostgreSQL ignores it while reading a command); it must not cancel
+  // this new query.
+  QueryCancelPending = 0;
   std::string q(query_text);
   backend_status::ReportActivity(backend_status::State::kRunning, q.c_str());
 }

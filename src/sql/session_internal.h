@@ -42,6 +42,8 @@ enum class Kind {
   kUnlisten,
   kNotify,
   kTruncate,
+  kDropObjects,  // DROP TABLE|INDEX|VIEW a, b [CASCADE]
+  kVacuum,
   kCreateFunction,
   kDropFunction,
   kCreateDatabase,
@@ -205,6 +207,7 @@ class SessionImpl final : public Session {
   SqlResult<UtilityResult> RunRole(const StatementImpl& st);
   SqlResult<UtilityResult> RunNotify(const StatementImpl& st);
   SqlResult<UtilityResult> RunTruncate(const StatementImpl& st);
+  SqlResult<UtilityResult> RunDropObjects(const StatementImpl& st);
   SqlStatus SetOne(const std::string& name, const std::optional<std::string>& value, bool local);
   void ResetAll();
 

@@ -213,6 +213,14 @@ TEST_F(SqlSessionTest, CommandTags) {
   EXPECT_EQ(Simple("DROP VIEW av").tag, "DROP VIEW");
   EXPECT_EQ(Simple("ALTER TABLE a ADD COLUMN w INT").tag, "ALTER TABLE");
   EXPECT_EQ(Simple("DROP TABLE IF EXISTS a").tag, "DROP TABLE");
+  ASSERT_TRUE(Simple("CREATE TABLE b1 (x INT); CREATE TABLE b2 (x INT)").ok);
+  EXPECT_EQ(Simple("DROP TABLE IF EXISTS b1, b2, b3 CASCADE").tag, "DROP TABLE");
+  EXPECT_EQ(Simple("SELECT count(*) FROM sqlite_master WHERE type = 'table'").rows[0][0], "0");
+  EXPECT_EQ(Simple("DROP TABLE b1, b2").error.sqlstate, "42P01");
+  EXPECT_EQ(Simple("VACUUM").tag, "VACUUM");
+  EXPECT_EQ(Simple("BEGIN; VACUUM").error.sqlstate, "25001");
+  EXPECT_EQ(session_->TransactionStatus(), 'E');
+  ASSERT_TRUE(Simple("ROLLBACK").ok);
   EXPECT_EQ(Simple("WITH x AS (SELECT 1 AS n) SELECT n FROM x").tag, "SELECT 1");
 }
 

@@ -214,6 +214,15 @@ SqlResult<UtilityResult> SessionImpl::RunUtility(const StatementImpl& st) {
     case Kind::kTruncate:
       if (SqlStatus s = EnsureTransaction(true, true); !s.ok()) return s.error();
       return RunTruncate(st);
+    case Kind::kDropObjects:
+      if (SqlStatus s = EnsureTransaction(true, true); !s.ok()) return s.error();
+      return RunDropObjects(st);
+    case Kind::kVacuum:
+      if (state_ == TxState::kBlock) {
+        return MakeError("25001", "VACUUM cannot run inside a transaction block");
+      }
+      if (SqlStatus s = EnsureTransaction(false, false); !s.ok()) return s.error();
+      return Tag("VACUUM");
     case Kind::kCreateFunction: {
       if (SqlStatus s = EnsureTransaction(true, true); !s.ok()) return s.error();
       if (SqlStatus s = system::CreateCFunction(db_, info_, st.sql()); !s.ok()) return s.error();
@@ -501,6 +510,54 @@ SqlResult<UtilityResult> SessionImpl::RunTruncate(const StatementImpl& st) {
     if (SqlStatus s = Exec(sql.c_str()); !s.ok()) return s.error();
   }
   return Tag("TRUNCATE TABLE");
+}
+
+namespace {
+std::string QuoteIdent(const std::string& name) {
+  std::string out = "\"";
+  for (char ch : name) {
+    if (ch == '"') out += '"';
+    out += ch;
+  }
+  return out + "\"";
+}
+}  // namespace
+
+SqlResult<UtilityResult> SessionImpl::RunDropObjects(const StatementImpl& st) {
+  Cursor c(st.tokens);
+  c.Accept("drop");
+  const std::string what = c.PeekWord();
+  c.Accept(what.c_str());
+  bool if_exists = false;
+  if (c.Accept("if")) {
+    if (!c.Accept("exists")) return c.SyntaxError();
+    if_exists = true;
+  }
+  std::vector<std::string> names;
+  do {
+    std::optional<std::string> name = c.Ident();
+    if (!name) return c.SyntaxError();
+    if (c.AcceptKind(TokenKind::kDot)) {
+      std::optional<std::string> rel = c.Ident();
+      if (!rel) return c.SyntaxError();
+      if (*name != "public" && *name != "main") {
+        return MakeError("3F000", StringPrintf("schema \"%s\" does not exist", name->c_str()));
+      }
+      name = rel;
+    }
+    names.push_back(*name);
+  } while (c.AcceptKind(TokenKind::kComma));
+  // SQLite drops dependent indexes and triggers with the table; views that
+  // name it fail when used, which is what CASCADE would have dropped.
+  c.Accept("cascade") || c.Accept("restrict");
+  if (!c.AtEnd()) return c.SyntaxError();
+  std::string upper = what;
+  for (char& ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  for (const std::string& n : names) {
+    std::string sql = "DROP " + upper + (if_exists ? " IF EXISTS " : " ") + QuoteIdent(n);
+    if (SqlStatus s = Exec(sql.c_str()); !s.ok()) return s.error();
+  }
+  return Tag("DROP " + upper);
 }
 
 SqlResult<UtilityResult> SessionImpl::RunDatabase(const StatementImpl& st) {

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <ctime>
 #include <limits>
+#include <vector>
 
 #include "common/strutil.h"
 #include "sql/functions.h"
@@ -381,6 +382,69 @@ bool ParseTimestampUs(std::string_view text, int64_t* out) {
   return true;
 }
 
+// numeric's binary form: ndigits, weight, sign, dscale (int16 each), then
+// base-10000 digits, most significant first.
+SqlResult<std::string> NumericSend(const Value& v) {
+  std::string text;
+  if (v.kind == Value::Kind::kInt) {
+    text = std::to_string(v.i);
+  } else if (v.kind == Value::Kind::kReal) {
+    text = FormatNumericFromDouble(v.d);
+  } else {
+    SqlResult<Value> parsed = ParseNumeric(v.s);
+    if (!parsed.ok()) {
+      SqlError e = parsed.error();
+      e.sqlstate = "22P03";
+      return e;
+    }
+    std::string t(Trim(v.s));
+    text = parsed->kind == Value::Kind::kInt                ? std::to_string(parsed->i)
+           : t.find_first_of("eEnNiI") != std::string::npos ? FormatNumericFromDouble(parsed->d)
+                                                            : t;
+  }
+  std::string out;
+  auto put16 = [&](int x) { PutBE(&out, static_cast<uint16_t>(x), 2); };
+  if (text == "NaN" || text == "Infinity" || text == "-Infinity") {
+    put16(0);
+    put16(0);
+    put16(text == "NaN" ? 0xC000 : text == "Infinity" ? 0xD000 : 0xF000);
+    put16(0);
+    return out;
+  }
+  bool negative = false;
+  if (!text.empty() && (text[0] == '-' || text[0] == '+')) {
+    negative = text[0] == '-';
+    text = text.substr(1);
+  }
+  size_t dot = text.find('.');
+  std::string ip = text.substr(0, dot);
+  std::string fp = dot == std::string::npos ? "" : text.substr(dot + 1);
+  const int dscale = static_cast<int>(fp.size());
+  while (ip.size() % 4 != 0) ip.insert(ip.begin(), '0');
+  while (fp.size() % 4 != 0) fp.push_back('0');
+  std::vector<int> groups;
+  for (size_t k = 0; k < ip.size(); k += 4) groups.push_back(std::stoi(ip.substr(k, 4)));
+  for (size_t k = 0; k < fp.size(); k += 4) groups.push_back(std::stoi(fp.substr(k, 4)));
+  int weight = static_cast<int>(ip.size() / 4) - 1;
+  size_t first = 0;
+  while (first < groups.size() && groups[first] == 0) {
+    ++first;
+    --weight;
+  }
+  size_t last = groups.size();
+  while (last > first && groups[last - 1] == 0) --last;
+  if (first == last) {
+    weight = 0;
+    negative = false;
+  }
+  put16(static_cast<int>(last - first));
+  put16(weight);
+  put16(negative ? 0x4000 : 0);
+  put16(dscale);
+  for (size_t k = first; k < last; ++k) put16(groups[k]);
+  return out;
+}
+
 }  // namespace
 
 int16_t TypeLength(uint32_t type_oid) {
@@ -692,7 +756,7 @@ SqlResult<std::string> FormatBinary(const Value& v, uint32_t type_oid) {
                                              FormatText(v, oid::kText).c_str()));
     }
     case oid::kNumeric:
-      return MakeError("0A000", "binary output of type numeric is not supported");
+      return NumericSend(v);
     default:
       return FormatText(v, type_oid);
   }

@@ -140,6 +140,24 @@ TEST(SqlValueTest, BinaryErrors) {
   EXPECT_EQ(ParseBinary(Span(Bytes({})), oid::kBool).error().sqlstate, "22P03");
 }
 
+TEST(SqlValueTest, NumericBinaryOutput) {
+  EXPECT_EQ(*FormatBinary(Value::Text("12345.678"), oid::kNumeric),
+            Bytes({0, 3, 0, 1, 0, 0, 0, 3, 0, 1, 0x09, 0x29, 0x1a, 0x7c}));
+  EXPECT_EQ(*FormatBinary(Value::Int(-7), oid::kNumeric), Bytes({0, 1, 0, 0, 0x40, 0, 0, 0, 0, 7}));
+  EXPECT_EQ(*FormatBinary(Value::Text("0.0001"), oid::kNumeric),
+            Bytes({0, 1, 0xff, 0xff, 0, 0, 0, 4, 0, 1}));
+  EXPECT_EQ(*FormatBinary(Value::Int(0), oid::kNumeric), Bytes({0, 0, 0, 0, 0, 0, 0, 0}));
+  EXPECT_EQ(*FormatBinary(Value::Int(10000), oid::kNumeric), Bytes({0, 1, 0, 1, 0, 0, 0, 0, 0, 1}));
+  EXPECT_EQ(FormatBinary(Value::Text("abc"), oid::kNumeric).error().sqlstate, "22P03");
+  // Round trip through the binary input.
+  for (const char* t : {"12345.678", "-0.5", "100000000", "3"}) {
+    std::string b = *FormatBinary(Value::Text(t), oid::kNumeric);
+    SqlResult<Value> back = ParseBinary(Span(b), oid::kNumeric);
+    ASSERT_TRUE(back.ok()) << t;
+    EXPECT_EQ(FormatText(*back, oid::kNumeric), t);
+  }
+}
+
 TEST(SqlValueTest, NumericBinaryInput) {
   // 12345.678: ndigits 3, weight 1, sign +, dscale 3: 1 2345 6780
   std::string b = Bytes({0, 3, 0, 1, 0, 0, 0, 3, 0, 1, 0x09, 0x29, 0x1a, 0x7c});
