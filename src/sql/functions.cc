@@ -15,6 +15,7 @@
 #include "postgres/miscadmin.h"
 #include "postgres/storage/latch.h"
 #include "postgres/utils/wait_event.h"
+#include "sql/session_internal.h"
 #include "sql/value.h"
 
 namespace bgw::sql::functions {
@@ -251,6 +252,24 @@ void CurrentSettingFunc(sqlite3_context* c, int argc, sqlite3_value** argv) {
   ResultText(c, *value);
 }
 
+// set_config(name, value, is_local): SET from SQL. The change is not undone
+// by a rollback (unlike SET); is_local is accepted and ignored.
+void SetConfigFunc(sqlite3_context* c, int, sqlite3_value** argv) {
+  const char* name = reinterpret_cast<const char*>(sqlite3_value_text(argv[0]));
+  const char* value = reinterpret_cast<const char*>(sqlite3_value_text(argv[1]));
+  if (name == nullptr) {
+    return Fail(c, MakeError("22004", "SET requires parameter name"));
+  }
+  const bool superuser = Ctx(c)->info != nullptr && Ctx(c)->info->superuser;
+  Status s =
+      value == nullptr
+          ? guc::ResetOption(name, superuser ? guc::Context::kSuset : guc::Context::kUserset)
+          : guc::SetOption(name, value, superuser ? guc::Context::kSuset : guc::Context::kUserset,
+                           guc::Source::kSession);
+  if (!s.ok()) return Fail(c, internal::GucError(s));
+  ResultText(c, guc::ShowValue(name));
+}
+
 int Progress(void* arg) {
   return CheckInterrupts(static_cast<FunctionContext*>(arg)) != Interrupt::kNone ? 1 : 0;
 }
@@ -338,6 +357,7 @@ void Register(sqlite3* db, FunctionContext* ctx) {
       {"pg_sleep", 1, SleepFunc, false},
       {"current_setting", 1, CurrentSettingFunc, false},
       {"current_setting", 2, CurrentSettingFunc, false},
+      {"set_config", 3, SetConfigFunc, false},
   };
   for (const Def& d : kDefs) {
     int flags = SQLITE_UTF8 | (d.deterministic ? SQLITE_DETERMINISTIC : 0);

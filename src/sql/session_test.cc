@@ -502,6 +502,10 @@ TEST_F(SqlSessionTest, BuiltinFunctions) {
   EXPECT_EQ(Simple("SELECT now()").rows[0][0], a);
   ASSERT_TRUE(Simple("COMMIT").ok);
   EXPECT_EQ(Simple("SELECT current_setting('server_version_num')").rows[0][0], "150000");
+  EXPECT_EQ(Simple("SELECT current_setting('nosuch')").error.sqlstate, "42704");
+  EXPECT_EQ(Simple("SELECT current_setting('nosuch', true)").rows[0][0], "NULL");
+  EXPECT_EQ(Simple("SELECT pg_catalog.set_config('search_path', '', false)").rows[0][0], "");
+  EXPECT_EQ(Simple("SELECT set_config('nosuch', '1', false)").error.sqlstate, "42704");
 }
 
 TEST_F(SqlSessionTest, StatementTimeoutInterruptsPgSleep) {
