@@ -226,6 +226,8 @@ uint32_t DeclTypeOid(std::string_view decl) {
   while (!base.empty() && base.back() == ' ') base.pop_back();
   // SQLite's rowid aliases are 64-bit: "INTEGER" means int8 here.
   if (base == "integer") return oid::kInt8;
+  // SQLite's REAL is 8 bytes: presenting it as float4 would lose digits.
+  if (base == "real") return oid::kFloat8;
   if (uint32_t known = TypeOidFromName(d); known != 0) return known;
   // SQLite's affinity rules, in its order.
   if (d.find("int") != std::string::npos) return oid::kInt8;

@@ -165,7 +165,7 @@ TEST_F(SqlSessionTest, TypesFromDeclarationsCastsAndValues) {
   std::vector<uint32_t> types;
   for (const Column& c : o.columns) types.push_back(c.type_oid);
   EXPECT_EQ(types, (std::vector<uint32_t>{oid::kInt8, oid::kInt2, oid::kInt4, oid::kBool,
-                                          oid::kFloat4, oid::kFloat8, oid::kVarchar, oid::kText,
+                                          oid::kFloat8, oid::kFloat8, oid::kVarchar, oid::kText,
                                           oid::kBytea, oid::kNumeric, oid::kTimestamptz}));
   EXPECT_EQ(o.rows[0], (std::vector<std::string>{"1", "2", "3", "t", "1.5", "0.1", "v", "x",
                                                  "\\x0102", "2.5", "2024-01-02 03:04:05+00"}));
@@ -580,6 +580,80 @@ TEST_F(SqlSessionTest, BusyWriterWaitsAndTimesOut) {
   ASSERT_TRUE(Simple(*other, "COMMIT").ok);
   ASSERT_TRUE(Simple("INSERT INTO t VALUES (2)").ok);
   EXPECT_EQ(Simple("SELECT count(*) FROM t").rows[0][0], "2");
+}
+
+TEST_F(SqlSessionTest, StaleSnapshotWriteIsASerializationFailure) {
+  ASSERT_TRUE(Simple("CREATE TABLE t (n INT); INSERT INTO t VALUES (1)").ok);
+  auto other = OpenSession(true);
+  ASSERT_TRUE(Simple("BEGIN").ok);
+  EXPECT_EQ(Simple("SELECT count(*) FROM t").rows[0][0], "1");
+  ASSERT_TRUE(Simple(*other, "INSERT INTO t VALUES (2)").ok);
+  Outcome o = Simple("INSERT INTO t VALUES (3)");
+  ASSERT_FALSE(o.ok);
+  EXPECT_EQ(o.error.sqlstate, "40001");
+  EXPECT_EQ(session_->TransactionStatus(), 'E');
+  EXPECT_EQ(Simple("ROLLBACK").tag, "ROLLBACK");
+  EXPECT_EQ(Simple("SELECT count(*) FROM t").rows[0][0], "2");
+}
+
+TEST_F(SqlSessionTest, ExtendedProtocolErrorsInABlock) {
+  ASSERT_TRUE(Simple("BEGIN").ok);
+  // A Parse error fails the block like any other error.
+  SqlResult<std::shared_ptr<Statement>> st = session_->Prepare("SELECT FROM WHERE", {});
+  ASSERT_FALSE(st.ok());
+  session_->AfterError();
+  ASSERT_TRUE(session_->Sync().ok());
+  EXPECT_EQ(session_->TransactionStatus(), 'E');
+  st = session_->Prepare("SELECT 1", {});
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().sqlstate, "25P02");
+  session_->AfterError();
+  st = session_->Prepare("ROLLBACK", {});
+  ASSERT_TRUE(st.ok());
+  SqlResult<std::unique_ptr<Portal>> p = session_->Bind(*st, {});
+  ASSERT_TRUE(p.ok());
+  SqlResult<std::vector<Column>> cols = (*p)->Describe();
+  ASSERT_TRUE(cols.ok());
+  EXPECT_TRUE(cols->empty());  // NoData
+  CollectingSink sink;
+  SqlResult<ExecuteResult> r = (*p)->Execute(0, sink);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->command_tag, "ROLLBACK");
+  ASSERT_TRUE(session_->Sync().ok());
+  EXPECT_EQ(session_->TransactionStatus(), 'I');
+}
+
+TEST_F(SqlSessionTest, DescribedStatementTypesBindThePortal) {
+  // Statement-level Describe has no row to look at: the expression is text,
+  // and the portal must present values the same way.
+  SqlResult<std::shared_ptr<Statement>> st = session_->Prepare("SELECT 6 * 7 AS answer", {});
+  ASSERT_TRUE(st.ok());
+  std::vector<Column> described = (*st)->DescribeColumns();
+  ASSERT_EQ(described.size(), 1u);
+  EXPECT_EQ(described[0].name, "answer");
+  EXPECT_EQ(described[0].type_oid, oid::kText);
+  SqlResult<std::unique_ptr<Portal>> p = session_->Bind(*st, {});
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ((*(*p)->Describe())[0].type_oid, oid::kText);
+  // Without a statement Describe, the first row decides.
+  Outcome o = Exec(*session_, "SELECT 6 * 7 AS answer");
+  EXPECT_EQ(o.columns[0].type_oid, oid::kInt8);
+  EXPECT_EQ(o.rows[0][0], "42");
+  ASSERT_TRUE(session_->Sync().ok());
+}
+
+TEST_F(SqlSessionTest, SqliteStatementsPassThrough) {
+  Outcome o = Simple("PRAGMA journal_mode");
+  ASSERT_TRUE(o.ok) << o.error.message;
+  EXPECT_EQ(o.rows[0][0], "wal");
+  o = Simple("SELECT x FROM (VALUES (1), (2)) AS v(x)");
+  // SQLite has no column aliases on VALUES: a PostgreSQL-only spelling fails
+  // with a syntax error, not a crash.
+  EXPECT_FALSE(o.ok);
+  EXPECT_EQ(o.error.sqlstate, "42601");
+  o = Simple("VALUES (1, 'a'), (2, 'b')");
+  ASSERT_TRUE(o.ok) << o.error.message;
+  EXPECT_EQ(o.tag, "SELECT 2");
 }
 
 }  // namespace
