@@ -446,10 +446,11 @@ bool EndsSelectList(const std::string& w) {
 // Words that may not be an implicit alias ("SELECT a b" names a as b).
 bool IsReservedWord(const std::string& w) {
   static const char* const kWords[] = {
-      "and",    "or",       "not",    "is",     "in",      "like", "ilike",  "between",
-      "as",     "null",     "true",   "false",  "case",    "when", "then",   "else",
-      "end",    "distinct", "all",    "escape", "collate", "glob", "regexp", "match",
-      "isnull", "notnull",  "exists", "cast",   "select",  "asc",  "desc"};
+      "and",    "or",       "not",    "is",      "in",      "like", "ilike",  "between",
+      "as",     "null",     "true",   "false",   "case",    "when", "then",   "else",
+      "end",    "distinct", "all",    "escape",  "collate", "glob", "regexp", "match",
+      "isnull", "notnull",  "exists", "cast",    "select",  "asc",  "desc",   "over",
+      "filter", "within",   "at",     "similar", "nulls",   "using"};
   for (const char* k : kWords) {
     if (w == k) return true;
   }
@@ -625,6 +626,18 @@ class Rewriter {
   bool ApplyCast(Primary* p, const std::string& type_text);
   std::string CastSql(const std::string& expr, uint32_t type) const;
 
+  // The last non-blank chunk before `index`, compared case-insensitively.
+  int PreviousChunk(int index) const {
+    for (int k = index - 1; k >= 0; --k) {
+      if (!Trim(chunks_[static_cast<size_t>(k)]).empty()) return k;
+    }
+    return -1;
+  }
+  bool PreviousChunkIs(int index, const char* word) const {
+    int k = PreviousChunk(index);
+    return k >= 0 && Lower(chunks_[static_cast<size_t>(k)]) == word;
+  }
+
   void SetPrimary(Primary p) {
     last_ = std::move(p);
     last_valid_ = true;
@@ -744,7 +757,9 @@ std::string Rewriter::CastSql(const std::string& expr, uint32_t type) const {
 bool Rewriter::ApplyCast(Primary* p, const std::string& type_text) {
   uint32_t type = TypeOidFromName(type_text);
   std::string expr = Join(p->start, static_cast<int>(chunks_.size()));
-  Collapse(p->start, CastSql(expr, type));
+  // SQLite wants a parenthesized expression after DEFAULT.
+  const bool after_default = PreviousChunkIs(p->start, "default");
+  Collapse(p->start, after_default ? "(" + CastSql(expr, type) + ")" : CastSql(expr, type));
   if (p->param > 0) {
     auto idx = static_cast<size_t>(p->param - 1);
     if (result_.param_casts.size() <= idx) result_.param_casts.resize(idx + 1, 0);
@@ -1122,6 +1137,42 @@ Rewritten Rewriter::Run() {
             }
             last_valid_ = false;
             continue;
+          }
+        }
+        // GENERATED {ALWAYS | BY DEFAULT} AS IDENTITY [(options)]: dropped; an
+        // integer column becomes INTEGER so that with PRIMARY KEY SQLite
+        // assigns the values.
+        if (!quoted && first_word_ == "create" && stack_.size() == 1 && w == "generated") {
+          size_t k = NextSig(i);
+          if (WordAt(k, "by")) k = NextSig(k);
+          if (WordAt(k, "always") || WordAt(k, "default")) {
+            size_t as = NextSig(k);
+            size_t identity = NextSig(as);
+            if (WordAt(as, "as") && WordAt(identity, "identity")) {
+              size_t end = identity;
+              size_t after = NextSig(identity);
+              if (after < tokens_.size() && tokens_[after].kind == TokenKind::kLParen) {
+                int depth = 0;
+                for (size_t q = after; q < tokens_.size(); ++q) {
+                  if (tokens_[q].kind == TokenKind::kLParen) ++depth;
+                  if (tokens_[q].kind == TokenKind::kRParen && --depth == 0) {
+                    end = q;
+                    break;
+                  }
+                }
+              }
+              int type_chunk = PreviousChunk(chunk);
+              if (type_chunk >= 0 &&
+                  StyleFor(TypeOidFromName(chunks_[static_cast<size_t>(type_chunk)])) ==
+                      CastStyle::kFunction &&
+                  TypeOidFromName(chunks_[static_cast<size_t>(type_chunk)]) != oid::kBool) {
+                chunks_[static_cast<size_t>(type_chunk)] = "INTEGER";
+              }
+              for (size_t q = i; q <= end; ++q) Emit("");
+              i = end;
+              last_valid_ = false;
+              continue;
+            }
           }
         }
         // CREATE TABLE t (id serial PRIMARY KEY): SQLite's auto-assigned

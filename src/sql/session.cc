@@ -716,6 +716,7 @@ SqlStatus SessionImpl::Initialize() {
                                            info_.database_path.c_str(), msg.c_str()));
   }
   sqlite3_extended_result_codes(db_, 1);
+  sqlite3_busy_handler(db_, BusyHandler, &fctx_);
   for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA foreign_keys=ON"}) {
     char* err = nullptr;
     if (sqlite3_exec(db_, pragma, nullptr, nullptr, &err) != SQLITE_OK) {
@@ -725,7 +726,6 @@ SqlStatus SessionImpl::Initialize() {
                                              info_.database_path.c_str(), msg.c_str()));
     }
   }
-  sqlite3_busy_handler(db_, BusyHandler, &fctx_);
   functions::Register(db_, &fctx_);
   if (SqlStatus st = system::Register(db_, info_); !st.ok()) return st;
 

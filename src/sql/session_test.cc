@@ -284,6 +284,16 @@ TEST_F(SqlSessionTest, Savepoints) {
   EXPECT_EQ(o.error.sqlstate, "25P01");
 }
 
+TEST_F(SqlSessionTest, CommitAndRollbackEndAnImplicitTransaction) {
+  ASSERT_TRUE(Simple("CREATE TABLE t (n INT)").ok);
+  ASSERT_TRUE(Simple("INSERT INTO t VALUES (1); ROLLBACK; INSERT INTO t VALUES (2)").ok);
+  EXPECT_EQ(Simple("SELECT group_concat(n) FROM t").rows[0][0], "2");
+  // COMMIT commits what came before even if a later statement fails.
+  EXPECT_FALSE(Simple("INSERT INTO t VALUES (3); COMMIT; SELECT * FROM nosuch").ok);
+  EXPECT_EQ(Simple("SELECT group_concat(n) FROM t").rows[0][0], "2,3");
+  EXPECT_EQ(session_->TakeNotices().size(), 2u);
+}
+
 TEST_F(SqlSessionTest, TransactionWarningsAreNotices) {
   EXPECT_EQ(Simple("COMMIT").tag, "COMMIT");
   std::vector<SqlError> n = session_->TakeNotices();

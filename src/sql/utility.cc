@@ -268,7 +268,12 @@ SqlResult<UtilityResult> SessionImpl::RunTransactionControl(const StatementImpl&
         return Tag("ROLLBACK");
       }
       if (state_ != TxState::kBlock) {
+        // In an implicit transaction (earlier statements of the same
+        // simple query) PostgreSQL warns and commits it.
         Notice("WARNING", "25P01", "there is no transaction in progress");
+        if (state_ == TxState::kImplicit) {
+          if (SqlStatus s = EndTransaction(true); !s.ok()) return s.error();
+        }
         return Tag("COMMIT");
       }
       if (SqlStatus s = EndTransaction(true); !s.ok()) return s.error();
@@ -276,6 +281,7 @@ SqlResult<UtilityResult> SessionImpl::RunTransactionControl(const StatementImpl&
     case Kind::kRollback:
       if (state_ != TxState::kBlock && state_ != TxState::kFailed) {
         Notice("WARNING", "25P01", "there is no transaction in progress");
+        if (state_ == TxState::kImplicit) (void)EndTransaction(false);
         return Tag("ROLLBACK");
       }
       if (SqlStatus s = EndTransaction(false); !s.ok()) return s.error();
