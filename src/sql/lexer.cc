@@ -871,7 +871,7 @@ Rewritten Rewriter::Run() {
           errno = 0;
           char* end = nullptr;
           std::string copy(n);
-          long long v = std::strtoll(copy.c_str(), &end, 0);
+          long long v = std::strtoll(copy.c_str(), &end, hex ? 16 : 10);
           if (errno == ERANGE) {
             p.type = oid::kNumeric;
           } else if (v >= std::numeric_limits<int32_t>::min() &&
@@ -914,6 +914,27 @@ Rewritten Rewriter::Run() {
         std::string w = t.kind == TokenKind::kWord ? Lower(t.text) : std::string();
         const bool quoted = t.kind == TokenKind::kQuotedIdent;
         if (statement_word_count_ == 1) first_word_ = w;
+        // CREATE TABLE|INDEX ... (...) WITH (storage_parameter = value, ...):
+        // storage tuning SQLite has no use for; dropped.
+        if (!quoted && first_word_ == "create" && stack_.empty() && w == "with") {
+          size_t prev = NextSigBack(i);
+          size_t open = NextSig(i);
+          if (prev < tokens_.size() && tokens_[prev].kind == TokenKind::kRParen &&
+              open < tokens_.size() && tokens_[open].kind == TokenKind::kLParen) {
+            int depth = 0;
+            size_t q = open;
+            for (; q < tokens_.size(); ++q) {
+              if (tokens_[q].kind == TokenKind::kLParen) ++depth;
+              if (tokens_[q].kind == TokenKind::kRParen && --depth == 0) break;
+            }
+            if (q < tokens_.size()) {
+              for (size_t k = i; k <= q; ++k) Emit("");
+              i = q;
+              last_valid_ = false;
+              continue;
+            }
+          }
+        }
         // The outermost select list and RETURNING list.
         if (!quoted && depth0) {
           if (list_ == ListState::kBefore && w == "select" &&

@@ -161,6 +161,10 @@ TEST(SqlRewriteTest, CreateTableSpellings) {
                              "(START WITH 10) PRIMARY KEY, s text DEFAULT 'x'::text)")
                 .sql,
             "CREATE TABLE t (id INTEGER  PRIMARY KEY, s text DEFAULT (CAST('x' AS TEXT)))");
+  EXPECT_EQ(RewriteForSqlite("create table b(bid int not null, filler char(88)) with "
+                             "(fillfactor=100)")
+                .sql,
+            "create table b(bid int not null, filler char(88)) ");
   EXPECT_EQ(RewriteForSqlite("CREATE TABLE t (id int GENERATED ALWAYS AS IDENTITY)").sql,
             "CREATE TABLE t (id INTEGER )");
 }

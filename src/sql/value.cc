@@ -382,6 +382,23 @@ bool ParseTimestampUs(std::string_view text, int64_t* out) {
   return true;
 }
 
+// Types whose binary form is their text (PostgreSQL's textsend and kin);
+// unknown OIDs are treated as text, as clients sending them expect.
+bool BinaryIsText(uint32_t type) {
+  switch (type) {
+    case oid_extra::kDate:
+    case oid_extra::kTime:
+    case oid_extra::kTimestamp:
+    case oid_extra::kInterval:
+    case oid_extra::kUuid:
+    case oid_extra::kRegclass:
+    case oid_extra::kVoid:
+      return false;
+    default:
+      return true;
+  }
+}
+
 // numeric's binary form: ndigits, weight, sign, dscale (int16 each), then
 // base-10000 digits, most significant first.
 SqlResult<std::string> NumericSend(const Value& v) {
@@ -757,7 +774,13 @@ SqlResult<std::string> FormatBinary(const Value& v, uint32_t type_oid) {
     }
     case oid::kNumeric:
       return NumericSend(v);
+    case oid_extra::kJsonb:
+      return "\x01" + FormatText(v, oid::kText);  // version 1, then the text
     default:
+      if (!BinaryIsText(type_oid)) {
+        return MakeError(
+            "0A000", StringPrintf("binary output of type %s is not supported", TypeName(type_oid)));
+      }
       return FormatText(v, type_oid);
   }
 }
@@ -857,7 +880,15 @@ SqlResult<Value> ParseBinary(std::span<const uint8_t> bytes, uint32_t type_oid) 
       if (!fracpart.empty()) text += "." + fracpart;
       return ParseNumeric(text);
     }
+    case oid_extra::kJsonb:
+      if (bytes.empty() || bytes[0] != 1)
+        return MakeError("22P03", "unsupported jsonb version number");
+      return Value::Text(std::string(bytes.begin() + 1, bytes.end()));
     default:
+      if (!BinaryIsText(type_oid)) {
+        return MakeError(
+            "0A000", StringPrintf("binary input of type %s is not supported", TypeName(type_oid)));
+      }
       return Value::Text(std::string(bytes.begin(), bytes.end()));
   }
 }

@@ -138,6 +138,13 @@ TEST(SqlValueTest, BinaryErrors) {
   EXPECT_EQ(FormatBinary(Value::Int(70000), oid::kInt2).error().sqlstate, "22003");
   EXPECT_EQ(ParseBinary(Span(Bytes({0, 1})), oid::kInt4).error().sqlstate, "22P03");
   EXPECT_EQ(ParseBinary(Span(Bytes({})), oid::kBool).error().sqlstate, "22P03");
+  // Types we keep as text but whose binary form is not text.
+  EXPECT_EQ(FormatBinary(Value::Text("2024-01-01"), TypeOidFromName("date")).error().sqlstate,
+            "0A000");
+  EXPECT_EQ(ParseBinary(Span(Bytes({1, 2, 3, 4})), TypeOidFromName("uuid")).error().sqlstate,
+            "0A000");
+  EXPECT_EQ(*FormatBinary(Value::Text("{}"), TypeOidFromName("jsonb")), "\x01{}");
+  EXPECT_EQ(ParseBinary(Span(std::string("\x01[1]")), TypeOidFromName("jsonb"))->s, "[1]");
 }
 
 TEST(SqlValueTest, NumericBinaryOutput) {
