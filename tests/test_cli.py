@@ -180,3 +180,166 @@ def test_status_not_a_data_dir_exit_4(tmp_path):
 def test_status_missing_dir_exit_4(tmp_path):
     cp = bgw("status", "-D", tmp_path / "does-not-exist")
     assert cp.returncode == 4, describe(cp)
+
+
+# --- bgw init: authentication options and the catalog -----------------------
+
+
+def _hba_rules(d):
+    return [
+        line.split()
+        for line in (d / "hba.conf").read_text().splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+
+
+def _catalog_rows(d, sql):
+    import sqlite3
+
+    con = sqlite3.connect(f"file:{d / 'global' / 'catalog.db'}?mode=ro", uri=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def test_init_default_auth_is_trust_and_superuser_is_os_user(tmp_path):
+    import pwd
+
+    d = tmp_path / "data"
+    cp = bgw("init", "-D", d)
+    assert cp.returncode == 0, describe(cp)
+    assert _hba_rules(d) == [
+        ["local", "all", "all", "trust"],
+        ["host", "all", "all", "127.0.0.1/32", "trust"],
+        ["host", "all", "all", "::1/128", "trust"],
+    ]
+    me = pwd.getpwuid(os.geteuid()).pw_name
+    assert _catalog_rows(d, "SELECT oid, name, superuser, can_login, password FROM roles") == [
+        (10, me, 1, 1, "")
+    ]
+    assert _catalog_rows(d, "SELECT oid, name, owner FROM databases") == [(5, "postgres", 10)]
+    assert (d / "base" / "5.db").is_file()
+    assert _mode(d / "global" / "catalog.db") == 0o600
+
+
+def test_init_auth_options_and_pwfile(tmp_path):
+    pw = tmp_path / "pw"
+    pw.write_text("pencil\nsecond line ignored\n")
+    d = tmp_path / "data"
+    cp = bgw("init", "-D", d, "-U", "boss", "--auth=md5", "--auth-local=password", f"--pwfile={pw}")
+    assert cp.returncode == 0, describe(cp)
+    assert _hba_rules(d) == [
+        ["local", "all", "all", "password"],
+        ["host", "all", "all", "127.0.0.1/32", "md5"],
+        ["host", "all", "all", "::1/128", "md5"],
+    ]
+    [(name, verifier)] = _catalog_rows(d, "SELECT name, password FROM roles")
+    assert name == "boss"
+    # password_encryption's default: a SCRAM verifier, never the password.
+    assert re.fullmatch(r"SCRAM-SHA-256\$4096:[A-Za-z0-9+/=]{24}\$[A-Za-z0-9+/=]{44}:[A-Za-z0-9+/=]{44}", verifier), verifier
+    assert "pencil" not in verifier
+
+
+def test_init_auth_host_only(tmp_path):
+    pw = tmp_path / "pw"
+    pw.write_text("x")
+    d = tmp_path / "data"
+    cp = bgw("init", "-D", d, "--auth-host", "scram-sha-256", "--pwfile", pw)
+    assert cp.returncode == 0, describe(cp)
+    assert [r[-1] for r in _hba_rules(d)] == ["trust", "scram-sha-256", "scram-sha-256"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--auth=md5"],
+        ["--auth-local=scram-sha-256"],
+        ["-A", "password"],
+        ["--auth-host=md5", "--auth=trust"],
+    ],
+)
+def test_init_password_method_without_pwfile_is_a_usage_error(tmp_path, args):
+    d = tmp_path / "data"
+    cp = bgw("init", "-D", d, *args)
+    assert cp.returncode == 2, describe(cp)
+    assert "must specify a password for the superuser to enable password authentication" in output(cp)
+    assert not d.exists(), "nothing half-created"
+
+
+@pytest.mark.parametrize("method", ["peer", "ident", "cert", "bogus"])
+def test_init_unsupported_method_is_a_usage_error(tmp_path, method):
+    d = tmp_path / "data"
+    cp = bgw("init", "-D", d, f"--auth={method}")
+    assert cp.returncode == 2, describe(cp)
+    assert f'invalid authentication method "{method}"' in output(cp), describe(cp)
+    assert not d.exists()
+
+
+def test_init_unreadable_or_empty_pwfile_fails(tmp_path):
+    d = tmp_path / "data"
+    cp = bgw("init", "-D", d, "--auth=md5", f"--pwfile={tmp_path / 'missing'}")
+    assert cp.returncode == 1, describe(cp)
+    assert "could not open file" in output(cp), describe(cp)
+    assert not d.exists()
+    empty = tmp_path / "empty"
+    empty.write_text("")
+    cp = bgw("init", "-D", d, "--auth=md5", f"--pwfile={empty}")
+    assert cp.returncode == 1, describe(cp)
+    assert "is empty" in output(cp), describe(cp)
+    assert not d.exists()
+
+
+def test_init_refuses_pg_prefixed_superuser(tmp_path):
+    d = tmp_path / "data"
+    cp = bgw("init", "-D", d, "-U", "pg_boss")
+    assert cp.returncode == 2, describe(cp)
+    assert "pg_" in output(cp)
+    assert not d.exists()
+
+
+def test_init_help_lists_auth_options():
+    cp = bgw("init", "--help")
+    assert cp.returncode == 0, describe(cp)
+    for opt in ["--auth=", "--auth-local=", "--auth-host=", "--pwfile=", "--username="]:
+        assert opt in output(cp), opt
+
+
+def test_bad_hba_conf_stops_the_start_naming_the_line(make_server):
+    srv = make_server()
+    srv.init()
+    hba = srv.datadir / "hba.conf"
+    hba.write_text(hba.read_text() + "local all all peer\n")
+    line = hba.read_text().count("\n")
+    cp = srv.start(check=False, timeout=20)
+    assert cp.returncode != 0, describe(cp)
+    text = output(cp) + srv.read_log()
+    assert f'configuration file "{hba}" line {line}: authentication method "peer" not supported' in text, text
+
+
+def test_bad_hba_conf_on_reload_keeps_the_server_running(make_server):
+    srv = make_server()
+    srv.init()
+    srv.start()
+    hba = srv.datadir / "hba.conf"
+    hba.write_text(hba.read_text() + "host all +admins 10.0.0.0/8 md5\n")
+    line = hba.read_text().count("\n")
+    mark = srv.log_mark()
+    cp = srv.reload()
+    assert cp.returncode == 0, describe(cp)
+    srv.wait_for_log(
+        rf'line {line}: group membership \("\+admins"\) is not supported', since=mark
+    )
+    srv.wait_for_log("the previous rules stay in force", since=mark)
+    cp = srv.status()
+    assert cp.returncode == 0, describe(cp)
+    srv.stop()
+
+
+def test_init_warns_about_default_trust_only_when_no_method_chosen(tmp_path):
+    cp = bgw("init", "-D", tmp_path / "a")
+    assert cp.returncode == 0, describe(cp)
+    assert 'enabling "trust" authentication' in cp.stderr, describe(cp)
+    cp = bgw("init", "-D", tmp_path / "b", "--auth=trust")
+    assert cp.returncode == 0, describe(cp)
+    assert "warning" not in cp.stderr, describe(cp)

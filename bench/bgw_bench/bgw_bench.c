@@ -15,8 +15,23 @@
  *                      (timestamp written by the worker into shared memory)
  *   round_trip         register -> the worker returns at once ->
  *                      WaitForBackgroundWorkerShutdown returns
+ *   burst_started      register bgw_bench.burst workers at once -> every
+ *                      WaitForBackgroundWorkerStartup has returned
+ *   burst_exited       the same burst -> every worker has exited
+ *   restart_exit1      a worker exits 1 with bgw_restart_time = 0 -> its next
+ *                      incarnation's entry function runs (worker clocks)
+ *   latch_round_trip   driver SetLatch -> worker wakes, SetLatch back ->
+ *                      driver wakes
+ *   shm_mq_8k_msg      us per 8 KiB message through a 64 KiB shm_mq to one
+ *                      worker (send loop start -> receiver has exited)
+ *   shm_mq_100b_msg    the same with 100-byte messages
+ *   lwlock_pair        uncontended LWLockAcquire(EXCLUSIVE) + LWLockRelease
  *
  * Then it logs "bgw_bench DONE" and exits 0.
+ *
+ * With bgw_bench.mode = 'idle' there is no driver: bgw_bench.idle_workers
+ * static workers sleep on their latches (bench/run measures what an idle
+ * server costs: context switches, CPU, memory).
  *
  * bgw_bench.driver_cpu (default -1 = leave alone) pins the driver worker to
  * that CPU with sched_setaffinity before it measures. With the server itself
@@ -36,9 +51,13 @@
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
+#include "storage/dsm.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
+#include "storage/lwlock.h"
+#include "storage/proc.h"
 #include "storage/procsignal.h"
+#include "storage/shm_mq.h"
 #include "storage/shmem.h"
 #include "utils/guc.h"
 
@@ -50,13 +69,42 @@ PGDLLEXPORT void bgw_bench_target(Datum arg);
 
 static int	bench_iterations = 200;
 static int	bench_driver_cpu = -1;
+static int	bench_burst = 200;
+static int	bench_idle_workers = 8;
+static char *bench_mode = NULL;
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 
-/* Shared: the target's entry timestamp (written by the target, read by the
- * driver after WaitForBackgroundWorkerShutdown, which orders it). */
+/* What a target worker does: bgw_main_arg = mode << 32 | payload. */
+#define MODE_EXIT		0		/* stamp entry_ns, return (exit 0) */
+#define MODE_RESTART	1		/* first incarnation exits 1, the next returns */
+#define MODE_PONG		2		/* answer every ping with a SetLatch */
+#define MODE_MQ			3		/* receive from the shm_mq in DSM handle payload */
+#define MODE_IDLE		4		/* sleep on the latch until terminated */
+
+#define MQ_SIZE			65536
+
+/*
+ * Shared between the driver and its targets (in the main segment, mapped at
+ * the same address in every process of both servers).
+ *   entry_ns, exit_ns: written by a target, read by the driver after
+ *     WaitForBackgroundWorkerShutdown (which orders them).
+ *   incarnation: restart test; the target's fetch-add decides which
+ *     incarnation it is.
+ *   driver_latch, target_latch: published before the first SetLatch that
+ *     could use them (driver: before launching; target: before the driver
+ *     sees it, which polls for it).
+ *   ping (driver writes), pong (target writes): read after the peer's
+ *     SetLatch/ResetLatch, whose barriers order them.
+ */
 typedef struct BenchShared
 {
 	volatile int64 entry_ns;
+	volatile int64 exit_ns;
+	pg_atomic_uint32 incarnation;
+	Latch	   *volatile driver_latch;
+	Latch	   *volatile target_latch;
+	volatile int64 ping;
+	volatile int64 pong;
 } BenchShared;
 
 static BenchShared *shared;
@@ -77,7 +125,10 @@ attach_shared(void)
 
 	shared = ShmemInitStruct("bgw_bench", sizeof(BenchShared), &found);
 	if (!found)
-		shared->entry_ns = 0;
+	{
+		memset(shared, 0, sizeof(BenchShared));
+		pg_atomic_init_u32(&shared->incarnation, 0);
+	}
 }
 
 static int
@@ -98,20 +149,21 @@ report(const char *metric, int64 *samples, int n)
 		return;
 	}
 	qsort(samples, n, sizeof(int64), cmp_int64);
-	elog(LOG, "bgw_bench RESULT metric=%s n=%d median_us=%.1f p99_us=%.1f min_us=%.1f",
+	elog(LOG, "bgw_bench RESULT metric=%s n=%d median_us=%.3f p99_us=%.3f min_us=%.3f",
 		 metric, n, samples[n / 2] / 1000.0, samples[(n * 99) / 100] / 1000.0,
 		 samples[0] / 1000.0);
 }
 
 static bool
-launch(BackgroundWorkerHandle **handle)
+launch_mode(BackgroundWorkerHandle **handle, int mode, uint32 payload, int restart_time)
 {
 	BackgroundWorker worker;
 
 	memset(&worker, 0, sizeof(worker));
 	worker.bgw_flags = BGWORKER_SHMEM_ACCESS;
 	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = BGW_NEVER_RESTART;
+	worker.bgw_restart_time = restart_time;
+	worker.bgw_main_arg = Int64GetDatum(((int64) mode << 32) | payload);
 	snprintf(worker.bgw_library_name, BGW_MAXLEN, "bgw_bench");
 	snprintf(worker.bgw_function_name, BGW_MAXLEN, "bgw_bench_target");
 	snprintf(worker.bgw_name, BGW_MAXLEN, "bgw_bench target");
@@ -120,13 +172,265 @@ launch(BackgroundWorkerHandle **handle)
 	return RegisterDynamicBackgroundWorker(&worker, handle);
 }
 
+static bool
+launch(BackgroundWorkerHandle **handle)
+{
+	return launch_mode(handle, MODE_EXIT, 0, BGW_NEVER_RESTART);
+}
+
+static void
+target_pong(void)
+{
+	shared->target_latch = MyLatch;
+	for (;;)
+	{
+		int64		p;
+
+		ResetLatch(MyLatch);
+		p = shared->ping;
+		if (p < 0)
+			break;
+		if (p != shared->pong)
+		{
+			shared->pong = p;
+			SetLatch(shared->driver_latch);
+			continue;
+		}
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_EXIT_ON_PM_DEATH, 0, PG_WAIT_EXTENSION);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+static void
+target_mq(dsm_handle h)
+{
+	dsm_segment *seg = dsm_attach(h);
+	shm_mq	   *mq;
+	shm_mq_handle *mqh;
+
+	if (seg == NULL)
+		elog(ERROR, "bgw_bench: could not attach to the queue's segment");
+	mq = dsm_segment_address(seg);
+	shm_mq_set_receiver(mq, MyProc);
+	mqh = shm_mq_attach(mq, seg, NULL);
+	for (;;)
+	{
+		Size		len;
+		void	   *data;
+
+		if (shm_mq_receive(mqh, &len, &data, false) != SHM_MQ_SUCCESS || len == 0)
+			break;
+	}
+	dsm_detach(seg);
+}
+
 void
 bgw_bench_target(Datum arg)
 {
-	(void) arg;
+	int64		a = DatumGetInt64(arg);
+	int			mode = (int) (a >> 32);
+	uint32		payload = (uint32) (a & 0xffffffff);
+
 	attach_shared();
-	shared->entry_ns = now_ns();
+	switch (mode)
+	{
+		case MODE_EXIT:
+			shared->entry_ns = now_ns();
+			break;
+		case MODE_RESTART:
+			if (pg_atomic_fetch_add_u32(&shared->incarnation, 1) == 0)
+			{
+				shared->exit_ns = now_ns();
+				proc_exit(1);
+			}
+			shared->entry_ns = now_ns();
+			break;
+		case MODE_PONG:
+			BackgroundWorkerUnblockSignals();
+			target_pong();
+			break;
+		case MODE_MQ:
+			BackgroundWorkerUnblockSignals();
+			target_mq((dsm_handle) payload);
+			break;
+		case MODE_IDLE:
+			BackgroundWorkerUnblockSignals();
+			for (;;)
+			{
+				(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_EXIT_ON_PM_DEATH, 0,
+								 PG_WAIT_EXTENSION);
+				ResetLatch(MyLatch);
+				CHECK_FOR_INTERRUPTS();
+			}
+			break;
+	}
 	/* Returning exits 0: unregistered. */
+}
+
+/* Rounds for the costlier metrics: a fraction of bgw_bench.iterations. */
+static int
+rounds(int divisor)
+{
+	int			r = bench_iterations / divisor;
+
+	return r < 3 ? 3 : r;
+}
+
+static void
+measure_burst(void)
+{
+	int			n = rounds(50);
+	int64	   *started = palloc(sizeof(int64) * n);
+	int64	   *exited = palloc(sizeof(int64) * n);
+	BackgroundWorkerHandle **h = palloc(sizeof(BackgroundWorkerHandle *) * bench_burst);
+
+	for (int r = 0; r < n; r++)
+	{
+		int64		t0 = now_ns();
+		pid_t		pid;
+
+		for (int i = 0; i < bench_burst; i++)
+			if (!launch(&h[i]))
+				elog(ERROR, "bgw_bench: could not register burst worker %d (max_worker_processes?)", i);
+		for (int i = 0; i < bench_burst; i++)
+			(void) WaitForBackgroundWorkerStartup(h[i], &pid);
+		started[r] = now_ns() - t0;
+		for (int i = 0; i < bench_burst; i++)
+		{
+			if (WaitForBackgroundWorkerShutdown(h[i]) != BGWH_STOPPED)
+				elog(ERROR, "bgw_bench: postmaster died");
+			pfree(h[i]);
+		}
+		exited[r] = now_ns() - t0;
+	}
+	report("burst_started", started, n);
+	report("burst_exited", exited, n);
+}
+
+static void
+measure_restart(void)
+{
+	int			n = rounds(10);
+	int64	   *samples = palloc(sizeof(int64) * n);
+	int			k = 0;
+
+	for (int r = 0; r < n; r++)
+	{
+		BackgroundWorkerHandle *h;
+
+		pg_atomic_write_u32(&shared->incarnation, 0);
+		shared->entry_ns = shared->exit_ns = 0;
+		if (!launch_mode(&h, MODE_RESTART, 0, 0))
+			elog(ERROR, "bgw_bench: could not register a worker");
+		if (WaitForBackgroundWorkerShutdown(h) != BGWH_STOPPED)
+			elog(ERROR, "bgw_bench: postmaster died");
+		if (shared->entry_ns != 0 && shared->exit_ns != 0)
+			samples[k++] = shared->entry_ns - shared->exit_ns;
+		pfree(h);
+	}
+	report("restart_exit1", samples, k);
+}
+
+static void
+measure_latch(void)
+{
+	int			n = bench_iterations * 5;
+	int64	   *samples = palloc(sizeof(int64) * n);
+	BackgroundWorkerHandle *h;
+	pid_t		pid;
+
+	shared->ping = shared->pong = 0;
+	shared->target_latch = NULL;
+	shared->driver_latch = MyLatch;
+	if (!launch_mode(&h, MODE_PONG, 0, BGW_NEVER_RESTART))
+		elog(ERROR, "bgw_bench: could not register a worker");
+	if (WaitForBackgroundWorkerStartup(h, &pid) != BGWH_STARTED)
+		elog(ERROR, "bgw_bench: the latch worker did not start");
+	while (shared->target_latch == NULL)
+	{
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 1,
+						 PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
+	for (int i = 0; i < n; i++)
+	{
+		int64		t0 = now_ns();
+
+		shared->ping = i + 1;
+		SetLatch(shared->target_latch);
+		for (;;)
+		{
+			ResetLatch(MyLatch);
+			if (shared->pong == i + 1)
+				break;
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_EXIT_ON_PM_DEATH, 0, PG_WAIT_EXTENSION);
+		}
+		samples[i] = now_ns() - t0;
+	}
+	shared->ping = -1;
+	SetLatch(shared->target_latch);
+	if (WaitForBackgroundWorkerShutdown(h) != BGWH_STOPPED)
+		elog(ERROR, "bgw_bench: postmaster died");
+	pfree(h);
+	report("latch_round_trip", samples, n);
+}
+
+static void
+measure_mq(const char *metric, Size msg_size, int msgs_per_round)
+{
+	int			n = rounds(40);
+	int64	   *samples = palloc(sizeof(int64) * n);
+	char	   *buf = palloc(msg_size);
+
+	memset(buf, 'x', msg_size);
+	for (int r = 0; r < n; r++)
+	{
+		dsm_segment *seg = dsm_create(MQ_SIZE, 0);
+		shm_mq	   *mq = shm_mq_create(dsm_segment_address(seg), MQ_SIZE);
+		BackgroundWorkerHandle *h;
+		shm_mq_handle *mqh;
+		int64		t0;
+
+		shm_mq_set_sender(mq, MyProc);
+		if (!launch_mode(&h, MODE_MQ, dsm_segment_handle(seg), BGW_NEVER_RESTART))
+			elog(ERROR, "bgw_bench: could not register a worker");
+		mqh = shm_mq_attach(mq, seg, h);
+		t0 = now_ns();
+		for (int i = 0; i < msgs_per_round; i++)
+			if (shm_mq_send(mqh, msg_size, buf, false, true) != SHM_MQ_SUCCESS)
+				elog(ERROR, "bgw_bench: the receiver went away");
+		if (shm_mq_send(mqh, 0, buf, false, true) != SHM_MQ_SUCCESS)
+			elog(ERROR, "bgw_bench: the receiver went away");
+		if (WaitForBackgroundWorkerShutdown(h) != BGWH_STOPPED)
+			elog(ERROR, "bgw_bench: postmaster died");
+		samples[r] = (now_ns() - t0) / msgs_per_round;
+		dsm_detach(seg);
+		pfree(h);
+	}
+	report(metric, samples, n);
+}
+
+static void
+measure_lwlock(void)
+{
+	int			n = rounds(20);
+	int			pairs = 100000;
+	int64	   *samples = palloc(sizeof(int64) * n);
+	LWLock	   *lock = &GetNamedLWLockTranche("bgw_bench")[0].lock;
+
+	for (int r = 0; r < n; r++)
+	{
+		int64		t0 = now_ns();
+
+		for (int i = 0; i < pairs; i++)
+		{
+			LWLockAcquire(lock, LW_EXCLUSIVE);
+			LWLockRelease(lock);
+		}
+		/* in ns per pair, reported in us with three decimals */
+		samples[r] = (now_ns() - t0) / pairs;
+	}
+	report("lwlock_pair", samples, n);
 }
 
 void
@@ -182,6 +486,13 @@ bgw_bench_driver(Datum arg)
 	report("launch_to_started", started, ns);
 	report("launch_to_running", running, nr);
 	report("round_trip", round, nt);
+	measure_restart();
+	measure_latch();
+	measure_mq("shm_mq_8k_msg", 8192, 2000);
+	measure_mq("shm_mq_100b_msg", 100, 20000);
+	measure_lwlock();
+	if (bench_burst > 0)
+		measure_burst();
 	elog(LOG, "bgw_bench DONE");
 }
 
@@ -192,6 +503,7 @@ bench_shmem_request(void)
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
 	RequestAddinShmemSpace(MAXALIGN(sizeof(BenchShared)));
+	RequestNamedLWLockTranche("bgw_bench", 1);
 }
 
 void
@@ -208,6 +520,15 @@ _PG_init(void)
 							"CPU to pin the driver worker to (-1: none).", NULL,
 							&bench_driver_cpu, -1, -1, 1023, PGC_POSTMASTER, 0,
 							NULL, NULL, NULL);
+	DefineCustomIntVariable("bgw_bench.burst", "Workers per burst (0: skip the burst).",
+							NULL, &bench_burst, 200, 0, 10000, PGC_POSTMASTER, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("bgw_bench.idle_workers", "Idle workers in idle mode.",
+							NULL, &bench_idle_workers, 8, 0, 1000, PGC_POSTMASTER, 0,
+							NULL, NULL, NULL);
+	DefineCustomStringVariable("bgw_bench.mode", "measure (default) or idle.", NULL,
+							   &bench_mode, "measure", PGC_POSTMASTER, 0,
+							   NULL, NULL, NULL);
 	prev_shmem_request_hook = shmem_request_hook;
 	shmem_request_hook = bench_shmem_request;
 
@@ -216,6 +537,18 @@ _PG_init(void)
 	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
 	worker.bgw_restart_time = BGW_NEVER_RESTART;
 	snprintf(worker.bgw_library_name, BGW_MAXLEN, "bgw_bench");
+	if (strcmp(bench_mode, "idle") == 0)
+	{
+		worker.bgw_main_arg = Int64GetDatum((int64) MODE_IDLE << 32);
+		snprintf(worker.bgw_function_name, BGW_MAXLEN, "bgw_bench_target");
+		snprintf(worker.bgw_type, BGW_MAXLEN, "bgw_bench idle");
+		for (int i = 0; i < bench_idle_workers; i++)
+		{
+			snprintf(worker.bgw_name, BGW_MAXLEN, "bgw_bench idle %d", i);
+			RegisterBackgroundWorker(&worker);
+		}
+		return;
+	}
 	snprintf(worker.bgw_function_name, BGW_MAXLEN, "bgw_bench_driver");
 	snprintf(worker.bgw_name, BGW_MAXLEN, "bgw_bench driver");
 	snprintf(worker.bgw_type, BGW_MAXLEN, "bgw_bench driver");

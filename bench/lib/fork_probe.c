@@ -4,16 +4,24 @@
  *   fork_ready       fork -> child writes an eventfd -> parent's read returns
  *   fork_ready_exit  the same, then the child _exit(0)s -> waitpid returns
  *   fork_exit_wait   fork -> child _exit(0) at once -> waitpid returns
+ *   futex_round_trip two processes ping-pong through futex wait/wake on a
+ *                    shared word (the floor under any latch round trip)
+ *   memcpy_8k        one 8 KiB memcpy between 4 MiB buffers (cache-cold-ish;
+ *                    the floor under moving an 8 KiB message)
  *
  * Usage: fork_probe N. Prints one line per probe, in the server's format:
  *   RESULT metric=<name> n=<n> median_us=<x> p99_us=<y> min_us=<z>
  * CPU placement comes from the caller (taskset).
  */
 #define _GNU_SOURCE
+#include <linux/futex.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,8 +42,84 @@ static int cmp(const void *a, const void *b)
 static void report(const char *m, int64_t *s, int n)
 {
 	qsort(s, n, sizeof(*s), cmp);
-	printf("RESULT metric=%s n=%d median_us=%.1f p99_us=%.1f min_us=%.1f\n", m, n,
+	printf("RESULT metric=%s n=%d median_us=%.3f p99_us=%.3f min_us=%.3f\n", m, n,
 		   s[n / 2] / 1000.0, s[(n * 99) / 100] / 1000.0, s[0] / 1000.0);
+}
+
+static void futex_wait(volatile uint32_t *w, uint32_t v)
+{
+	syscall(SYS_futex, w, FUTEX_WAIT, v, NULL, NULL, 0);
+}
+
+static void futex_wake(volatile uint32_t *w)
+{
+	syscall(SYS_futex, w, FUTEX_WAKE, 1, NULL, NULL, 0);
+}
+
+/* Ping-pong: the parent stores 2i+1 and wakes, the child answers 2i+2. */
+static int futex_probe(int n, int64_t *out)
+{
+	volatile uint32_t *w = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+								MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	pid_t pid;
+
+	if (w == MAP_FAILED)
+		return -1;
+	*w = 0;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0)
+	{
+		for (uint32_t i = 0; i < (uint32_t) n; i++)
+		{
+			uint32_t want = 2 * i + 1;
+
+			while (__atomic_load_n(w, __ATOMIC_ACQUIRE) != want)
+				futex_wait(w, 2 * i);
+			__atomic_store_n(w, want + 1, __ATOMIC_RELEASE);
+			futex_wake(w);
+		}
+		_exit(0);
+	}
+	for (uint32_t i = 0; i < (uint32_t) n; i++)
+	{
+		int64_t t0 = now_ns();
+
+		__atomic_store_n(w, 2 * i + 1, __ATOMIC_RELEASE);
+		futex_wake(w);
+		while (__atomic_load_n(w, __ATOMIC_ACQUIRE) != 2 * i + 2)
+			futex_wait(w, 2 * i + 1);
+		out[i] = now_ns() - t0;
+	}
+	waitpid(pid, NULL, 0);
+	return 0;
+}
+
+static void memcpy_probe(int n, int64_t *out)
+{
+	size_t size = 4 << 20;
+	char *a = malloc(size), *b = malloc(size);
+
+	memset(a, 1, size);
+	memset(b, 2, size);
+	for (int i = 0; i < n; i++)
+	{
+		size_t off = ((size_t) i * 8192) % size;
+		int64_t t0 = now_ns();
+
+		/* 64 copies per sample: one copy is below the clock's resolution */
+		for (int k = 0; k < 64; k++)
+		{
+			size_t o = (off + (size_t) k * 8192) % size;
+
+			memcpy(b + o, a + o, 8192);
+		}
+		__asm__ volatile("" : : "r"(b) : "memory");
+		out[i] = (now_ns() - t0) / 64;
+	}
+	free(a);
+	free(b);
 }
 
 int main(int argc, char **argv)
@@ -83,5 +167,16 @@ int main(int argc, char **argv)
 	report("fork_ready", ready, n);
 	report("fork_ready_exit", ready_exit, n);
 	report("fork_exit_wait", exit_wait, n);
+	{
+		int fn = n * 10;
+		int64_t *s = malloc(sizeof(int64_t) * fn);
+
+		if (s == NULL || futex_probe(fn, s) != 0)
+			return 1;
+		report("futex_round_trip", s, fn);
+		memcpy_probe(fn, s);
+		report("memcpy_8k", s, fn);
+		free(s);
+	}
 	return 0;
 }

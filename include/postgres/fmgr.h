@@ -59,6 +59,30 @@ PG_MAGIC_FUNCTION_NAME(void) \
 } \
 extern int no_such_variable
 
+/*
+ * Variable-length values (text, bytea): a 4-byte header holding the total
+ * size (header included) shifted left by two, then the bytes. Values this
+ * server hands to functions are never compressed, toasted or short-header,
+ * so the _ANY and _PP spellings are the plain ones.
+ */
+#ifndef VARHDRSZ
+struct varlena
+{
+	char		vl_len_[4];
+	char		vl_dat[FLEXIBLE_ARRAY_MEMBER];
+};
+typedef struct varlena text;
+typedef struct varlena bytea;
+
+#define VARHDRSZ ((int32) sizeof(int32))
+#define VARSIZE(PTR) ((((const uint32 *) (PTR))[0] >> 2) & 0x3FFFFFFF)
+#define SET_VARSIZE(PTR, len) (((uint32 *) (PTR))[0] = (((uint32) (len)) << 2))
+#define VARDATA(PTR) (((struct varlena *) (PTR))->vl_dat)
+#define VARSIZE_ANY(PTR) VARSIZE(PTR)
+#define VARSIZE_ANY_EXHDR(PTR) (VARSIZE(PTR) - VARHDRSZ)
+#define VARDATA_ANY(PTR) VARDATA(PTR)
+#endif
+
 /* Calling convention of SQL-callable C functions (version 1). */
 typedef struct FunctionCallInfoBaseData *FunctionCallInfo;
 typedef Datum (*PGFunction) (FunctionCallInfo fcinfo);
@@ -118,6 +142,12 @@ extern int no_such_variable
 #define PG_GETARG_FLOAT8(n) DatumGetFloat8(PG_GETARG_DATUM(n))
 #define PG_GETARG_POINTER(n) DatumGetPointer(PG_GETARG_DATUM(n))
 #define PG_GETARG_CSTRING(n) DatumGetCString(PG_GETARG_DATUM(n))
+#define PG_GETARG_FLOAT4(n) DatumGetFloat4(PG_GETARG_DATUM(n))
+#define PG_GETARG_VARLENA_P(n) ((struct varlena *) PG_GETARG_POINTER(n))
+#define PG_GETARG_TEXT_P(n) ((text *) PG_GETARG_POINTER(n))
+#define PG_GETARG_TEXT_PP(n) ((text *) PG_GETARG_POINTER(n))
+#define PG_GETARG_BYTEA_P(n) ((bytea *) PG_GETARG_POINTER(n))
+#define PG_GETARG_BYTEA_PP(n) ((bytea *) PG_GETARG_POINTER(n))
 #define PG_RETURN_DATUM(x) return (x)
 #define PG_RETURN_NULL() \
 	do { fcinfo->isnull = true; return (Datum) 0; } while (0)
@@ -131,6 +161,9 @@ extern int no_such_variable
 #define PG_RETURN_FLOAT8(x) return Float8GetDatum(x)
 #define PG_RETURN_POINTER(x) return PointerGetDatum(x)
 #define PG_RETURN_CSTRING(x) return CStringGetDatum(x)
+#define PG_RETURN_FLOAT4(x) return Float4GetDatum(x)
+#define PG_RETURN_TEXT_P(x) PG_RETURN_POINTER(x)
+#define PG_RETURN_BYTEA_P(x) PG_RETURN_POINTER(x)
 
 /* Called once when the library is loaded into a process. */
 extern PGDLLEXPORT void _PG_init(void);

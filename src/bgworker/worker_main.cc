@@ -11,6 +11,7 @@
 
 #include "bgworker/signals.h"
 #include "common/log.h"
+#include "ipc/backend_status.h"
 #include "ipc/proc.h"
 #include "ipc/proc_exit.h"
 #include "postgres/fmgr.h"
@@ -81,6 +82,7 @@ void BackgroundWorkerMain(const BackgroundWorker& worker, int child_slot) {
   InitializeLatchSupport();
   if (worker.bgw_flags & BGWORKER_SHMEM_ACCESS) {
     proc::AttachChild(child_slot, worker.bgw_type, worker.bgw_name);
+    backend_status::BeginWorker(child_slot, worker.bgw_type);
   }
   InstallWorkerSignalHandlers();
 

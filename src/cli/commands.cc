@@ -189,12 +189,19 @@ std::string RequestStatusReport(const std::string& dir, pid_t pid) {
 
 const char* kInitHelp =
     "bgw init creates a new data directory.\n\n"
-    "Usage:\n  bgw init -D DATADIR [-U NAME]\n\n"
+    "Usage:\n  bgw init -D DATADIR [OPTION]...\n\n"
     "Options:\n"
-    "  -D, --pgdata=DATADIR   location of the new data directory (or $BGWDATA)\n"
-    "  -U, --username=NAME    name of the initial superuser (default: the OS user)\n"
-    "  -h, --help             show this help, then exit\n\n"
-    "The directory must not exist or be empty; it is created with mode 0700.\n"
+    "  -D, --pgdata=DATADIR      location of the new data directory (or $BGWDATA)\n"
+    "  -U, --username=NAME       name of the initial superuser (default: the OS user)\n"
+    "  -A, --auth=METHOD         default authentication method for local and host\n"
+    "                            connections (default: trust)\n"
+    "      --auth-local=METHOD   authentication method for local (Unix socket) connections\n"
+    "      --auth-host=METHOD    authentication method for host (TCP/IP) connections\n"
+    "      --pwfile=FILE         read the superuser's password from the first line of FILE\n"
+    "  -h, --help                show this help, then exit\n\n"
+    "METHOD: trust, reject, scram-sha-256, md5 or password. A password method\n"
+    "needs --pwfile. The directory must not exist or be empty; it is created with\n"
+    "mode 0700.\n"
     "Exit status: 0 created, 1 failed, 2 usage error.\n";
 
 const char* kRunHelp =
@@ -264,21 +271,121 @@ const char* MainHelp() {
          "4 no accessible data directory.\n";
 }
 
+namespace {
+
+// `bgw init` has options no other command takes (initdb's), so it parses its
+// own command line. Returns -1 on success, else the exit code.
+int ParseInitArgs(int argc, char** argv, datadir::InitOptions* out, std::string* pwfile, bool* help,
+                  bool* auth_defaulted) {
+  enum { kAuthLocal = 1000, kAuthHost, kPwfile };
+  static const struct option kLong[] = {{"pgdata", required_argument, nullptr, 'D'},
+                                        {"username", required_argument, nullptr, 'U'},
+                                        {"auth", required_argument, nullptr, 'A'},
+                                        {"auth-local", required_argument, nullptr, kAuthLocal},
+                                        {"auth-host", required_argument, nullptr, kAuthHost},
+                                        {"pwfile", required_argument, nullptr, kPwfile},
+                                        {"help", no_argument, nullptr, 'h'},
+                                        {nullptr, 0, nullptr, 0}};
+  std::string auth, auth_local, auth_host;
+  optind = 1;
+  opterr = 0;
+  int c;
+  while ((c = getopt_long(argc, argv, ":hD:U:A:", kLong, nullptr)) != -1) {
+    switch (c) {
+      case 'h':
+        *help = true;
+        return -1;
+      case 'D':
+        out->path = optarg;
+        break;
+      case 'U':
+        out->username = optarg;
+        if (out->username.empty()) return UsageError("init", "superuser name must not be empty");
+        break;
+      case 'A':
+        auth = optarg;
+        break;
+      case kAuthLocal:
+        auth_local = optarg;
+        break;
+      case kAuthHost:
+        auth_host = optarg;
+        break;
+      case kPwfile:
+        *pwfile = optarg;
+        break;
+      case ':':
+        return UsageError("init",
+                          StringPrintf("option requires an argument -- \"%s\"", argv[optind - 1]));
+      default:
+        return UsageError("init", StringPrintf("invalid option \"%s\"", argv[optind - 1]));
+    }
+  }
+  if (optind < argc) {
+    return UsageError(
+        "init", StringPrintf("too many command-line arguments (first is \"%s\")", argv[optind]));
+  }
+  // As initdb: --auth sets both; --auth-local/--auth-host win over it.
+  out->auth_local = !auth_local.empty() ? auth_local : !auth.empty() ? auth : "trust";
+  out->auth_host = !auth_host.empty() ? auth_host : !auth.empty() ? auth : "trust";
+  *auth_defaulted = auth.empty() && (auth_local.empty() || auth_host.empty());
+  if (out->path.empty()) {
+    const char* env = std::getenv("BGWDATA");
+    if (env != nullptr) out->path = env;
+  }
+  if (out->path.empty()) {
+    return UsageError("init", "no data directory specified (use -D or set BGWDATA)");
+  }
+  // Method and password problems are usage errors, found before anything
+  // is created. The password itself is checked after reading --pwfile.
+  datadir::InitOptions check = *out;
+  if (!pwfile->empty()) check.password = "x";
+  if (Status s = datadir::ValidateInitOptions(check); !s.ok()) {
+    return UsageError("init", s.message());
+  }
+  return -1;
+}
+
+}  // namespace
+
 int Init(int argc, char** argv) {
-  CommonArgs a;
-  if (int rc = ParseArgs("init", argc, argv, "DU", &a); rc >= 0) return rc;
-  if (a.help) return std::printf("%s", kInitHelp), kExitOk;
   datadir::InitOptions o;
-  o.path = a.data_dir;
-  o.username = a.username;
+  std::string pwfile;
+  bool help = false;
+  bool auth_defaulted = false;
+  if (int rc = ParseInitArgs(argc, argv, &o, &pwfile, &help, &auth_defaulted); rc >= 0) return rc;
+  if (help) return std::printf("%s", kInitHelp), kExitOk;
+  if (!pwfile.empty()) {
+    std::ifstream in(pwfile);
+    if (!in) {
+      PrintError(Status::FromErrno("could not open file \"" + pwfile + "\" for reading"));
+      return kExitFailure;
+    }
+    std::string line;
+    std::getline(in, line);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) {
+      PrintError(Status::Error("password file \"" + pwfile + "\" is empty"));
+      return kExitFailure;
+    }
+    o.password = line;
+  }
   if (Status s = datadir::Create(o); !s.ok()) {
     PrintError(s);
     return kExitFailure;
   }
+  if (auth_defaulted) {
+    // initdb's reminder when no method was chosen: whoever can reach the
+    // server is the superuser.
+    std::fprintf(stderr,
+                 "bgw init: warning: enabling \"trust\" authentication for local connections\n"
+                 "bgw init: hint: You can change this by editing hba.conf or using the option "
+                 "-A, or --auth-local and --auth-host, the next time you run bgw init.\n");
+  }
   std::printf(
       "Data directory \"%s\" created.\n\nStart the server with:\n\n    bgw start -D %s\n\n"
       "or in the foreground with:\n\n    bgw run -D %s\n",
-      a.data_dir.c_str(), a.data_dir.c_str(), a.data_dir.c_str());
+      o.path.c_str(), o.path.c_str(), o.path.c_str());
   return kExitOk;
 }
 

@@ -855,7 +855,7 @@ TEST_F(GucTest, BuiltinDefaults) {
   EXPECT_EQ(ShowValue("authentication_timeout"), "1min");
 
   std::vector<VariableInfo> all = AllVariables();
-  EXPECT_EQ(all.size(), 16u);
+  EXPECT_EQ(all.size(), 17u);  // + password_encryption
   for (const VariableInfo& v : all) {
     if (v.name == "authentication_timeout") {
       EXPECT_EQ(v.unit, "s");

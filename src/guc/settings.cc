@@ -25,6 +25,9 @@ char* listen_addresses = nullptr;
 char* unix_socket_directories = nullptr;
 int max_connections = 100;
 int authentication_timeout = 60;
+// --- AUTHENTICATION (see settings.h) ---
+int password_encryption = static_cast<int>(PasswordEncryption::kScramSha256);
+// --- end AUTHENTICATION ---
 int max_worker_processes = 8;
 char* shared_preload_libraries = nullptr;
 char* dynamic_library_path = nullptr;
@@ -78,6 +81,14 @@ constexpr EnumOption kMessageLevelOptions[] = {
     {"debug", static_cast<int>(log::Level::kDebug2), true},
     {nullptr, 0, false},
 };
+
+// --- AUTHENTICATION: password_encryption's values (PostgreSQL 15's) ---
+constexpr EnumOption kPasswordEncryptionOptions[] = {
+    {"md5", static_cast<int>(PasswordEncryption::kMd5), false},
+    {"scram-sha-256", static_cast<int>(PasswordEncryption::kScramSha256), false},
+    {nullptr, 0, false},
+};
+// --- end AUTHENTICATION ---
 
 // log_destination: a comma-separated list of "stderr" and "file".
 bool CheckLogDestination(std::string& value, std::string* detail) {
@@ -159,6 +170,16 @@ const Builtin kBuiltins[] = {
      .int_boot = 60,
      .int_min = 1,
      .int_max = 600},
+    // --- AUTHENTICATION ---
+    {.group = "CONNECTIONS",
+     .name = "password_encryption",
+     .desc = "Algorithm used to store passwords set with CREATE/ALTER ROLE",
+     .type = VarType::kEnum,
+     .context = Context::kUserset,
+     .int_addr = &password_encryption,
+     .int_boot = static_cast<int>(PasswordEncryption::kScramSha256),
+     .options = kPasswordEncryptionOptions},
+    // --- end AUTHENTICATION ---
     {.group = "RESOURCES",
      .name = "max_worker_processes",
      .desc = "Maximum number of concurrent background worker processes",

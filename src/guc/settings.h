@@ -16,6 +16,11 @@ extern char* unix_socket_directories;  // comma-separated directories, postmaste
 extern int max_connections;            // postmaster
 extern int authentication_timeout;     // seconds, sighup
 
+// AUTHENTICATION (client authentication; owned by src/protocol/auth.cc)
+// password_encryption: which verifier CREATE/ALTER ROLE ... PASSWORD stores.
+enum class PasswordEncryption : int { kMd5 = 0, kScramSha256 = 1 };
+extern int password_encryption;  // a PasswordEncryption value, userset
+
 // RESOURCES
 extern int max_worker_processes;  // postmaster
 

@@ -3,6 +3,7 @@
 // shows for the values.
 #include <cstdio>
 
+#include "ipc/backend_status.h"
 #include "ipc/proc.h"
 #include "postgres/pgstat.h"
 #include "postgres/storage/lwlock.h"
@@ -77,10 +78,33 @@ const char* pgstat_get_wait_event(uint32 wait_event_info) {
 }
 
 void pgstat_report_activity(BackendState state, const char* cmd_str) {
-  // The activity view arrives with pg_stat_activity; until then the state is
-  // not recorded anywhere a client could read it.
-  (void)state;
-  (void)cmd_str;
+  // Published in this process's backend status entry (pg_stat_activity);
+  // a process without one (no shared memory access) records nothing.
+  using bgw::backend_status::State;
+  State s = State::kUndefined;
+  switch (state) {
+    case STATE_IDLE:
+      s = State::kIdle;
+      break;
+    case STATE_RUNNING:
+      s = State::kRunning;
+      break;
+    case STATE_IDLEINTRANSACTION:
+      s = State::kIdleInTransaction;
+      break;
+    case STATE_IDLEINTRANSACTION_ABORTED:
+      s = State::kIdleInTransactionAborted;
+      break;
+    case STATE_FASTPATH:
+      s = State::kFastpath;
+      break;
+    case STATE_DISABLED:
+      s = State::kDisabled;
+      break;
+    case STATE_UNDEFINED:
+      break;
+  }
+  bgw::backend_status::ReportActivity(s, cmd_str);
 }
 
 }  // extern "C"

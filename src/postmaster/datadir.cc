@@ -11,17 +11,20 @@
 #include <cerrno>
 #include <cstdlib>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "common/strutil.h"
 #include "guc/guc.h"
 #include "port/unique_fd.h"
+#include "protocol/auth.h"
+#include "storage/catalog.h"
 
 namespace bgw::datadir {
 namespace {
 
-constexpr const char* kHbaTemplate =
+constexpr const char* kHbaHeader =
     R"(# Client authentication rules (hba.conf), PostgreSQL's pg_hba.conf format.
 #
 # One rule per line; the first rule whose connection type, database, user and
@@ -30,16 +33,41 @@ constexpr const char* kHbaTemplate =
 #   local  DATABASE  USER            METHOD
 #   host   DATABASE  USER  ADDRESS   METHOD
 #
-# DATABASE and USER: a name, a comma-separated list, or "all".
-# ADDRESS: an IP address with a CIDR mask (127.0.0.1/32, ::1/128).
+# DATABASE: a name, a comma-separated list, "all" or "sameuser".
+# USER: a name, a comma-separated list, or "all". Quote a name that would
+# otherwise read as a keyword or holds spaces or commas ("all").
+# ADDRESS: an IP address with a CIDR mask (127.0.0.1/32, ::1/128), an address
+# followed by a netmask (127.0.0.1 255.255.255.255), or "all".
 # METHOD: trust, reject, scram-sha-256, md5 or password.
 #
-# "local" rules match Unix-domain socket connections, "host" rules TCP/IP.
+# "local" rules match Unix-domain socket connections, "host" and "hostnossl"
+# rules TCP/IP; "hostssl" rules never match (the server has no SSL).
+# A connection no rule matches is refused. Changes apply on reload.
 
-local   all   all                  trust
-host    all   all   127.0.0.1/32   trust
-host    all   all   ::1/128        trust
 )";
+
+// The rules bgw init writes, with the methods chosen by --auth*.
+std::string HbaFileContent(const InitOptions& o) {
+  return std::string(kHbaHeader) + "local   all   all                  " + o.auth_local + "\n" +
+         "host    all   all   127.0.0.1/32   " + o.auth_host + "\n" +
+         "host    all   all   ::1/128        " + o.auth_host + "\n";
+}
+
+bool IsKnownMethod(const std::string& m) {
+  return m == "trust" || m == "reject" || m == "scram-sha-256" || m == "md5" || m == "password";
+}
+
+bool NeedsPassword(const std::string& m) {
+  return m == "scram-sha-256" || m == "md5" || m == "password";
+}
+
+// Removes everything inside `path` (not `path` itself).
+void EmptyDirectory(const std::string& path) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(path, ec)) {
+    std::filesystem::remove_all(entry.path(), ec);
+  }
+}
 
 bool IsDirEmpty(const std::string& path, bool* empty) {
   DIR* d = opendir(path.c_str());
@@ -88,7 +116,44 @@ Status WriteFileAtomically(const std::string& path, const std::string& content, 
   return Status::Ok();
 }
 
-Status Create(const InitOptions& options) {
+Result<std::string> OsUserName() {
+  errno = 0;
+  struct passwd* pw = getpwuid(geteuid());
+  if (pw == nullptr) {
+    return errno != 0 ? Status::FromErrno("could not look up effective user ID")
+                      : Status::Error(StringPrintf("could not look up effective user ID %ld",
+                                                   static_cast<long>(geteuid())));
+  }
+  return std::string(pw->pw_name);
+}
+
+Status ValidateInitOptions(const InitOptions& options) {
+  for (const auto& [method, kind] :
+       {std::pair{&options.auth_local, "local"}, std::pair{&options.auth_host, "host"}}) {
+    if (!IsKnownMethod(*method)) {
+      return Status::Error(StringPrintf(
+          "invalid authentication method \"%s\" for \"%s\" connections", method->c_str(), kind));
+    }
+  }
+  if ((NeedsPassword(options.auth_local) || NeedsPassword(options.auth_host)) &&
+      options.password.empty()) {
+    return Status::Error(
+        "must specify a password for the superuser to enable password authentication");
+  }
+  if (StartsWith(options.username, "pg_")) {
+    return Status::Error("superuser name \"" + options.username +
+                         "\" is disallowed; role names cannot begin with \"pg_\"");
+  }
+  return Status::Ok();
+}
+
+namespace {
+
+// Everything of Create but the cleanup. *created: the directory itself was
+// made here; *writing: the directory was accepted (new or empty) and files
+// may have been written into it.
+Status CreateLayout(const InitOptions& options, const std::string& username, bool* created,
+                    bool* writing) {
   // "data/" and "data" name the same directory.
   std::string path = options.path;
   while (path.size() > 1 && path.back() == '/') path.pop_back();
@@ -118,10 +183,12 @@ Status Create(const InitOptions& options) {
       }
     }
     if (Status s = MakeDir(path); !s.ok()) return s;
+    *created = true;
   } else {
     return Status::FromErrno("could not access directory \"" + path + "\"");
   }
 
+  *writing = true;
   for (const char* sub : {"global", "base", "log", "modules"}) {
     if (Status s = MakeDir(path + "/" + sub); !s.ok()) return s;
   }
@@ -134,10 +201,41 @@ Status Create(const InitOptions& options) {
       !s.ok()) {
     return s;
   }
-  if (Status s = WriteFileAtomically(path + "/" + kHbaFile, kHbaTemplate, 0600); !s.ok()) {
+  if (Status s = WriteFileAtomically(path + "/" + kHbaFile, HbaFileContent(options), 0600);
+      !s.ok()) {
     return s;
   }
+  if (internal::fail_before_catalog_for_testing) return Status::Error("injected failure");
+  std::string verifier =
+      options.password.empty() ? "" : protocol::MakePasswordVerifier(options.password, username);
+  if (sql::SqlStatus s = storage::Catalog::Initialize(path, username, verifier); !s.ok()) {
+    return Status::Error("could not create the catalog: " + s.error().message);
+  }
   return WriteControlState(path, ClusterState::kShutDown);
+}
+
+}  // namespace
+
+Status Create(const InitOptions& options) {
+  if (Status s = ValidateInitOptions(options); !s.ok()) return s;
+  std::string username = options.username;
+  if (username.empty()) {
+    Result<std::string> os_user = OsUserName();
+    if (!os_user.ok()) return os_user.status();
+    username = *os_user;
+  }
+  bool created = false;
+  bool writing = false;
+  Status s = CreateLayout(options, username, &created, &writing);
+  if (!s.ok() && writing) {
+    // Like initdb: a failed init leaves nothing behind. Only a directory
+    // that was new or empty gets here, so emptying it loses nothing.
+    std::string path = options.path;
+    while (path.size() > 1 && path.back() == '/') path.pop_back();
+    EmptyDirectory(path);
+    if (created) rmdir(path.c_str());
+  }
+  return s;
 }
 
 Result<std::string> Canonicalize(const std::string& path) {
@@ -172,7 +270,8 @@ Status Check(const std::string& path) {
         "should be u=rwx (0700).\nHINT:  Run chmod 0700 \"%s\".",
         path.c_str(), st.st_mode & 0777, path.c_str()));
   }
-  for (const char* f : {kVersionFile, kConfigFile, kHbaFile, "global", "base", kControlFile}) {
+  for (const char* f :
+       {kVersionFile, kConfigFile, kHbaFile, "global", "base", kControlFile, kCatalogFile}) {
     std::string full = path + "/" + f;
     if (access(full.c_str(), F_OK) != 0) {
       return Status::Error("\"" + path + "\" is not a valid data directory\nDETAIL:  File \"" +

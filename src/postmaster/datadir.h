@@ -17,16 +17,41 @@ inline constexpr const char* kConfigFile = "bgw.conf";
 inline constexpr const char* kHbaFile = "hba.conf";
 inline constexpr const char* kPidFile = "postmaster.pid";
 inline constexpr const char* kControlFile = "global/bgw_control";
+inline constexpr const char* kCatalogFile = "global/catalog.db";  // storage/catalog.h
 // Data directory format version, bumped when the layout changes.
 inline constexpr int kFormatVersion = 1;
 
 struct InitOptions {
   std::string path;
   std::string username;  // initial superuser; empty = the OS user
+  // hba.conf methods for "local" and for "host" (127.0.0.1/32, ::1/128)
+  // rules: trust, reject, scram-sha-256, md5 or password.
+  std::string auth_local = "trust";
+  std::string auth_host = "trust";
+  // The superuser's password in plain text (stored as a verifier per
+  // password_encryption); empty = none. Required by a password method.
+  std::string password;
 };
 
-// Creates a new data directory at options.path (must not exist, or be empty).
+// The effective OS user's name, the default superuser name (as initdb).
+Result<std::string> OsUserName();
+
+// Checks options before anything is created: methods known, a password when
+// a method needs one, a superuser name PostgreSQL would accept. The message
+// is initdb's.
+Status ValidateInitOptions(const InitOptions& options);
+
+// Creates a new data directory at options.path (must not exist, or be
+// empty): files, hba.conf with the chosen methods, and the catalog with the
+// superuser and database "postgres". On failure nothing it created is left:
+// a directory it made is removed, an existing empty one is emptied again.
 Status Create(const InitOptions& options);
+
+namespace internal {
+// Tests only: makes Create fail ("injected failure") after the files are
+// written and before the catalog, to exercise its cleanup.
+inline bool fail_before_catalog_for_testing = false;
+}  // namespace internal
 
 // Makes `path` absolute and canonical (the directory must exist).
 Result<std::string> Canonicalize(const std::string& path);

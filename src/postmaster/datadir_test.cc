@@ -17,6 +17,9 @@
 #include <sstream>
 #include <string>
 
+#include "protocol/scram.h"
+#include "storage/catalog.h"
+
 namespace bgw::datadir {
 namespace {
 
@@ -85,7 +88,10 @@ TEST_F(DataDirTest, CreateLaysOutThePrivateDirectory) {
   ASSERT_TRUE(CreateAt(data_).ok());
   EXPECT_EQ(DirEntries(data_), (std::set<std::string>{"BGW_VERSION", "bgw.conf", "hba.conf",
                                                       "global", "base", "log", "modules"}));
-  EXPECT_EQ(DirEntries(data_ + "/global"), std::set<std::string>{"bgw_control"});
+  EXPECT_EQ(DirEntries(data_ + "/global"), (std::set<std::string>{"bgw_control", "catalog.db"}));
+  EXPECT_EQ(DirEntries(data_ + "/base"), std::set<std::string>{"5.db"});
+  EXPECT_EQ(Mode(data_ + "/global/catalog.db"), 0600);
+  EXPECT_EQ(Mode(data_ + "/base/5.db"), 0600);
   EXPECT_EQ(Mode(data_), 0700);
   for (const char* d : {"global", "base", "log", "modules"}) {
     EXPECT_TRUE(IsDir(data_ + "/" + d)) << d;
@@ -206,7 +212,8 @@ TEST_F(DataDirTest, CheckRefusesADirectoryOwnedBySomeoneElse) {
 }
 
 TEST_F(DataDirTest, CheckNamesEachMissingFile) {
-  for (const char* f : {kVersionFile, kConfigFile, kHbaFile, "global", "base", kControlFile}) {
+  for (const char* f :
+       {kVersionFile, kConfigFile, kHbaFile, "global", "base", kControlFile, kCatalogFile}) {
     SCOPED_TRACE(f);
     std::string dir = tmp_ + "/d_" + std::to_string(std::hash<std::string>{}(f));
     ASSERT_TRUE(CreateAt(dir).ok());
@@ -255,7 +262,7 @@ TEST_F(DataDirTest, ControlStateRoundTrips) {
     EXPECT_GE(when, before);
     EXPECT_LE(when, after);
   }
-  EXPECT_EQ(DirEntries(data_ + "/global"), std::set<std::string>{"bgw_control"})
+  EXPECT_EQ(DirEntries(data_ + "/global"), (std::set<std::string>{"bgw_control", "catalog.db"}))
       << "no temporary file left behind";
 }
 
@@ -344,6 +351,117 @@ TEST_F(DataDirTest, CanonicalizeResolvesRelativePathsAndSymlinks) {
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.status().message(),
             "could not access directory \"" + tmp_ + "/nope\": No such file or directory");
+}
+
+// bgw init's catalog: the superuser (oid 10, named as asked or after the OS
+// user) owns database "postgres" (oid 5); no password unless one was given.
+TEST_F(DataDirTest, CreateMakesTheCatalogWithTheSuperuser) {
+  InitOptions o;
+  o.path = data_;
+  o.username = "boss";
+  ASSERT_TRUE(Create(o).ok());
+  auto catalog = storage::Catalog::Open(data_);
+  ASSERT_TRUE(catalog.ok()) << catalog.error().message;
+  auto role = (*catalog)->FindRole("boss");
+  ASSERT_TRUE(role.ok() && role->has_value());
+  EXPECT_EQ((*role)->oid, storage::kBootstrapSuperuserOid);
+  EXPECT_TRUE((*role)->superuser);
+  EXPECT_TRUE((*role)->can_login);
+  EXPECT_EQ((*role)->password, "");
+  auto db = (*catalog)->FindDatabase("postgres");
+  ASSERT_TRUE(db.ok() && db->has_value());
+  EXPECT_EQ((*db)->oid, storage::kPostgresDatabaseOid);
+  EXPECT_EQ((*db)->owner, storage::kBootstrapSuperuserOid);
+}
+
+TEST_F(DataDirTest, CreateDefaultsTheSuperuserToTheOsUser) {
+  ASSERT_TRUE(CreateAt(data_).ok());
+  Result<std::string> os_user = OsUserName();
+  ASSERT_TRUE(os_user.ok()) << os_user.status().message();
+  auto catalog = storage::Catalog::Open(data_);
+  ASSERT_TRUE(catalog.ok());
+  auto role = (*catalog)->FindRole(storage::kBootstrapSuperuserOid);
+  ASSERT_TRUE(role.ok() && role->has_value());
+  EXPECT_EQ((*role)->name, *os_user);
+}
+
+TEST_F(DataDirTest, CreateWritesTheChosenMethodsAndAScramVerifier) {
+  InitOptions o;
+  o.path = data_;
+  o.username = "boss";
+  o.auth_local = "password";
+  o.auth_host = "scram-sha-256";
+  o.password = "pencil";
+  ASSERT_TRUE(Create(o).ok());
+  std::string hba = ReadFile(data_ + "/" + kHbaFile);
+  EXPECT_NE(hba.find("local   all   all                  password\n"), std::string::npos) << hba;
+  EXPECT_NE(hba.find("host    all   all   127.0.0.1/32   scram-sha-256\n"), std::string::npos);
+  EXPECT_NE(hba.find("host    all   all   ::1/128        scram-sha-256\n"), std::string::npos);
+  auto catalog = storage::Catalog::Open(data_);
+  ASSERT_TRUE(catalog.ok());
+  auto role = (*catalog)->FindRole("boss");
+  ASSERT_TRUE(role.ok() && role->has_value());
+  auto secret = protocol::scram::ParseSecret((*role)->password);
+  ASSERT_TRUE(secret.has_value()) << (*role)->password;
+  EXPECT_EQ(secret->iterations, 4096);
+  EXPECT_TRUE(protocol::scram::VerifyPlainPassword(*secret, "pencil"));
+  EXPECT_FALSE(protocol::scram::VerifyPlainPassword(*secret, "pencil2"));
+}
+
+TEST_F(DataDirTest, ValidateRefusesBadMethodsAndMissingPasswords) {
+  InitOptions o;
+  o.path = data_;
+  o.auth_local = "peer";
+  Status s = ValidateInitOptions(o);
+  EXPECT_EQ(s.message(), "invalid authentication method \"peer\" for \"local\" connections");
+  o.auth_local = "trust";
+  o.auth_host = "bogus";
+  EXPECT_EQ(ValidateInitOptions(o).message(),
+            "invalid authentication method \"bogus\" for \"host\" connections");
+  for (const char* m : {"md5", "scram-sha-256", "password"}) {
+    o.auth_host = m;
+    EXPECT_EQ(ValidateInitOptions(o).message(),
+              "must specify a password for the superuser to enable password authentication")
+        << m;
+    o.password = "x";
+    EXPECT_TRUE(ValidateInitOptions(o).ok()) << m;
+    o.password.clear();
+  }
+  o.auth_host = "reject";
+  EXPECT_TRUE(ValidateInitOptions(o).ok());
+  o.username = "pg_admin";
+  EXPECT_FALSE(ValidateInitOptions(o).ok());
+  // Create refuses the same, before touching the disk.
+  o.auth_host = "md5";
+  o.username = "boss";
+  EXPECT_FALSE(Create(o).ok());
+  EXPECT_EQ(Mode(data_), -1) << "nothing created";
+}
+
+// A failure after the directory was accepted removes what was written: a
+// directory Create made goes away, an existing empty one is emptied again.
+TEST_F(DataDirTest, FailedCreateLeavesNothingBehind) {
+  internal::fail_before_catalog_for_testing = true;
+  InitOptions o;
+  o.path = data_;
+  Status s = Create(o);
+  EXPECT_EQ(s.message(), "injected failure");
+  EXPECT_EQ(Mode(data_), -1) << "the directory Create made is gone";
+
+  ASSERT_EQ(mkdir(data_.c_str(), 0700), 0);
+  s = Create(o);
+  internal::fail_before_catalog_for_testing = false;
+  EXPECT_FALSE(s.ok());
+  EXPECT_TRUE(IsDir(data_)) << "an existing directory stays";
+  EXPECT_TRUE(DirEntries(data_).empty());
+  EXPECT_TRUE(Create(o).ok()) << "and can be used again";
+}
+
+TEST_F(DataDirTest, CreateOverAPopulatedDirectoryRemovesNothing) {
+  ASSERT_TRUE(CreateAt(data_).ok());
+  EXPECT_FALSE(CreateAt(data_).ok());
+  EXPECT_TRUE(Check(data_).ok()) << Check(data_).message();
+  EXPECT_TRUE(storage::Catalog::Open(data_).ok());
 }
 
 }  // namespace

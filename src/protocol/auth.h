@@ -37,7 +37,11 @@ struct ClientInfo {
 // when the client is authenticated. On failure a FATAL ErrorResponse has
 // been sent and logged (28P01 password authentication failed for user "x";
 // 28000 no pg_hba.conf entry for host "...", user "x", database "y", no
-// encryption; 28000 for reject), and the caller exits.
+// encryption; 28000 for reject), and the caller exits. On success nothing
+// has been sent beyond the exchange itself (for SCRAM, SASLFinal): the caller
+// sends AuthenticationOk with the session's first messages. A client that
+// hangs up mid-exchange (libpq does, to prompt for a password) gets false
+// with nothing logged above LOG.
 bool Authenticate(Connection& conn, const ClientInfo& client,
                   const std::optional<storage::RoleInfo>& role, Deadline deadline);
 

@@ -19,6 +19,9 @@
 // another role's backend need superuser (42501).
 #pragma once
 
+#include <cstdint>
+#include <optional>
+#include <string>
 #include <string_view>
 
 #include "sql/error.h"
@@ -41,5 +44,18 @@ SqlStatus Register(sqlite3* db, const SessionInfo& info);
 SqlStatus CreateCFunction(sqlite3* db, const SessionInfo& info, std::string_view statement);
 // DROP FUNCTION [IF EXISTS] name[(argtypes)].
 SqlStatus DropFunction(sqlite3* db, const SessionInfo& info, std::string_view statement);
+
+// Additive: the SqlError (SQLSTATE, detail, hint) behind the most recent
+// failure of a function registered here (control functions, pg_notify, C
+// functions: an ereport(ERROR) in a module), which SQLite only reports as
+// SQLITE_ERROR with the message text. The engine calls it after a failed
+// sqlite3_step and prefers it when its message equals sqlite3_errmsg();
+// otherwise it falls back to its own mapping. Returns it once (cleared).
+std::optional<SqlError> TakeFunctionError();
+
+// Additive: a timestamptz as PostgreSQL prints it with TimeZone UTC,
+// 'YYYY-MM-DD HH:MM:SS[.ffffff]+00' (trailing fractional zeros dropped);
+// `micros` since the Unix epoch. The views use it for their time columns.
+std::string FormatTimestamp(int64_t micros);
 
 }  // namespace bgw::sql::system

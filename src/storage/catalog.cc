@@ -1,10 +1,568 @@
-// STUB (replaced by the catalog implementation).
+// The shared catalog on SQLite; see catalog.h.
+//
+// Schema (global/catalog.db):
+//   meta(key, value)        "next_oid": the OID counter (shared by roles and
+//                           databases, as PostgreSQL's), "version"
+//   roles(oid, name, ...)   names UNIQUE, compared bytewise (BINARY
+//                           collation): the SQL layer folds case first
+//   databases(oid, name, owner, ...)
+// Writers take SQLite's write lock up front (BEGIN IMMEDIATE), so two
+// processes racing on the same name serialize on the busy timeout instead
+// of failing with SQLITE_BUSY when a read lock cannot be upgraded.
 #include "storage/catalog.h"
+
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "common/strutil.h"
+
 namespace bgw::storage {
-sql::SqlStatus Catalog::Initialize(const std::string&, const std::string&, const std::string&) {
+namespace {
+
+constexpr int kBusyTimeoutMs = 10000;
+constexpr int kCatalogVersion = 1;
+
+constexpr const char* kSchema = R"(
+CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE roles(
+  oid INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  superuser INTEGER NOT NULL,
+  can_login INTEGER NOT NULL,
+  connection_limit INTEGER NOT NULL,
+  password TEXT NOT NULL);
+CREATE TABLE databases(
+  oid INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  owner INTEGER NOT NULL,
+  allow_connections INTEGER NOT NULL,
+  connection_limit INTEGER NOT NULL);
+)";
+
+std::string CatalogPath(const std::string& data_dir) { return data_dir + "/global/catalog.db"; }
+
+sql::SqlError SqliteError(sqlite3* db, const std::string& what) {
+  int code = db != nullptr ? sqlite3_extended_errcode(db) : SQLITE_ERROR;
+  std::string msg = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(code);
+  // Lock timeouts and I/O failures get their own classes: a client may retry
+  // the first, and the second is about the disk, not the request.
+  const char* state = "XX000";
+  switch (code & 0xFF) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      state = "55P03";
+      break;
+    case SQLITE_IOERR:
+    case SQLITE_FULL:
+    case SQLITE_CANTOPEN:
+      state = "58030";
+      break;
+    default:
+      break;
+  }
+  return sql::MakeError(state, what + ": " + msg);
+}
+
+// A prepared statement, finalized on scope exit.
+class Stmt {
+ public:
+  Stmt(sqlite3* db, const char* sql) : db_(db) {
+    rc_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr);
+  }
+  ~Stmt() { sqlite3_finalize(stmt_); }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+
+  bool ok() const { return rc_ == SQLITE_OK; }
+  Stmt& Bind(int i, int64_t v) {
+    if (rc_ == SQLITE_OK) rc_ = sqlite3_bind_int64(stmt_, i, v);
+    return *this;
+  }
+  Stmt& Bind(int i, const std::string& v) {
+    if (rc_ == SQLITE_OK) {
+      rc_ = sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    }
+    return *this;
+  }
+  // SQLITE_ROW, SQLITE_DONE, or an error code.
+  int Step() {
+    if (rc_ != SQLITE_OK) return rc_;
+    int rc = sqlite3_step(stmt_);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) rc_ = rc;
+    return rc;
+  }
+  int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
+  std::string Text(int col) const {
+    const unsigned char* t = sqlite3_column_text(stmt_, col);
+    int n = sqlite3_column_bytes(stmt_, col);
+    return t == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(t), n);
+  }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+  int rc_;
+};
+
+sql::SqlStatus Exec(sqlite3* db, const char* sql, const std::string& what) {
+  char* err = nullptr;
+  if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    sqlite3_free(err);
+    return SqliteError(db, what);
+  }
   return sql::SqlOk();
 }
-sql::SqlResult<std::unique_ptr<Catalog>> Catalog::Open(const std::string&) {
-  return sql::MakeError("0A000", "catalog not implemented");
+
+// Opens (optionally creating) a SQLite file with the project's settings.
+sql::SqlResult<sqlite3*> OpenDb(const std::string& path, bool create) {
+  sqlite3* db = nullptr;
+  int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX;
+  int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  if (rc != SQLITE_OK) {
+    sql::SqlError e = SqliteError(db, "could not open \"" + path + "\"");
+    sqlite3_close(db);
+    return e;
+  }
+  sqlite3_busy_timeout(db, kBusyTimeoutMs);
+  return db;
 }
+
+void RemoveDatabaseFiles(const std::string& path) {
+  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) unlink((path + suffix).c_str());
+}
+
+// A new, empty database file in WAL mode (any leftover of a crashed
+// CREATE DATABASE with the same oid is replaced).
+sql::SqlStatus CreateDatabaseFile(const std::string& path) {
+  RemoveDatabaseFiles(path);
+  sql::SqlResult<sqlite3*> db = OpenDb(path, /*create=*/true);
+  if (!db.ok()) return db.error();
+  // Private to the server like the rest of the data directory (SQLite
+  // creates 0644; its -wal and -shm files copy the main file's mode).
+  sql::SqlStatus s =
+      chmod(path.c_str(), 0600) == 0
+          ? Exec(*db, "PRAGMA journal_mode=WAL", "could not initialize \"" + path + "\"")
+          : sql::MakeError("58030", "could not change permissions of \"" + path +
+                                        "\": " + std::strerror(errno));
+  sqlite3_close(*db);
+  if (!s.ok()) RemoveDatabaseFiles(path);
+  return s;
+}
+
+RoleInfo RowToRole(const Stmt& s) {
+  RoleInfo r;
+  r.oid = static_cast<uint32_t>(s.Int(0));
+  r.name = s.Text(1);
+  r.superuser = s.Int(2) != 0;
+  r.can_login = s.Int(3) != 0;
+  r.connection_limit = static_cast<int>(s.Int(4));
+  r.password = s.Text(5);
+  return r;
+}
+
+DatabaseInfo RowToDatabase(const Stmt& s) {
+  DatabaseInfo d;
+  d.oid = static_cast<uint32_t>(s.Int(0));
+  d.name = s.Text(1);
+  d.owner = static_cast<uint32_t>(s.Int(2));
+  d.allow_connections = s.Int(3) != 0;
+  d.connection_limit = static_cast<int>(s.Int(4));
+  return d;
+}
+
+constexpr const char* kRoleColumns =
+    "SELECT oid, name, superuser, can_login, connection_limit, password FROM roles ";
+constexpr const char* kDatabaseColumns =
+    "SELECT oid, name, owner, allow_connections, connection_limit FROM databases ";
+
+sql::SqlError DatabaseMissing(const std::string& name) {
+  return sql::MakeError("3D000", "database \"" + name + "\" does not exist");
+}
+sql::SqlError RoleMissing(const std::string& name) {
+  return sql::MakeError("42704", "role \"" + name + "\" does not exist");
+}
+
+class SqliteCatalog : public Catalog {
+ public:
+  SqliteCatalog(std::string data_dir, sqlite3* db) : data_dir_(std::move(data_dir)), db_(db) {}
+  ~SqliteCatalog() override { sqlite3_close(db_); }
+
+  sql::SqlResult<std::optional<DatabaseInfo>> FindDatabase(const std::string& name) override {
+    Stmt s(db_, (std::string(kDatabaseColumns) + "WHERE name = ?1").c_str());
+    s.Bind(1, name);
+    return OneDatabase(s);
+  }
+  sql::SqlResult<std::optional<DatabaseInfo>> FindDatabase(uint32_t oid) override {
+    Stmt s(db_, (std::string(kDatabaseColumns) + "WHERE oid = ?1").c_str());
+    s.Bind(1, oid);
+    return OneDatabase(s);
+  }
+  sql::SqlResult<std::vector<DatabaseInfo>> ListDatabases() override {
+    Stmt s(db_, (std::string(kDatabaseColumns) + "ORDER BY oid").c_str());
+    std::vector<DatabaseInfo> out;
+    int rc;
+    while ((rc = s.Step()) == SQLITE_ROW) out.push_back(RowToDatabase(s));
+    if (rc != SQLITE_DONE) return SqliteError(db_, "could not read the catalog");
+    return out;
+  }
+  sql::SqlResult<std::optional<RoleInfo>> FindRole(const std::string& name) override {
+    Stmt s(db_, (std::string(kRoleColumns) + "WHERE name = ?1").c_str());
+    s.Bind(1, name);
+    return OneRole(s);
+  }
+  sql::SqlResult<std::optional<RoleInfo>> FindRole(uint32_t oid) override {
+    Stmt s(db_, (std::string(kRoleColumns) + "WHERE oid = ?1").c_str());
+    s.Bind(1, oid);
+    return OneRole(s);
+  }
+  sql::SqlResult<std::vector<RoleInfo>> ListRoles() override {
+    Stmt s(db_, (std::string(kRoleColumns) + "ORDER BY oid").c_str());
+    std::vector<RoleInfo> out;
+    int rc;
+    while ((rc = s.Step()) == SQLITE_ROW) out.push_back(RowToRole(s));
+    if (rc != SQLITE_DONE) return SqliteError(db_, "could not read the catalog");
+    return out;
+  }
+
+  std::string DatabasePath(uint32_t database_oid) const override {
+    return data_dir_ + "/base/" + std::to_string(database_oid) + ".db";
+  }
+
+  sql::SqlResult<DatabaseInfo> CreateDatabase(const std::string& name,
+                                              const DatabaseOptions& options) override {
+    Txn txn(this);
+    if (!txn.ok()) return txn.error();
+    auto existing = FindDatabase(name);
+    if (!existing.ok()) return existing.error();
+    if (*existing) return sql::MakeError("42P04", "database \"" + name + "\" already exists");
+    DatabaseInfo d;
+    d.name = name;
+    d.owner = options.owner.value_or(kBootstrapSuperuserOid);
+    d.allow_connections = options.allow_connections.value_or(true);
+    d.connection_limit = options.connection_limit.value_or(-1);
+    if (auto s = CheckOwner(d.owner); !s.ok()) return s.error();
+    auto oid = NextOid();
+    if (!oid.ok()) return oid.error();
+    d.oid = *oid;
+    const std::string path = DatabasePath(d.oid);
+    if (auto s = CreateDatabaseFile(path); !s.ok()) return s.error();
+    Stmt ins(db_,
+             "INSERT INTO databases(oid, name, owner, allow_connections, connection_limit) "
+             "VALUES (?1, ?2, ?3, ?4, ?5)");
+    ins.Bind(1, d.oid).Bind(2, d.name).Bind(3, d.owner).Bind(4, d.allow_connections ? 1 : 0);
+    ins.Bind(5, d.connection_limit);
+    if (ins.Step() != SQLITE_DONE) {
+      sql::SqlError e = SqliteError(db_, "could not create database \"" + name + "\"");
+      RemoveDatabaseFiles(path);
+      return e;
+    }
+    if (auto s = txn.Commit(); !s.ok()) {
+      RemoveDatabaseFiles(path);
+      return s.error();
+    }
+    return d;
+  }
+
+  sql::SqlStatus AlterDatabase(const std::string& name, const DatabaseOptions& options) override {
+    Txn txn(this);
+    if (!txn.ok()) return txn.error();
+    auto found = FindDatabase(name);
+    if (!found.ok()) return found.error();
+    if (!*found) return DatabaseMissing(name);
+    DatabaseInfo d = **found;
+    if (options.owner) {
+      if (auto s = CheckOwner(*options.owner); !s.ok()) return s;
+      d.owner = *options.owner;
+    }
+    if (options.allow_connections) d.allow_connections = *options.allow_connections;
+    if (options.connection_limit) d.connection_limit = *options.connection_limit;
+    Stmt up(db_,
+            "UPDATE databases SET owner = ?2, allow_connections = ?3, connection_limit = ?4 "
+            "WHERE oid = ?1");
+    up.Bind(1, d.oid).Bind(2, d.owner).Bind(3, d.allow_connections ? 1 : 0);
+    up.Bind(4, d.connection_limit);
+    if (up.Step() != SQLITE_DONE) {
+      return SqliteError(db_, "could not alter database \"" + name + "\"");
+    }
+    return txn.Commit();
+  }
+
+  sql::SqlStatus RenameDatabase(const std::string& name, const std::string& new_name) override {
+    Txn txn(this);
+    if (!txn.ok()) return txn.error();
+    auto found = FindDatabase(name);
+    if (!found.ok()) return found.error();
+    if (!*found) return DatabaseMissing(name);
+    auto clash = FindDatabase(new_name);
+    if (!clash.ok()) return clash.error();
+    if (*clash) return sql::MakeError("42P04", "database \"" + new_name + "\" already exists");
+    Stmt up(db_, "UPDATE databases SET name = ?2 WHERE oid = ?1");
+    up.Bind(1, (*found)->oid).Bind(2, new_name);
+    if (up.Step() != SQLITE_DONE) {
+      return SqliteError(db_, "could not rename database \"" + name + "\"");
+    }
+    return txn.Commit();
+  }
+
+  sql::SqlStatus DropDatabase(const std::string& name) override {
+    Txn txn(this);
+    if (!txn.ok()) return txn.error();
+    auto found = FindDatabase(name);
+    if (!found.ok()) return found.error();
+    if (!*found) return DatabaseMissing(name);
+    Stmt del(db_, "DELETE FROM databases WHERE oid = ?1");
+    del.Bind(1, (*found)->oid);
+    if (del.Step() != SQLITE_DONE) {
+      return SqliteError(db_, "could not drop database \"" + name + "\"");
+    }
+    if (auto s = txn.Commit(); !s.ok()) return s;
+    // After the commit: a crash between the two leaves only an orphan file,
+    // which nothing refers to and the next CreateDatabase with that oid
+    // would replace.
+    RemoveDatabaseFiles(DatabasePath((*found)->oid));
+    return sql::SqlOk();
+  }
+
+  sql::SqlResult<RoleInfo> CreateRole(const std::string& name,
+                                      const RoleOptions& options) override {
+    Txn txn(this);
+    if (!txn.ok()) return txn.error();
+    auto existing = FindRole(name);
+    if (!existing.ok()) return existing.error();
+    if (*existing) return sql::MakeError("42710", "role \"" + name + "\" already exists");
+    RoleInfo r;
+    r.name = name;
+    r.superuser = options.superuser.value_or(false);
+    r.can_login = options.can_login.value_or(false);
+    r.connection_limit = options.connection_limit.value_or(-1);
+    r.password = options.password.value_or("");
+    auto oid = NextOid();
+    if (!oid.ok()) return oid.error();
+    r.oid = *oid;
+    if (auto s = InsertRole(r); !s.ok()) return s.error();
+    if (auto s = txn.Commit(); !s.ok()) return s.error();
+    return r;
+  }
+
+  sql::SqlStatus AlterRole(const std::string& name, const RoleOptions& options) override {
+    Txn txn(this);
+    if (!txn.ok()) return txn.error();
+    auto found = FindRole(name);
+    if (!found.ok()) return found.error();
+    if (!*found) return RoleMissing(name);
+    RoleInfo r = **found;
+    if (options.superuser) r.superuser = *options.superuser;
+    if (options.can_login) r.can_login = *options.can_login;
+    if (options.connection_limit) r.connection_limit = *options.connection_limit;
+    if (options.password) r.password = *options.password;
+    Stmt up(db_,
+            "UPDATE roles SET superuser = ?2, can_login = ?3, connection_limit = ?4, "
+            "password = ?5 WHERE oid = ?1");
+    up.Bind(1, r.oid).Bind(2, r.superuser ? 1 : 0).Bind(3, r.can_login ? 1 : 0);
+    up.Bind(4, r.connection_limit).Bind(5, r.password);
+    if (up.Step() != SQLITE_DONE) return SqliteError(db_, "could not alter role \"" + name + "\"");
+    return txn.Commit();
+  }
+
+  sql::SqlStatus DropRole(const std::string& name) override {
+    Txn txn(this);
+    if (!txn.ok()) return txn.error();
+    auto found = FindRole(name);
+    if (!found.ok()) return found.error();
+    if (!*found) return RoleMissing(name);
+    if ((*found)->oid == kBootstrapSuperuserOid) {
+      return sql::MakeError(
+          "2BP01", "cannot drop role " + name + " because it is required by the database system");
+    }
+    Stmt owned(db_, "SELECT name FROM databases WHERE owner = ?1 ORDER BY oid");
+    owned.Bind(1, (*found)->oid);
+    std::string detail;
+    int rc;
+    while ((rc = owned.Step()) == SQLITE_ROW) {
+      if (!detail.empty()) detail += "\n";
+      detail += "owner of database " + owned.Text(0);
+    }
+    if (rc != SQLITE_DONE) return SqliteError(db_, "could not read the catalog");
+    if (!detail.empty()) {
+      return sql::MakeError(
+          "2BP01", "role \"" + name + "\" cannot be dropped because some objects depend on it",
+          detail);
+    }
+    Stmt del(db_, "DELETE FROM roles WHERE oid = ?1");
+    del.Bind(1, (*found)->oid);
+    if (del.Step() != SQLITE_DONE) return SqliteError(db_, "could not drop role \"" + name + "\"");
+    return txn.Commit();
+  }
+
+  // For Initialize: the fixed-oid rows.
+  sql::SqlStatus InsertRole(const RoleInfo& r) {
+    Stmt ins(db_,
+             "INSERT INTO roles(oid, name, superuser, can_login, connection_limit, password) "
+             "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+    ins.Bind(1, r.oid).Bind(2, r.name).Bind(3, r.superuser ? 1 : 0).Bind(4, r.can_login ? 1 : 0);
+    ins.Bind(5, r.connection_limit).Bind(6, r.password);
+    if (ins.Step() != SQLITE_DONE)
+      return SqliteError(db_, "could not create role \"" + r.name + "\"");
+    return sql::SqlOk();
+  }
+
+ private:
+  // One write transaction; rolls back unless committed.
+  class Txn {
+   public:
+    explicit Txn(SqliteCatalog* c) : c_(c) {
+      status_ = Exec(c_->db_, "BEGIN IMMEDIATE", "could not lock the catalog");
+      open_ = status_.ok();
+    }
+    ~Txn() {
+      if (open_) (void)Exec(c_->db_, "ROLLBACK", "rollback");
+    }
+    bool ok() const { return status_.ok(); }
+    const sql::SqlError& error() const { return status_.error(); }
+    sql::SqlStatus Commit() {
+      sql::SqlStatus s = Exec(c_->db_, "COMMIT", "could not commit a catalog change");
+      if (s.ok()) open_ = false;
+      return s;
+    }
+
+   private:
+    SqliteCatalog* c_;
+    sql::SqlStatus status_ = sql::SqlOk();
+    bool open_ = false;
+  };
+
+  sql::SqlResult<std::optional<DatabaseInfo>> OneDatabase(Stmt& s) {
+    int rc = s.Step();
+    if (rc == SQLITE_ROW) return std::optional<DatabaseInfo>(RowToDatabase(s));
+    if (rc == SQLITE_DONE) return std::optional<DatabaseInfo>();
+    return SqliteError(db_, "could not read the catalog");
+  }
+  sql::SqlResult<std::optional<RoleInfo>> OneRole(Stmt& s) {
+    int rc = s.Step();
+    if (rc == SQLITE_ROW) return std::optional<RoleInfo>(RowToRole(s));
+    if (rc == SQLITE_DONE) return std::optional<RoleInfo>();
+    return SqliteError(db_, "could not read the catalog");
+  }
+
+  sql::SqlStatus CheckOwner(uint32_t oid) {
+    auto owner = FindRole(oid);
+    if (!owner.ok()) return owner.error();
+    if (!*owner)
+      return sql::MakeError("42704", StringPrintf("role with OID %u does not exist", oid));
+    return sql::SqlOk();
+  }
+
+  // Inside a write transaction: takes the next OID.
+  sql::SqlResult<uint32_t> NextOid() {
+    Stmt get(db_, "SELECT value FROM meta WHERE key = 'next_oid'");
+    if (get.Step() != SQLITE_ROW) return SqliteError(db_, "could not read the OID counter");
+    int64_t oid = get.Int(0);
+    Stmt put(db_, "UPDATE meta SET value = ?1 WHERE key = 'next_oid'");
+    put.Bind(1, oid + 1);
+    if (put.Step() != SQLITE_DONE) return SqliteError(db_, "could not advance the OID counter");
+    return static_cast<uint32_t>(oid);
+  }
+
+  friend class Txn;
+  std::string data_dir_;
+  sqlite3* db_;
+};
+
+}  // namespace
+
+sql::SqlStatus Catalog::Initialize(const std::string& data_dir, const std::string& superuser,
+                                   const std::string& password_verifier) {
+  const std::string path = CatalogPath(data_dir);
+  for (const char* sub : {"/global", "/base"}) {
+    std::string dir = data_dir + sub;
+    if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+      return sql::MakeError("58030",
+                            "could not create directory \"" + dir + "\": " + std::strerror(errno));
+    }
+  }
+  if (access(path.c_str(), F_OK) == 0) {
+    return sql::MakeError("42P04", "catalog \"" + path + "\" already exists");
+  }
+  // Built under a temporary name and renamed into place: a crash midway
+  // leaves no catalog that looks finished.
+  const std::string tmp = path + ".tmp";
+  RemoveDatabaseFiles(tmp);
+  sql::SqlResult<sqlite3*> db = OpenDb(tmp, /*create=*/true);
+  if (!db.ok()) return db.error();
+  if (chmod(tmp.c_str(), 0600) != 0) {
+    sql::SqlError e = sql::MakeError(
+        "58030", "could not change permissions of \"" + tmp + "\": " + std::strerror(errno));
+    sqlite3_close(*db);
+    RemoveDatabaseFiles(tmp);
+    return e;
+  }
+  sql::SqlStatus result = [&]() -> sql::SqlStatus {
+    SqliteCatalog catalog(data_dir, *db);
+    sql::SqlStatus s = Exec(*db, "BEGIN", "could not initialize the catalog");
+    if (s.ok()) s = Exec(*db, kSchema, "could not create the catalog schema");
+    if (s.ok()) {
+      std::string meta =
+          StringPrintf("INSERT INTO meta(key, value) VALUES ('next_oid', %u), ('version', %d)",
+                       kFirstNormalOid, kCatalogVersion);
+      s = Exec(*db, meta.c_str(), "could not initialize the catalog");
+    }
+    if (s.ok()) {
+      RoleInfo r;
+      r.oid = kBootstrapSuperuserOid;
+      r.name = superuser;
+      r.superuser = true;
+      r.can_login = true;
+      r.password = password_verifier;
+      s = catalog.InsertRole(r);
+    }
+    if (s.ok()) {
+      std::string ins = StringPrintf(
+          "INSERT INTO databases(oid, name, owner, allow_connections, connection_limit) "
+          "VALUES (%u, 'postgres', %u, 1, -1)",
+          kPostgresDatabaseOid, kBootstrapSuperuserOid);
+      s = Exec(*db, ins.c_str(), "could not create database \"postgres\"");
+    }
+    if (s.ok()) s = Exec(*db, "COMMIT", "could not initialize the catalog");
+    if (s.ok()) s = Exec(*db, "PRAGMA journal_mode=WAL", "could not initialize the catalog");
+    return s;  // the catalog's destructor closes the connection (checkpointing the WAL)
+  }();
+  if (result.ok()) {
+    result = CreateDatabaseFile(data_dir + "/base/" + std::to_string(kPostgresDatabaseOid) + ".db");
+  }
+  if (result.ok() && rename(tmp.c_str(), path.c_str()) != 0) {
+    result = sql::MakeError(
+        "58030", "could not rename \"" + tmp + "\" to \"" + path + "\": " + std::strerror(errno));
+  }
+  if (!result.ok()) {
+    RemoveDatabaseFiles(tmp);
+    RemoveDatabaseFiles(data_dir + "/base/" + std::to_string(kPostgresDatabaseOid) + ".db");
+  }
+  return result;
+}
+
+sql::SqlResult<std::unique_ptr<Catalog>> Catalog::Open(const std::string& data_dir) {
+  const std::string path = CatalogPath(data_dir);
+  if (access(path.c_str(), F_OK) != 0) {
+    return sql::MakeError("58P01",
+                          "could not open catalog \"" + path + "\": " + std::strerror(errno));
+  }
+  sql::SqlResult<sqlite3*> db = OpenDb(path, /*create=*/false);
+  if (!db.ok()) return db.error();
+  auto catalog = std::make_unique<SqliteCatalog>(data_dir, *db);
+  // Persistent in the file already; asked again so a catalog copied from
+  // elsewhere still runs in WAL mode.
+  if (auto s = Exec(*db, "PRAGMA journal_mode=WAL", "could not open the catalog"); !s.ok()) {
+    return s.error();
+  }
+  Stmt version(*db, "SELECT value FROM meta WHERE key = 'version'");
+  if (version.Step() != SQLITE_ROW || version.Int(0) != kCatalogVersion) {
+    return sql::MakeError("XX000", "catalog \"" + path + "\" is corrupt or of another version");
+  }
+  return std::unique_ptr<Catalog>(std::move(catalog));
+}
+
 }  // namespace bgw::storage

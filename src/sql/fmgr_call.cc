@@ -1,0 +1,918 @@
+// C functions on SQLite; see fmgr_call.h.
+//
+// ERROR handling: a module function may ereport(ERROR), which siglongjmps to
+// the innermost PG_TRY. The only PG_TRY around module code is in RunGuarded,
+// a function holding no C++ objects, so the jump never skips a destructor;
+// the module frames it unwinds are C. Everything with a destructor lives in
+// the callers, which see a plain "failed, here is the ErrorData" value.
+#include "sql/fmgr_call.h"
+
+#include <cctype>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <utility>
+
+#include "bgworker/dynamic_loader.h"
+#include "common/strutil.h"
+#include "postgres/fmgr.h"
+#include "postgres/utils/builtins.h"
+#include "postgres/utils/elog.h"
+#include "postgres/utils/memutils.h"
+#include "sql/value.h"
+
+namespace bgw::sql::fmgr {
+namespace {
+
+std::optional<SqlError> last_error;
+
+// ---- calling module code under PG_TRY --------------------------------------
+
+struct Guarded {
+  void (*thunk)(Guarded*);
+  PGFunction fn;
+  FunctionCallInfo fcinfo;
+  void (*init)(void);
+  Datum result;
+  ErrorData* error;  // set when the call raised ERROR (palloc'd copy)
+};
+
+void CallThunk(Guarded* g) { g->result = g->fn(g->fcinfo); }
+void InitThunk(Guarded* g) { g->init(); }
+
+// Runs g->thunk(g); on ERROR fills g->error and returns false. No C++ object
+// lives in this frame (see the banner).
+bool RunGuarded(Guarded* g) {
+  MemoryContext volatile saved_context = CurrentMemoryContext;
+  volatile bool ok = true;
+  PG_TRY();
+  { g->thunk(g); }
+  PG_CATCH();
+  {
+    MemoryContextSwitchTo(saved_context);
+    g->error = CopyErrorData();
+    FlushErrorState();
+    ok = false;
+  }
+  PG_END_TRY();
+  return ok;
+}
+
+SqlError FromErrorData(ErrorData* e) {
+  SqlError err;
+  err.sqlstate = unpack_sql_state(e->sqlerrcode);
+  err.message = e->message != nullptr ? e->message : "";
+  err.detail = e->detail != nullptr ? e->detail : "";
+  err.hint = e->hint != nullptr ? e->hint : "";
+  FreeErrorData(e);
+  return err;
+}
+
+// ---- tokens -----------------------------------------------------------------
+
+struct Token {
+  enum Kind { kIdent, kString, kNumber, kPunct } kind;
+  std::string text;  // identifiers lower-cased unless quoted
+  bool quoted = false;
+};
+
+SqlResult<std::vector<Token>> Tokenize(std::string_view s) {
+  std::vector<Token> out;
+  size_t i = 0;
+  while (i < s.size()) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (std::isspace(c)) {
+      i++;
+    } else if (c == '-' && i + 1 < s.size() && s[i + 1] == '-') {
+      while (i < s.size() && s[i] != '\n') i++;
+    } else if (c == '/' && i + 1 < s.size() && s[i + 1] == '*') {
+      size_t end = s.find("*/", i + 2);
+      if (end == std::string_view::npos) {
+        return MakeError("42601", "unterminated /* comment");
+      }
+      i = end + 2;
+    } else if (c == '\'' || ((c == 'E' || c == 'e') && i + 1 < s.size() && s[i + 1] == '\'')) {
+      if (c != '\'') i++;
+      std::string text;
+      i++;
+      for (;;) {
+        if (i >= s.size()) return MakeError("42601", "unterminated quoted string");
+        if (s[i] == '\'') {
+          if (i + 1 < s.size() && s[i + 1] == '\'') {
+            text += '\'';
+            i += 2;
+            continue;
+          }
+          i++;
+          break;
+        }
+        text += s[i++];
+      }
+      out.push_back({Token::kString, std::move(text)});
+    } else if (c == '$') {
+      size_t tag_end = s.find('$', i + 1);
+      if (tag_end == std::string_view::npos)
+        return MakeError("42601", "syntax error at or near \"$\"");
+      std::string_view tag = s.substr(i, tag_end - i + 1);
+      size_t close = s.find(tag, tag_end + 1);
+      if (close == std::string_view::npos) {
+        return MakeError("42601", "unterminated dollar-quoted string");
+      }
+      out.push_back({Token::kString, std::string(s.substr(tag_end + 1, close - tag_end - 1))});
+      i = close + tag.size();
+    } else if (c == '"') {
+      std::string text;
+      i++;
+      for (;;) {
+        if (i >= s.size()) return MakeError("42601", "unterminated quoted identifier");
+        if (s[i] == '"') {
+          if (i + 1 < s.size() && s[i + 1] == '"') {
+            text += '"';
+            i += 2;
+            continue;
+          }
+          i++;
+          break;
+        }
+        text += s[i++];
+      }
+      Token t{Token::kIdent, std::move(text)};
+      t.quoted = true;
+      out.push_back(std::move(t));
+    } else if (std::isalpha(c) || c == '_' || c >= 0x80) {
+      size_t start = i;
+      while (i < s.size() && (std::isalnum(static_cast<unsigned char>(s[i])) || s[i] == '_' ||
+                              static_cast<unsigned char>(s[i]) >= 0x80 || s[i] == '$')) {
+        i++;
+      }
+      std::string text(s.substr(start, i - start));
+      for (char& ch : text) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      out.push_back({Token::kIdent, std::move(text)});
+    } else if (std::isdigit(c) || (c == '.' && i + 1 < s.size() && std::isdigit(s[i + 1]))) {
+      size_t start = i;
+      while (i < s.size() && (std::isalnum(static_cast<unsigned char>(s[i])) || s[i] == '.')) i++;
+      out.push_back({Token::kNumber, std::string(s.substr(start, i - start))});
+    } else {
+      out.push_back({Token::kPunct, std::string(1, static_cast<char>(c))});
+      i++;
+    }
+  }
+  return out;
+}
+
+SqlError SyntaxError(const std::vector<Token>& t, size_t at) {
+  if (at >= t.size()) return MakeError("42601", "syntax error at end of input");
+  return MakeError("42601", "syntax error at or near \"" + t[at].text + "\"");
+}
+
+bool IsWord(const std::vector<Token>& t, size_t at, const char* word) {
+  return at < t.size() && t[at].kind == Token::kIdent && !t[at].quoted && t[at].text == word;
+}
+bool IsPunct(const std::vector<Token>& t, size_t at, char p) {
+  return at < t.size() && t[at].kind == Token::kPunct && t[at].text[0] == p;
+}
+
+// name or schema.name (the schema is ignored: one namespace).
+SqlResult<std::string> ParseName(const std::vector<Token>& t, size_t* at) {
+  if (*at >= t.size() || t[*at].kind != Token::kIdent) return SyntaxError(t, *at);
+  std::string name = t[(*at)++].text;
+  if (IsPunct(t, *at, '.')) {
+    (*at)++;
+    if (*at >= t.size() || t[*at].kind != Token::kIdent) return SyntaxError(t, *at);
+    name = t[(*at)++].text;
+  }
+  return name;
+}
+
+// ---- types ------------------------------------------------------------------
+
+struct TypeName {
+  const char* spelling;
+  uint32_t oid;
+};
+constexpr TypeName kTypes[] = {
+    {"int", oid::kInt4},
+    {"integer", oid::kInt4},
+    {"int4", oid::kInt4},
+    {"smallint", oid::kInt2},
+    {"int2", oid::kInt2},
+    {"bigint", oid::kInt8},
+    {"int8", oid::kInt8},
+    {"bool", oid::kBool},
+    {"boolean", oid::kBool},
+    {"float8", oid::kFloat8},
+    {"double precision", oid::kFloat8},
+    {"float", oid::kFloat8},
+    {"real", oid::kFloat4},
+    {"float4", oid::kFloat4},
+    {"oid", oid::kOid},
+    {"text", oid::kText},
+    {"varchar", oid::kVarchar},
+    {"character varying", oid::kVarchar},
+    {"bytea", oid::kBytea},
+    {"void", kVoidOid},
+};
+// Types PostgreSQL has that C functions here cannot take (0A000, not 42704).
+constexpr const char* kUnsupportedTypes[] = {
+    "numeric",
+    "decimal",
+    "timestamptz",
+    "timestamp",
+    "date",
+    "time",
+    "json",
+    "jsonb",
+    "uuid",
+    "name",
+    "char",
+    "character",
+    "cstring",
+    "internal",
+    "record",
+    "anyelement",
+    "interval",
+    "timestamp with time zone",
+    "timestamp without time zone",
+};
+
+// The type written as tokens [begin, end): words joined by a space, type
+// modifiers in parentheses dropped, "[]" refused.
+SqlResult<uint32_t> TypeFromTokens(const std::vector<Token>& t, size_t begin, size_t end) {
+  std::string name;
+  int depth = 0;
+  for (size_t i = begin; i < end; i++) {
+    if (IsPunct(t, i, '(')) {
+      depth++;
+    } else if (IsPunct(t, i, ')')) {
+      depth--;
+    } else if (depth == 0) {
+      if (t[i].kind != Token::kIdent) {
+        if (IsPunct(t, i, '[')) return MakeError("0A000", "array types are not supported");
+        return SyntaxError(t, i);
+      }
+      if (!name.empty()) name += ' ';
+      name += t[i].text;
+    }
+  }
+  if (name.empty()) return SyntaxError(t, begin);
+  for (const TypeName& tn : kTypes) {
+    if (name == tn.spelling) return tn.oid;
+  }
+  for (const char* u : kUnsupportedTypes) {
+    if (name == u) {
+      return MakeError("0A000", "type " + name + " is not supported by C functions here");
+    }
+  }
+  return MakeError("42704", "type \"" + name + "\" does not exist");
+}
+
+// One argument: [IN] [name] type [DEFAULT ...]. Returns the type.
+SqlResult<uint32_t> ArgType(const std::vector<Token>& t, size_t begin, size_t end) {
+  if (IsWord(t, begin, "out") || IsWord(t, begin, "inout") || IsWord(t, begin, "variadic")) {
+    return MakeError("0A000", "C functions here take IN arguments only");
+  }
+  if (IsWord(t, begin, "in")) begin++;
+  for (size_t i = begin; i < end; i++) {
+    if (IsWord(t, i, "default") || IsPunct(t, i, '=')) {
+      return MakeError("0A000", "argument defaults are not supported for C functions");
+    }
+  }
+  SqlResult<uint32_t> whole = TypeFromTokens(t, begin, end);
+  if (whole.ok() || end - begin < 2) return whole;
+  SqlResult<uint32_t> rest = TypeFromTokens(t, begin + 1, end);
+  return rest.ok() ? rest : whole;
+}
+
+// "(type, ...)" starting at *at (which is '('); moves past ')'.
+SqlResult<std::vector<uint32_t>> ParseArgList(const std::vector<Token>& t, size_t* at) {
+  std::vector<uint32_t> types;
+  size_t i = *at + 1;
+  if (IsPunct(t, i, ')')) {
+    *at = i + 1;
+    return types;
+  }
+  for (;;) {
+    size_t start = i;
+    int depth = 0;
+    while (i < t.size() && !(depth == 0 && (IsPunct(t, i, ',') || IsPunct(t, i, ')')))) {
+      if (IsPunct(t, i, '(')) depth++;
+      if (IsPunct(t, i, ')')) depth--;
+      i++;
+    }
+    if (i >= t.size()) return SyntaxError(t, i);
+    if (i == start) return SyntaxError(t, i);
+    SqlResult<uint32_t> type = ArgType(t, start, i);
+    if (!type.ok()) return type.error();
+    if (*type == kVoidOid) return MakeError("42P13", "C functions cannot accept type void");
+    types.push_back(*type);
+    if (types.size() > 100)
+      return MakeError("54023", "functions cannot have more than 100 arguments");
+    if (IsPunct(t, i, ')')) break;
+    i++;
+  }
+  *at = i + 1;
+  return types;
+}
+
+bool IsClauseWord(const std::vector<Token>& t, size_t at) {
+  static constexpr const char* kWords[] = {
+      "as",      "language", "strict",    "immutable", "stable",   "volatile", "called",
+      "returns", "parallel", "leakproof", "not",       "security", "external", "cost",
+      "rows",    "window",   "support",   "set",       "transform"};
+  for (const char* w : kWords) {
+    if (IsWord(t, at, w)) return true;
+  }
+  return IsPunct(t, at, ';');
+}
+
+// ---- argument and result conversion ------------------------------------------
+
+SqlError OutOfRange(uint32_t type) {
+  return MakeError("22003", type == oid::kInt2   ? "smallint out of range"
+                            : type == oid::kInt8 ? "bigint out of range"
+                                                 : "integer out of range");
+}
+
+SqlResult<int64_t> IntegerArg(sqlite3_value* v, uint32_t type) {
+  int64_t x = 0;
+  switch (sqlite3_value_type(v)) {
+    case SQLITE_INTEGER:
+      x = sqlite3_value_int64(v);
+      break;
+    case SQLITE_FLOAT: {
+      double d = std::nearbyint(sqlite3_value_double(v));
+      if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0)) return OutOfRange(type);
+      x = static_cast<int64_t>(d);
+      break;
+    }
+    default: {
+      const char* text = reinterpret_cast<const char*>(sqlite3_value_text(v));
+      std::string s = text != nullptr ? text : "";
+      std::string trimmed = s;
+      while (!trimmed.empty() && std::isspace(static_cast<unsigned char>(trimmed.back()))) {
+        trimmed.pop_back();
+      }
+      size_t lead = 0;
+      while (lead < trimmed.size() && std::isspace(static_cast<unsigned char>(trimmed[lead])))
+        lead++;
+      trimmed = trimmed.substr(lead);
+      char* end = nullptr;
+      errno = 0;
+      long long parsed = std::strtoll(trimmed.c_str(), &end, 10);
+      if (trimmed.empty() || *end != '\0') {
+        return MakeError("22P02", "invalid input syntax for type " +
+                                      std::string(type == oid::kInt2   ? "smallint"
+                                                  : type == oid::kInt8 ? "bigint"
+                                                  : type == oid::kOid  ? "oid"
+                                                                       : "integer") +
+                                      ": \"" + s + "\"");
+      }
+      if (errno == ERANGE) return OutOfRange(type);
+      x = parsed;
+    }
+  }
+  if (type == oid::kInt2 && (x < INT16_MIN || x > INT16_MAX)) return OutOfRange(type);
+  if (type == oid::kInt4 && (x < INT32_MIN || x > INT32_MAX)) return OutOfRange(type);
+  if (type == oid::kOid && (x < 0 || x > UINT32_MAX)) {
+    return MakeError("22003", "value \"" + std::to_string(x) + "\" is out of range for type oid");
+  }
+  return x;
+}
+
+SqlResult<Datum> ToDatum(sqlite3_value* v, uint32_t type) {
+  switch (type) {
+    case oid::kInt2:
+    case oid::kInt4:
+    case oid::kInt8:
+    case oid::kOid: {
+      SqlResult<int64_t> x = IntegerArg(v, type);
+      if (!x.ok()) return x.error();
+      if (type == oid::kInt2) return Int16GetDatum(static_cast<int16>(*x));
+      if (type == oid::kInt4) return Int32GetDatum(static_cast<int32>(*x));
+      if (type == oid::kOid) return ObjectIdGetDatum(static_cast<Oid>(*x));
+      return Int64GetDatum(*x);
+    }
+    case oid::kBool: {
+      if (sqlite3_value_type(v) == SQLITE_INTEGER || sqlite3_value_type(v) == SQLITE_FLOAT) {
+        return BoolGetDatum(sqlite3_value_double(v) != 0);
+      }
+      const char* text = reinterpret_cast<const char*>(sqlite3_value_text(v));
+      std::string s = text != nullptr ? text : "";
+      std::string lower;
+      for (char c : s) {
+        if (!std::isspace(static_cast<unsigned char>(c))) {
+          lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        }
+      }
+      for (const char* yes : {"t", "true", "yes", "y", "on", "1"}) {
+        if (lower == yes) return BoolGetDatum(true);
+      }
+      for (const char* no : {"f", "false", "no", "n", "off", "0"}) {
+        if (lower == no) return BoolGetDatum(false);
+      }
+      return MakeError("22P02", "invalid input syntax for type boolean: \"" + s + "\"");
+    }
+    case oid::kFloat4:
+    case oid::kFloat8: {
+      double d;
+      if (sqlite3_value_type(v) == SQLITE_INTEGER || sqlite3_value_type(v) == SQLITE_FLOAT) {
+        d = sqlite3_value_double(v);
+      } else {
+        const char* text = reinterpret_cast<const char*>(sqlite3_value_text(v));
+        std::string s = text != nullptr ? text : "";
+        char* end = nullptr;
+        d = std::strtod(s.c_str(), &end);
+        if (s.empty() || *end != '\0') {
+          return MakeError("22P02", std::string("invalid input syntax for type ") +
+                                        (type == oid::kFloat4 ? "real" : "double precision") +
+                                        ": \"" + s + "\"");
+        }
+      }
+      if (type == oid::kFloat4) return Float4GetDatum(static_cast<float4>(d));
+      return Float8GetDatum(d);
+    }
+    case oid::kBytea: {
+      const void* p = sqlite3_value_blob(v);
+      int n = sqlite3_value_bytes(v);
+      auto* b = static_cast<bytea*>(palloc(VARHDRSZ + static_cast<size_t>(n)));
+      SET_VARSIZE(b, VARHDRSZ + n);
+      if (n > 0) std::memcpy(VARDATA(b), p, static_cast<size_t>(n));
+      return PointerGetDatum(b);
+    }
+    default: {  // text, varchar
+      const char* p = reinterpret_cast<const char*>(sqlite3_value_text(v));
+      int n = sqlite3_value_bytes(v);
+      return PointerGetDatum(cstring_to_text_with_len(p != nullptr ? p : "", n));
+    }
+  }
+}
+
+void SetResult(sqlite3_context* ctx, Datum d, uint32_t type) {
+  switch (type) {
+    case kVoidOid:
+      sqlite3_result_null(ctx);
+      return;
+    case oid::kInt2:
+      sqlite3_result_int64(ctx, DatumGetInt16(d));
+      return;
+    case oid::kInt4:
+      sqlite3_result_int64(ctx, DatumGetInt32(d));
+      return;
+    case oid::kInt8:
+      sqlite3_result_int64(ctx, DatumGetInt64(d));
+      return;
+    case oid::kOid:
+      sqlite3_result_int64(ctx, DatumGetObjectId(d));
+      return;
+    case oid::kBool:
+      sqlite3_result_int(ctx, DatumGetBool(d) ? 1 : 0);
+      return;
+    case oid::kFloat4:
+      sqlite3_result_double(ctx, DatumGetFloat4(d));
+      return;
+    case oid::kFloat8:
+      sqlite3_result_double(ctx, DatumGetFloat8(d));
+      return;
+    case oid::kBytea: {
+      auto* b = reinterpret_cast<bytea*>(DatumGetPointer(d));
+      if (b == nullptr) {
+        sqlite3_result_null(ctx);
+        return;
+      }
+      sqlite3_result_blob(ctx, VARDATA_ANY(b), static_cast<int>(VARSIZE_ANY_EXHDR(b)),
+                          SQLITE_TRANSIENT);
+      return;
+    }
+    default: {
+      auto* t = reinterpret_cast<text*>(DatumGetPointer(d));
+      if (t == nullptr) {
+        sqlite3_result_null(ctx);
+        return;
+      }
+      sqlite3_result_text(ctx, VARDATA_ANY(t), static_cast<int>(VARSIZE_ANY_EXHDR(t)),
+                          SQLITE_TRANSIENT);
+      return;
+    }
+  }
+}
+
+// ---- the SQLite function ----------------------------------------------------
+
+struct Bound {
+  CFunction def;
+  PGFunction fn;
+  FmgrInfo flinfo;
+};
+
+MemoryContext call_context = nullptr;
+int call_depth = 0;
+
+void CallCFunction(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
+  auto* b = static_cast<Bound*>(sqlite3_user_data(ctx));
+  if (b->def.strict) {
+    for (int i = 0; i < argc; i++) {
+      if (sqlite3_value_type(argv[i]) == SQLITE_NULL) {
+        sqlite3_result_null(ctx);
+        return;
+      }
+    }
+  }
+  if (call_context == nullptr) {
+    call_context =
+        AllocSetContextCreate(TopMemoryContext, "C function call", ALLOCSET_DEFAULT_SIZES);
+  }
+  MemoryContext old = MemoryContextSwitchTo(call_context);
+  call_depth++;
+  auto* fcinfo = static_cast<FunctionCallInfo>(
+      palloc0(offsetof(FunctionCallInfoBaseData, args) + sizeof(NullableDatum) * (argc + 1)));
+  fcinfo->flinfo = &b->flinfo;
+  fcinfo->nargs = static_cast<short>(argc);
+  std::optional<SqlError> error;
+  for (int i = 0; i < argc && !error; i++) {
+    if (sqlite3_value_type(argv[i]) == SQLITE_NULL) {
+      fcinfo->args[i].isnull = true;
+      fcinfo->args[i].value = 0;
+      continue;
+    }
+    SqlResult<Datum> d = ToDatum(argv[i], b->def.arg_types[static_cast<size_t>(i)]);
+    if (!d.ok()) {
+      error = d.error();
+    } else {
+      fcinfo->args[i].value = *d;
+    }
+  }
+  if (!error) {
+    Guarded g{CallThunk, b->fn, fcinfo, nullptr, 0, nullptr};
+    if (!RunGuarded(&g)) {
+      error = FromErrorData(g.error);
+    } else if (fcinfo->isnull) {
+      sqlite3_result_null(ctx);
+    } else {
+      SetResult(ctx, g.result, b->def.return_type);
+    }
+  }
+  MemoryContextSwitchTo(old);
+  if (--call_depth == 0) MemoryContextReset(call_context);
+  if (error) ResultError(ctx, std::move(*error));
+}
+
+void DestroyBound(void* p) { delete static_cast<Bound*>(p); }
+
+std::string JoinOids(const std::vector<uint32_t>& oids) {
+  std::string s;
+  for (size_t i = 0; i < oids.size(); i++) {
+    if (i > 0) s += ',';
+    s += std::to_string(oids[i]);
+  }
+  return s;
+}
+
+std::vector<uint32_t> SplitOids(const std::string& s) {
+  std::vector<uint32_t> out;
+  size_t i = 0;
+  while (i < s.size()) {
+    size_t comma = s.find(',', i);
+    if (comma == std::string::npos) comma = s.size();
+    out.push_back(static_cast<uint32_t>(std::strtoul(s.substr(i, comma - i).c_str(), nullptr, 10)));
+    i = comma + 1;
+  }
+  return out;
+}
+
+SqlError SqliteError(sqlite3* db) {
+  return MakeError("XX000", std::string("could not access bgw_c_functions: ") + sqlite3_errmsg(db));
+}
+
+}  // namespace
+
+// ---- public -----------------------------------------------------------------
+
+std::string TypeDisplayName(uint32_t type_oid) {
+  switch (type_oid) {
+    case oid::kInt2:
+      return "smallint";
+    case oid::kInt4:
+      return "integer";
+    case oid::kInt8:
+      return "bigint";
+    case oid::kBool:
+      return "boolean";
+    case oid::kFloat4:
+      return "real";
+    case oid::kFloat8:
+      return "double precision";
+    case oid::kOid:
+      return "oid";
+    case oid::kText:
+      return "text";
+    case oid::kVarchar:
+      return "character varying";
+    case oid::kBytea:
+      return "bytea";
+    case kVoidOid:
+      return "void";
+    default:
+      return "unknown";
+  }
+}
+
+std::string Signature(const std::string& name, const std::vector<uint32_t>& arg_types) {
+  std::string s = name + "(";
+  for (size_t i = 0; i < arg_types.size(); i++) {
+    if (i > 0) s += ", ";
+    s += TypeDisplayName(arg_types[i]);
+  }
+  return s + ")";
+}
+
+SqlResult<CreateSpec> ParseCreateFunction(std::string_view statement) {
+  SqlResult<std::vector<Token>> tokens = Tokenize(statement);
+  if (!tokens.ok()) return tokens.error();
+  const std::vector<Token>& t = *tokens;
+  CreateSpec spec;
+  size_t at = 0;
+  if (!IsWord(t, at, "create")) return SyntaxError(t, at);
+  at++;
+  if (IsWord(t, at, "or")) {
+    if (!IsWord(t, at + 1, "replace")) return SyntaxError(t, at + 1);
+    spec.or_replace = true;
+    at += 2;
+  }
+  if (!IsWord(t, at, "function")) return SyntaxError(t, at);
+  at++;
+  SqlResult<std::string> name = ParseName(t, &at);
+  if (!name.ok()) return name.error();
+  spec.function.name = *name;
+  if (!IsPunct(t, at, '(')) return SyntaxError(t, at);
+  SqlResult<std::vector<uint32_t>> args = ParseArgList(t, &at);
+  if (!args.ok()) return args.error();
+  spec.function.arg_types = std::move(*args);
+
+  bool have_returns = false, have_as = false;
+  std::string language;
+  while (at < t.size()) {
+    if (IsPunct(t, at, ';')) {
+      at++;
+      if (at < t.size()) return SyntaxError(t, at);
+      break;
+    }
+    if (IsWord(t, at, "returns") && IsWord(t, at + 1, "null")) {
+      if (!IsWord(t, at + 2, "on") || !IsWord(t, at + 3, "null") || !IsWord(t, at + 4, "input")) {
+        return SyntaxError(t, at + 2);
+      }
+      spec.function.strict = true;
+      at += 5;
+    } else if (IsWord(t, at, "returns")) {
+      at++;
+      if (IsWord(t, at, "setof") || IsWord(t, at, "table")) {
+        return MakeError("0A000", "set-returning C functions are not supported");
+      }
+      size_t start = at;
+      int depth = 0;
+      while (at < t.size() && (depth > 0 || at == start || !IsClauseWord(t, at))) {
+        if (IsPunct(t, at, '(')) depth++;
+        if (IsPunct(t, at, ')')) depth--;
+        at++;
+      }
+      SqlResult<uint32_t> type = TypeFromTokens(t, start, at);
+      if (!type.ok()) return type.error();
+      spec.function.return_type = *type;
+      have_returns = true;
+    } else if (IsWord(t, at, "as")) {
+      at++;
+      if (at >= t.size() || t[at].kind != Token::kString) return SyntaxError(t, at);
+      spec.function.library = t[at++].text;
+      if (IsPunct(t, at, ',')) {
+        at++;
+        if (at >= t.size() || t[at].kind != Token::kString) return SyntaxError(t, at);
+        spec.function.symbol = t[at++].text;
+      }
+      have_as = true;
+    } else if (IsWord(t, at, "language")) {
+      at++;
+      if (at >= t.size() || (t[at].kind != Token::kIdent && t[at].kind != Token::kString)) {
+        return SyntaxError(t, at);
+      }
+      language = t[at++].text;
+      for (char& c : language) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    } else if (IsWord(t, at, "strict")) {
+      spec.function.strict = true;
+      at++;
+    } else if (IsWord(t, at, "called")) {
+      if (!IsWord(t, at + 1, "on") || !IsWord(t, at + 2, "null") || !IsWord(t, at + 3, "input")) {
+        return SyntaxError(t, at + 1);
+      }
+      spec.function.strict = false;
+      at += 4;
+    } else if (IsWord(t, at, "immutable") || IsWord(t, at, "stable") || IsWord(t, at, "volatile") ||
+               IsWord(t, at, "leakproof")) {
+      at++;
+    } else if (IsWord(t, at, "not") && IsWord(t, at + 1, "leakproof")) {
+      at += 2;
+    } else if (IsWord(t, at, "parallel")) {
+      if (!IsWord(t, at + 1, "safe") && !IsWord(t, at + 1, "unsafe") &&
+          !IsWord(t, at + 1, "restricted")) {
+        return SyntaxError(t, at + 1);
+      }
+      at += 2;
+    } else if (IsWord(t, at, "external") && IsWord(t, at + 1, "security")) {
+      at++;
+    } else if (IsWord(t, at, "security")) {
+      if (!IsWord(t, at + 1, "definer") && !IsWord(t, at + 1, "invoker")) {
+        return SyntaxError(t, at + 1);
+      }
+      at += 2;
+    } else if (IsWord(t, at, "cost") || IsWord(t, at, "rows")) {
+      if (at + 1 >= t.size() || t[at + 1].kind != Token::kNumber) return SyntaxError(t, at + 1);
+      at += 2;
+    } else {
+      return SyntaxError(t, at);
+    }
+  }
+  if (language.empty()) return MakeError("42P13", "no language specified");
+  if (language != "c") {
+    return MakeError("0A000", "language \"" + language + "\" is not supported", "",
+                     "Only LANGUAGE C functions can be created.");
+  }
+  if (!have_as) return MakeError("42P13", "no function body specified");
+  if (!have_returns) {
+    return MakeError("42P13", "function result type must be specified");
+  }
+  if (spec.function.library.empty()) {
+    return MakeError("42P13", "library name for a C function cannot be empty");
+  }
+  if (spec.function.symbol.empty()) spec.function.symbol = spec.function.name;
+  return spec;
+}
+
+SqlResult<DropSpec> ParseDropFunction(std::string_view statement) {
+  SqlResult<std::vector<Token>> tokens = Tokenize(statement);
+  if (!tokens.ok()) return tokens.error();
+  const std::vector<Token>& t = *tokens;
+  DropSpec spec;
+  size_t at = 0;
+  if (!IsWord(t, at, "drop")) return SyntaxError(t, at);
+  if (!IsWord(t, at + 1, "function")) return SyntaxError(t, at + 1);
+  at += 2;
+  if (IsWord(t, at, "if")) {
+    if (!IsWord(t, at + 1, "exists")) return SyntaxError(t, at + 1);
+    spec.if_exists = true;
+    at += 2;
+  }
+  SqlResult<std::string> name = ParseName(t, &at);
+  if (!name.ok()) return name.error();
+  spec.name = *name;
+  if (IsPunct(t, at, '(')) {
+    SqlResult<std::vector<uint32_t>> args = ParseArgList(t, &at);
+    if (!args.ok()) return args.error();
+    spec.arg_types = std::move(*args);
+  }
+  if (IsPunct(t, at, ','))
+    return MakeError("0A000", "dropping several functions at once is not supported");
+  if (IsWord(t, at, "cascade") || IsWord(t, at, "restrict")) at++;
+  if (IsPunct(t, at, ';')) at++;
+  if (at < t.size()) return SyntaxError(t, at);
+  return spec;
+}
+
+SqlResult<void*> Resolve(const CFunction& function) {
+  void (*init)(void) = nullptr;
+  Result<void*> handle = loader::LoadLibraryDeferInit(function.library, &init);
+  if (!handle.ok()) return MakeError("58P01", handle.status().message());
+  if (init != nullptr) {
+    Guarded g{InitThunk, nullptr, nullptr, init, 0, nullptr};
+    if (!RunGuarded(&g)) return FromErrorData(g.error);
+  }
+  Result<void*> fn = loader::LookupFunction(function.library, function.symbol);
+  if (!fn.ok()) return MakeError("42883", fn.status().message());
+  Result<void*> finfo = loader::LookupFunction(function.library, "pg_finfo_" + function.symbol);
+  if (!finfo.ok()) {
+    return MakeError(
+        "42883", "could not find function information for function \"" + function.symbol + "\"", "",
+        "SQL-callable functions need an accompanying PG_FUNCTION_INFO_V1(funcname).");
+  }
+  const Pg_finfo_record* record = reinterpret_cast<PGFInfoFunction>(*finfo)();
+  if (record == nullptr || record->api_version != 1) {
+    return MakeError("42P13", "unrecognized API version " +
+                                  std::to_string(record != nullptr ? record->api_version : 0) +
+                                  " reported by info function \"pg_finfo_" + function.symbol +
+                                  "\"");
+  }
+  return *fn;
+}
+
+SqlStatus Bind(sqlite3* db, const CFunction& function, void* fn) {
+  auto* b = new Bound{function, reinterpret_cast<PGFunction>(fn), FmgrInfo{}};
+  b->flinfo.fn_addr = b->fn;
+  b->flinfo.fn_nargs = static_cast<short>(function.arg_types.size());
+  b->flinfo.fn_strict = function.strict;
+  // Usable in views and triggers like a PostgreSQL function: only
+  // superusers create C functions, so their definitions are trusted.
+  int rc = sqlite3_create_function_v2(db, function.name.c_str(),
+                                      static_cast<int>(function.arg_types.size()), SQLITE_UTF8, b,
+                                      CallCFunction, nullptr, nullptr, DestroyBound);
+  if (rc != SQLITE_OK) {
+    // SQLite has already called DestroyBound on failure.
+    return MakeError("XX000", std::string("could not register function: ") + sqlite3_errmsg(db));
+  }
+  return SqlOk();
+}
+
+void Unbind(sqlite3* db, const std::string& name, int nargs) {
+  sqlite3_create_function_v2(db, name.c_str(), nargs, SQLITE_UTF8, nullptr, nullptr, nullptr,
+                             nullptr, nullptr);
+}
+
+SqlStatus Store(sqlite3* db, const CFunction& f) {
+  const char* ddl =
+      "CREATE TABLE IF NOT EXISTS bgw_c_functions(name TEXT NOT NULL, nargs INTEGER NOT NULL, "
+      "arg_types TEXT NOT NULL, return_type INTEGER NOT NULL, library TEXT NOT NULL, "
+      "symbol TEXT NOT NULL, strict INTEGER NOT NULL, PRIMARY KEY(name, nargs))";
+  if (sqlite3_exec(db, ddl, nullptr, nullptr, nullptr) != SQLITE_OK) return SqliteError(db);
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(
+          db, "INSERT OR REPLACE INTO bgw_c_functions VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", -1, &st,
+          nullptr) != SQLITE_OK) {
+    return SqliteError(db);
+  }
+  std::string oids = JoinOids(f.arg_types);
+  sqlite3_bind_text(st, 1, f.name.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int(st, 2, static_cast<int>(f.arg_types.size()));
+  sqlite3_bind_text(st, 3, oids.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64(st, 4, f.return_type);
+  sqlite3_bind_text(st, 5, f.library.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(st, 6, f.symbol.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int(st, 7, f.strict ? 1 : 0);
+  int rc = sqlite3_step(st);
+  sqlite3_finalize(st);
+  if (rc != SQLITE_DONE) return SqliteError(db);
+  return SqlOk();
+}
+
+SqlStatus Remove(sqlite3* db, const std::string& name, int nargs) {
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db, "DELETE FROM bgw_c_functions WHERE name = ?1 AND nargs = ?2", -1, &st,
+                         nullptr) != SQLITE_OK) {
+    return SqliteError(db);
+  }
+  sqlite3_bind_text(st, 1, name.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int(st, 2, nargs);
+  int rc = sqlite3_step(st);
+  sqlite3_finalize(st);
+  if (rc != SQLITE_DONE) return SqliteError(db);
+  return SqlOk();
+}
+
+SqlResult<std::vector<CFunction>> LoadAll(sqlite3* db) {
+  std::vector<CFunction> out;
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db,
+                         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
+                         "name = 'bgw_c_functions'",
+                         -1, &st, nullptr) != SQLITE_OK) {
+    return SqliteError(db);
+  }
+  bool exists = sqlite3_step(st) == SQLITE_ROW;
+  sqlite3_finalize(st);
+  if (!exists) return out;
+  if (sqlite3_prepare_v2(db,
+                         "SELECT name, arg_types, return_type, library, symbol, strict, nargs "
+                         "FROM bgw_c_functions ORDER BY name, nargs",
+                         -1, &st, nullptr) != SQLITE_OK) {
+    return SqliteError(db);
+  }
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    CFunction f;
+    auto col = [&](int i) {
+      const unsigned char* p = sqlite3_column_text(st, i);
+      return std::string(p != nullptr ? reinterpret_cast<const char*>(p) : "");
+    };
+    f.name = col(0);
+    f.arg_types = SplitOids(col(1));
+    f.return_type = static_cast<uint32_t>(sqlite3_column_int64(st, 2));
+    f.library = col(3);
+    f.symbol = col(4);
+    f.strict = sqlite3_column_int(st, 5) != 0;
+    if (static_cast<int>(f.arg_types.size()) != sqlite3_column_int(st, 6)) continue;  // damaged
+    out.push_back(std::move(f));
+  }
+  sqlite3_finalize(st);
+  if (rc != SQLITE_DONE) return SqliteError(db);
+  return out;
+}
+
+void ResultError(sqlite3_context* ctx, SqlError error) {
+  std::string message = error.message;
+  last_error = std::move(error);
+  sqlite3_result_error(ctx, message.c_str(), -1);
+}
+
+std::optional<SqlError> TakeError() {
+  std::optional<SqlError> e = std::move(last_error);
+  last_error.reset();
+  return e;
+}
+
+}  // namespace bgw::sql::fmgr

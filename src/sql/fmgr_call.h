@@ -1,0 +1,80 @@
+// SQL-callable C functions on a session's SQLite connection: parsing CREATE
+// FUNCTION ... LANGUAGE C and DROP FUNCTION, resolving the symbol in a module
+// (with its PG_FUNCTION_INFO_V1 record), calling it with PostgreSQL's V1
+// convention, and remembering definitions in the database's
+// bgw_c_functions table. The SQL surface is src/sql/system.h.
+//
+// Calls convert each SQLite argument to a Datum of the declared type (text
+// and bytea as palloc'd varlenas in a per-call memory context that is reset
+// afterwards), run the function under PG_TRY, and convert the result back.
+// An ERROR the function raises becomes an SQLite error whose SqlError
+// (SQLSTATE, detail, hint) is kept for the engine: see TakeError().
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sql/error.h"
+
+namespace bgw::sql::fmgr {
+
+// Types a C function may take or return (void: return only).
+inline constexpr uint32_t kVoidOid = 2278;
+
+struct CFunction {
+  std::string name;  // lower-cased unless quoted; schema dropped
+  std::vector<uint32_t> arg_types;
+  uint32_t return_type = 0;
+  std::string library;
+  std::string symbol;
+  bool strict = false;
+};
+
+struct CreateSpec {
+  CFunction function;
+  bool or_replace = false;
+};
+// CREATE [OR REPLACE] FUNCTION ...; see system.h for the accepted syntax.
+// 42601 syntax errors, 42704 unknown types, 0A000 other languages or types
+// C functions cannot take.
+SqlResult<CreateSpec> ParseCreateFunction(std::string_view statement);
+
+struct DropSpec {
+  std::string name;
+  bool if_exists = false;
+  std::optional<std::vector<uint32_t>> arg_types;  // absent: no parentheses
+};
+SqlResult<DropSpec> ParseDropFunction(std::string_view statement);
+
+// PostgreSQL's name for a type in messages ("integer", "text", ...).
+std::string TypeDisplayName(uint32_t type_oid);
+// "name(integer, text)".
+std::string Signature(const std::string& name, const std::vector<uint32_t>& arg_types);
+
+// Loads the library (running _PG_init on first load; an ERROR there is
+// returned), checks pg_finfo_<symbol> and finds the function. 58P01 for a
+// library that cannot be loaded, 42883 for missing symbols.
+SqlResult<void*> Resolve(const CFunction& function);
+
+// Registers `function` (entry point `fn`) on `db` under its name and arity.
+SqlStatus Bind(sqlite3* db, const CFunction& function, void* fn);
+// Removes name/arity from `db`.
+void Unbind(sqlite3* db, const std::string& name, int nargs);
+
+// The table of remembered definitions (created by Store on first use).
+SqlStatus Store(sqlite3* db, const CFunction& function);
+SqlStatus Remove(sqlite3* db, const std::string& name, int nargs);
+SqlResult<std::vector<CFunction>> LoadAll(sqlite3* db);
+
+// Reports `error` as the result of an SQLite function call and keeps it for
+// TakeError().
+void ResultError(sqlite3_context* ctx, SqlError error);
+// The error behind the last ResultError in this process, once.
+std::optional<SqlError> TakeError();
+
+}  // namespace bgw::sql::fmgr
