@@ -776,7 +776,12 @@ SqlError SessionImpl::MapSqliteError(int rc) {
     fctx_.interrupt = functions::Interrupt::kNone;
     return e;
   }
-  return TranslateSqliteError(rc, sqlite3_extended_errcode(db_), sqlite3_errmsg(db_));
+  // A system or C function's PostgreSQL error (system.h), when it is the
+  // failure at hand; taken either way so a stale one never resurfaces.
+  const std::string message = sqlite3_errmsg(db_);
+  std::optional<SqlError> function_error = system::TakeFunctionError();
+  if (function_error && function_error->message == message) return *function_error;
+  return TranslateSqliteError(rc, sqlite3_extended_errcode(db_), message);
 }
 
 SqlStatus SessionImpl::Exec(const char* sql) {

@@ -12,8 +12,15 @@
 
 #include "guc/guc.h"
 #include "guc/settings.h"
+#include "ipc/addin_shmem.h"
+#include "ipc/backend_status.h"
+#include "ipc/lwlock.h"
+#include "ipc/notify.h"
+#include "ipc/proc.h"
+#include "ipc/shmem.h"
 #include "postgres/miscadmin.h"
 #include "sql/session_internal.h"
+#include "storage/catalog.h"
 
 namespace bgw::sql {
 namespace {
@@ -571,12 +578,96 @@ TEST_F(SqlSessionTest, DatabaseAndRoleDdlChecks) {
 }
 
 TEST_F(SqlSessionTest, ListenNotifyAndNoops) {
-  EXPECT_EQ(Simple("LISTEN foo").tag, "LISTEN");
+  // This test process has no notification slot (no shared memory): LISTEN
+  // reports that; the server's processes have one (tests/test_sql_control.py).
+  Outcome o = Simple("LISTEN foo");
+  EXPECT_EQ(o.error.sqlstate, "55000");
+  EXPECT_EQ(Simple("NOTIFY \"\"").error.sqlstate, "22023");
+  EXPECT_EQ(Simple(std::string("NOTIFY foo, '") + std::string(8000, 'x') + "'").error.sqlstate,
+            "22023");
   EXPECT_EQ(Simple("NOTIFY foo, 'hello'").tag, "NOTIFY");
   EXPECT_EQ(Simple("UNLISTEN *").tag, "UNLISTEN");
   EXPECT_EQ(Simple("NOTIFY foo, 42").error.sqlstate, "42601");
   EXPECT_EQ(Simple("DISCARD ALL").tag, "DISCARD ALL");
   EXPECT_EQ(Simple("DEALLOCATE ALL").tag, "DEALLOCATE ALL");
+}
+
+// DROP/RENAME DATABASE count the other sessions in the backend status
+// array: give it a fresh segment (other suites destroy theirs).
+class StatusSegment {
+ public:
+  StatusSegment() {
+    shmem::DestroyMainSegment();
+    shmem::ResetRequests();
+    lwlock::ResetForTesting();
+    addin::ResetForTesting();
+    shmem::RequestSpace(proc::ShmemSize(kSlots));
+    shmem::RequestSpace(lwlock::ShmemSize());
+    shmem::RequestSpace(backend_status::ShmemSize(kSlots));
+    shmem::RequestSpace(notify::ShmemSize(kSlots));
+    ok_ = shmem::CreateMainSegment().ok();
+    if (ok_) {
+      proc::ShmemInit(kSlots);
+      ok_ = lwlock::ShmemInit().ok();
+      backend_status::ShmemInit(kSlots);
+      notify::ShmemInit(kSlots);  // this process has no slot: LISTEN stays refused
+    }
+  }
+  ~StatusSegment() {
+    shmem::DestroyMainSegment();
+    shmem::ResetRequests();
+    lwlock::ResetForTesting();
+    addin::ResetForTesting();
+  }
+  bool ok() const { return ok_; }
+
+ private:
+  static constexpr int kSlots = 4;
+  bool ok_ = false;
+};
+
+TEST_F(SqlSessionTest, DatabasesAndRolesThroughTheCatalog) {
+  StatusSegment segment;
+  ASSERT_TRUE(segment.ok());
+  ASSERT_TRUE(storage::Catalog::Initialize(dir_.string(), "admin", "").ok());
+  EXPECT_EQ(Simple("CREATE DATABASE app WITH OWNER = admin CONNECTION LIMIT 5 "
+                   "ENCODING 'UTF8' TEMPLATE template0")
+                .tag,
+            "CREATE DATABASE");
+  EXPECT_EQ(Simple("CREATE DATABASE app").error.sqlstate, "42P04");
+  EXPECT_EQ(Simple("CREATE DATABASE other OWNER nobody").error.sqlstate, "42704");
+  EXPECT_EQ(Simple("ALTER DATABASE app WITH ALLOW_CONNECTIONS false").tag, "ALTER DATABASE");
+  EXPECT_EQ(Simple("ALTER DATABASE app RENAME TO app2").tag, "ALTER DATABASE");
+  EXPECT_EQ(Simple("DROP DATABASE app").error.sqlstate, "3D000");
+  EXPECT_EQ(Simple("DROP DATABASE postgres").error.sqlstate, "55006");
+  EXPECT_EQ(Simple("DROP DATABASE postgres").error.message,
+            "cannot drop the currently open database");
+  EXPECT_EQ(Simple("DROP DATABASE app2").tag, "DROP DATABASE");
+  EXPECT_EQ(Simple("DROP DATABASE IF EXISTS app2").tag, "DROP DATABASE");
+  std::vector<SqlError> notices = session_->TakeNotices();
+  ASSERT_EQ(notices.size(), 1u);
+  EXPECT_EQ(notices[0].message, "database \"app2\" does not exist, skipping");
+
+  EXPECT_EQ(Simple("CREATE USER Bob WITH PASSWORD 'secret' CONNECTION LIMIT 2").tag, "CREATE ROLE");
+  std::unique_ptr<storage::Catalog> cat = std::move(*storage::Catalog::Open(dir_.string()));
+  std::optional<storage::RoleInfo> bob = *cat->FindRole("bob");
+  ASSERT_TRUE(bob.has_value());
+  EXPECT_TRUE(bob->can_login);
+  EXPECT_FALSE(bob->superuser);
+  EXPECT_EQ(bob->connection_limit, 2);
+  EXPECT_EQ(bob->password.rfind("SCRAM-SHA-256$", 0), 0u) << bob->password;
+  EXPECT_EQ(Simple("CREATE ROLE bob").error.sqlstate, "42710");
+  EXPECT_EQ(Simple("ALTER ROLE bob NOLOGIN SUPERUSER PASSWORD NULL").tag, "ALTER ROLE");
+  bob = *cat->FindRole("bob");
+  EXPECT_FALSE(bob->can_login);
+  EXPECT_TRUE(bob->superuser);
+  EXPECT_EQ(bob->password, "");
+  EXPECT_EQ(Simple("CREATE ROLE \"Carol\"").tag, "CREATE ROLE");
+  EXPECT_TRUE(cat->FindRole("Carol")->has_value());
+  EXPECT_FALSE(cat->FindRole("Carol")->value().can_login);
+  EXPECT_EQ(Simple("DROP ROLE IF EXISTS bob, \"Carol\", nobody").tag, "DROP ROLE");
+  EXPECT_FALSE(cat->FindRole("bob")->has_value());
+  EXPECT_EQ(Simple("DROP ROLE nobody").error.sqlstate, "42704");
 }
 
 TEST_F(SqlSessionTest, BusyWriterWaitsAndTimesOut) {
