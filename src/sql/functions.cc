@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <ctime>
 #include <limits>
 
 #include "common/strutil.h"
@@ -16,6 +15,7 @@
 #include "postgres/storage/latch.h"
 #include "postgres/utils/wait_event.h"
 #include "sql/session_internal.h"
+#include "sql/system.h"
 #include "sql/value.h"
 
 namespace bgw::sql::functions {
@@ -189,17 +189,17 @@ void CurrentSchemaFunc(sqlite3_context* c, int, sqlite3_value**) { ResultText(c,
 void NowFunc(sqlite3_context* c, int, sqlite3_value**) {
   FunctionContext* ctx = Ctx(c);
   int64_t t = ctx->transaction_start_us != 0 ? ctx->transaction_start_us : NowMicros();
-  ResultText(c, FormatTimestamptz(t));
+  ResultText(c, system::FormatTimestamp(t));
 }
 
 void StatementTimestampFunc(sqlite3_context* c, int, sqlite3_value**) {
   FunctionContext* ctx = Ctx(c);
   int64_t t = ctx->statement_start_us != 0 ? ctx->statement_start_us : NowMicros();
-  ResultText(c, FormatTimestamptz(t));
+  ResultText(c, system::FormatTimestamp(t));
 }
 
 void ClockTimestampFunc(sqlite3_context* c, int, sqlite3_value**) {
-  ResultText(c, FormatTimestamptz(NowMicros()));
+  ResultText(c, system::FormatTimestamp(NowMicros()));
 }
 
 void BackendPidFunc(sqlite3_context* c, int, sqlite3_value**) {
@@ -280,25 +280,6 @@ int64_t NowMicros() {
   struct timeval tv;
   gettimeofday(&tv, nullptr);
   return static_cast<int64_t>(tv.tv_sec) * 1000000 + tv.tv_usec;
-}
-
-std::string FormatTimestamptz(int64_t unix_us) {
-  time_t secs = static_cast<time_t>(unix_us / 1000000);
-  int64_t frac = unix_us % 1000000;
-  if (frac < 0) {
-    frac += 1000000;
-    --secs;
-  }
-  struct tm tm;
-  gmtime_r(&secs, &tm);
-  std::string out = StringPrintf("%04d-%02d-%02d %02d:%02d:%02d", tm.tm_year + 1900, tm.tm_mon + 1,
-                                 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-  if (frac != 0) {
-    std::string f = StringPrintf("%06lld", static_cast<long long>(frac));
-    while (!f.empty() && f.back() == '0') f.pop_back();
-    out += "." + f;
-  }
-  return out + "+00";
 }
 
 Interrupt CheckInterrupts(FunctionContext* ctx) {

@@ -47,10 +47,6 @@ SqlError InterruptError(Interrupt reason);
 // Microseconds since the Unix epoch (wall clock).
 int64_t NowMicros();
 
-// timestamptz text in UTC: "YYYY-MM-DD HH:MM:SS[.ffffff]+00" (trailing
-// fractional zeros dropped, as PostgreSQL prints).
-std::string FormatTimestamptz(int64_t unix_us);
-
 // The server version as clients see it.
 inline constexpr const char* kServerVersion = "15.0 (bgworker)";
 inline constexpr int kServerVersionNum = 150000;

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "common/strutil.h"
-#include "sql/functions.h"
+#include "sql/system.h"
 
 namespace bgw::sql {
 namespace oid_extra {
@@ -848,7 +848,7 @@ SqlResult<Value> ParseBinary(std::span<const uint8_t> bytes, uint32_t type_oid) 
     case oid::kTimestamptz: {
       if (!need(8)) return bad;
       int64_t us = static_cast<int64_t>(GetBE(bytes)) + kPgEpochOffsetUs;
-      return Value::Text(functions::FormatTimestamptz(us));
+      return Value::Text(system::FormatTimestamp(us));
     }
     case oid::kNumeric: {
       // ndigits, weight, sign, dscale, then base-10000 digits (int16 each).
