@@ -550,7 +550,8 @@ struct Primary {
   int start = -1;  // chunk index
   std::string name;
   uint32_t type = 0;
-  int param = 0;  // > 0: the primary is exactly $param
+  int param = 0;     // > 0: the primary is exactly $param
+  std::string call;  // the primary is a call of this function
   int events = 1;
 };
 
@@ -786,6 +787,7 @@ void Rewriter::EndItem() {
     if (r.name.empty()) r.name = ps[0].name.empty() ? "?column?" : ps[0].name;
     r.type_oid = ps[0].type;
     r.param = ps[0].param;
+    if (r.type_oid == 0) r.call = ps[0].call;
   } else if (events == 2 && ps.size() == 1 && item_.leading_sign) {
     if (r.name.empty()) r.name = "?column?";
     r.type_oid = ps[0].type;
@@ -1292,6 +1294,7 @@ Rewritten Rewriter::Run() {
                      "(" + Join(f.primary_start, static_cast<int>(chunks_.size())) + ")");
           }
           p.name = f.func;
+          p.call = f.func;
           p.type = FunctionReturnType(f.func);
         } else {
           p.name = "?column?";

@@ -69,6 +69,7 @@ struct ResultItem {
   std::string name;       // PostgreSQL's column name; "" = let SQLite name it (alias, '*')
   uint32_t type_oid = 0;  // 0 = unknown (use declared type or the value)
   int param = 0;          // > 0: the column is exactly $param (typed as the parameter)
+  std::string call;       // untyped call of this function (a C function's type is looked up)
 };
 
 struct Rewritten {

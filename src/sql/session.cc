@@ -865,6 +865,21 @@ void SessionImpl::CollectReports() {
   }
 }
 
+uint32_t SessionImpl::CFunctionReturnType(const std::string& name) {
+  // The table exists once a C function was created in this database; until
+  // then the prepare fails and the type stays unknown.
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db_, "SELECT return_type FROM bgw_c_functions WHERE name = ?1 LIMIT 1", -1,
+                         &st, nullptr) != SQLITE_OK) {
+    return 0;
+  }
+  sqlite3_bind_text(st, 1, name.c_str(), static_cast<int>(name.size()), SQLITE_TRANSIENT);
+  uint32_t type = 0;
+  if (sqlite3_step(st) == SQLITE_ROW) type = static_cast<uint32_t>(sqlite3_column_int64(st, 0));
+  sqlite3_finalize(st);
+  return type;
+}
+
 SqlResult<std::shared_ptr<Statement>> SessionImpl::Prepare(std::string_view sql,
                                                            std::span<const uint32_t> types) {
   auto st = std::make_shared<StatementImpl>();
@@ -920,6 +935,9 @@ SqlResult<std::shared_ptr<Statement>> SessionImpl::Prepare(std::string_view sql,
         }
         if (type == 0) {
           if (const char* decl = sqlite3_column_decltype(stmt, k)) type = DeclTypeOid(decl);
+        }
+        if (type == 0 && items && !rw.items[uk].call.empty()) {
+          type = CFunctionReturnType(rw.items[uk].call);
         }
         col.type_oid = type;
         st->columns.push_back(col);

@@ -190,6 +190,8 @@ class SessionImpl final : public Session {
   SqlStatus EndTransaction(bool commit);
   SqlResult<UtilityResult> RunUtility(const StatementImpl& st);
   void PrepareShow(StatementImpl* st) const;
+  // The declared return type of a C function (CREATE FUNCTION), 0 if none.
+  uint32_t CFunctionReturnType(const std::string& name);
 
  private:
   void StartTransactionClock();

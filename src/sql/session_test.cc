@@ -465,6 +465,20 @@ TEST_F(SqlSessionTest, PostgresStyleTables) {
   ASSERT_TRUE(session_->Sync().ok());
 }
 
+TEST_F(SqlSessionTest, RememberedCFunctionTypesTypeTheirColumns) {
+  // The table system.cc keeps C function definitions in; a function of that
+  // name returning bool is presented as bool.
+  ASSERT_TRUE(Simple("CREATE TABLE bgw_c_functions(name TEXT NOT NULL, nargs INTEGER NOT NULL, "
+                     "arg_types TEXT NOT NULL, return_type INTEGER NOT NULL, library TEXT NOT "
+                     "NULL, symbol TEXT NOT NULL, strict INTEGER NOT NULL)")
+                  .ok);
+  ASSERT_TRUE(Simple("INSERT INTO bgw_c_functions VALUES ('abs', 1, '20', 16, 'x', 'y', 0)").ok);
+  Outcome o = Simple("SELECT abs(-1), abs(0)");
+  EXPECT_EQ(o.columns[0].name, "abs");
+  EXPECT_EQ(o.columns[0].type_oid, oid::kBool);
+  EXPECT_EQ(o.rows[0], (std::vector<std::string>{"t", "f"}));
+}
+
 TEST_F(SqlSessionTest, PortalRowLimitSuspends) {
   ASSERT_TRUE(Simple("CREATE TABLE t (n INTEGER); INSERT INTO t VALUES (1), (2), (3)").ok);
   SqlResult<std::shared_ptr<Statement>> st = session_->Prepare("SELECT n FROM t ORDER BY n", {});
