@@ -591,10 +591,10 @@ SqlResult<ExecuteResult> PortalImpl::Execute(int64_t max_rows, RowSink& sink) {
     SqlResult<std::vector<Column>> cols = Describe();
     if (!cols.ok()) return cols.error();
   }
+  const int ncols = static_cast<int>(columns_->size());
   s->fctx().deadline_us = deadline_us_;
   int64_t sent = 0;
   std::vector<Value> row;
-  const int ncols = sqlite3_column_count(st_);
   while (max_rows <= 0 || sent < max_rows) {
     if (!row_ready_) {
       SqlStatus st = Fetch(s);
@@ -603,6 +603,15 @@ SqlResult<ExecuteResult> PortalImpl::Execute(int64_t max_rows, RowSink& sink) {
         return st.error();
       }
       if (done_) break;
+    }
+    if (sqlite3_column_count(st_) != ncols) {
+      // The schema changed under a prepared statement (SQLite re-prepared
+      // it with other columns): the client's row description is stale.
+      s->fctx().deadline_us = 0;
+      sqlite3_reset(st_);
+      done_ = true;
+      failed_ = true;
+      return MakeError("0A000", "cached plan must not change result type");
     }
     row.clear();
     for (int k = 0; k < ncols; ++k) row.push_back(ColumnValue(st_, k));

@@ -479,6 +479,23 @@ TEST_F(SqlSessionTest, RememberedCFunctionTypesTypeTheirColumns) {
   EXPECT_EQ(o.rows[0], (std::vector<std::string>{"t", "f"}));
 }
 
+TEST_F(SqlSessionTest, SchemaChangeUnderAPreparedStatement) {
+  ASSERT_TRUE(Simple("CREATE TABLE t (a INT); INSERT INTO t VALUES (1)").ok);
+  SqlResult<std::shared_ptr<Statement>> st = session_->Prepare("SELECT * FROM t", {});
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ((*st)->DescribeColumns().size(), 1u);
+  ASSERT_TRUE(Simple("ALTER TABLE t ADD COLUMN b TEXT").ok);
+  SqlResult<std::unique_ptr<Portal>> p = session_->Bind(*st, {});
+  ASSERT_TRUE(p.ok());
+  CollectingSink sink;
+  SqlResult<ExecuteResult> r = (*p)->Execute(0, sink);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().sqlstate, "0A000");
+  EXPECT_TRUE(sink.rows.empty());
+  session_->AfterError();
+  ASSERT_TRUE(session_->Sync().ok());
+}
+
 TEST_F(SqlSessionTest, PortalRowLimitSuspends) {
   ASSERT_TRUE(Simple("CREATE TABLE t (n INTEGER); INSERT INTO t VALUES (1), (2), (3)").ok);
   SqlResult<std::shared_ptr<Statement>> st = session_->Prepare("SELECT n FROM t ORDER BY n", {});
