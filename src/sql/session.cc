@@ -414,6 +414,7 @@ const std::vector<uint32_t>& StatementImpl::param_types() const { return params;
 std::vector<Column> StatementImpl::DescribeColumns() const {
   if (kind == Kind::kSqlite) {
     std::vector<Column> out = columns;
+    if (registry && registry->session != nullptr) registry->session->ProbeTypes(*this, &out);
     for (Column& c : out) {
       if (c.type_oid == 0) c.type_oid = oid::kText;
       c.type_len = TypeLength(c.type_oid);
@@ -874,6 +875,35 @@ void SessionImpl::CollectReports() {
   }
 }
 
+void SessionImpl::ProbeTypes(const StatementImpl& st, std::vector<Column>* cols) {
+  // Describe-statement has no row to learn expression types from, yet the
+  // client will read every later execution with the types it is told now.
+  // A read-only statement without parameters can be run once to look
+  // (side-effecting functions all have declared types, so they never get
+  // here); anything else stays text.
+  bool unknown = false;
+  for (const Column& c : *cols) unknown = unknown || c.type_oid == 0;
+  if (!unknown || !st.params.empty() || state_ == TxState::kFailed) return;
+  sqlite3_stmt* probe = nullptr;
+  if (sqlite3_prepare_v2(db_, st.rewritten.sql.c_str(), static_cast<int>(st.rewritten.sql.size()),
+                         &probe, nullptr) != SQLITE_OK) {
+    return;
+  }
+  if (sqlite3_stmt_readonly(probe) != 0 && sqlite3_step(probe) == SQLITE_ROW &&
+      sqlite3_column_count(probe) == static_cast<int>(cols->size())) {
+    for (size_t k = 0; k < cols->size(); ++k) {
+      if ((*cols)[k].type_oid == 0) {
+        (*cols)[k].type_oid = ValueTypeOid(ColumnValue(probe, static_cast<int>(k)));
+      }
+    }
+  }
+  sqlite3_finalize(probe);
+  // A probe that was interrupted or failed leaves nothing behind.
+  fctx_.interrupt = functions::Interrupt::kNone;
+  fctx_.error.reset();
+  (void)system::TakeFunctionError();
+}
+
 uint32_t SessionImpl::CFunctionReturnType(const std::string& name) {
   // The table exists once a C function was created in this database; until
   // then the prepare fails and the type stays unknown.
@@ -892,6 +922,7 @@ uint32_t SessionImpl::CFunctionReturnType(const std::string& name) {
 SqlResult<std::shared_ptr<Statement>> SessionImpl::Prepare(std::string_view sql,
                                                            std::span<const uint32_t> types) {
   auto st = std::make_shared<StatementImpl>();
+  st->registry = registry_;
   st->sql_ = std::string(sql);
   st->tokens = SignificantTokens(st->sql_);
   // Trailing semicolons end the statement; anything after one is a second

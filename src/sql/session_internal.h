@@ -107,7 +107,8 @@ class StatementImpl final : public Statement {
   // Columns as told to the client by DescribeColumns: portals then present
   // values the same way, even if a first row would suggest other types.
   mutable std::optional<std::vector<Column>> reported;
-  sqlite3_stmt* cached = nullptr;  // free for the next portal
+  sqlite3_stmt* cached = nullptr;      // free for the next portal
+  std::shared_ptr<Registry> registry;  // the session, while it lives
   bool show_all = false;
   std::string show_name;  // canonical setting name for SHOW
 };
@@ -190,6 +191,9 @@ class SessionImpl final : public Session {
   SqlStatus EndTransaction(bool commit);
   SqlResult<UtilityResult> RunUtility(const StatementImpl& st);
   void PrepareShow(StatementImpl* st) const;
+  // Fills unknown column types of a parameterless read-only statement by
+  // running it to its first row.
+  void ProbeTypes(const StatementImpl& st, std::vector<Column>* cols);
   // The declared return type of a C function (CREATE FUNCTION), 0 if none.
   uint32_t CFunctionReturnType(const std::string& name);
 

@@ -756,19 +756,26 @@ TEST_F(SqlSessionTest, ExtendedProtocolErrorsInABlock) {
 }
 
 TEST_F(SqlSessionTest, DescribedStatementTypesBindThePortal) {
-  // Statement-level Describe has no row to look at: the expression is text,
+  // A parameterless read-only statement is probed for its types.
+  SqlResult<std::shared_ptr<Statement>> probed = session_->Prepare("SELECT 6 * 7, 'x'", {});
+  ASSERT_TRUE(probed.ok());
+  std::vector<Column> cols = (*probed)->DescribeColumns();
+  ASSERT_EQ(cols.size(), 2u);
+  EXPECT_EQ(cols[0].type_oid, oid::kInt8);
+  EXPECT_EQ(cols[1].type_oid, oid::kText);
+  // With parameters there is no row to look at: the expression is text,
   // and the portal must present values the same way.
-  SqlResult<std::shared_ptr<Statement>> st = session_->Prepare("SELECT 6 * 7 AS answer", {});
+  SqlResult<std::shared_ptr<Statement>> st = session_->Prepare("SELECT 6 * $1::int AS answer", {});
   ASSERT_TRUE(st.ok());
   std::vector<Column> described = (*st)->DescribeColumns();
   ASSERT_EQ(described.size(), 1u);
   EXPECT_EQ(described[0].name, "answer");
   EXPECT_EQ(described[0].type_oid, oid::kText);
-  SqlResult<std::unique_ptr<Portal>> p = session_->Bind(*st, {});
+  SqlResult<std::unique_ptr<Portal>> p = session_->Bind(*st, {Value::Int(7)});
   ASSERT_TRUE(p.ok());
   EXPECT_EQ((*(*p)->Describe())[0].type_oid, oid::kText);
   // Without a statement Describe, the first row decides.
-  Outcome o = Exec(*session_, "SELECT 6 * 7 AS answer");
+  Outcome o = Exec(*session_, "SELECT 6 * $1::int AS answer", {Value::Int(7)});
   EXPECT_EQ(o.columns[0].type_oid, oid::kInt8);
   EXPECT_EQ(o.rows[0][0], "42");
   ASSERT_TRUE(session_->Sync().ok());
