@@ -346,6 +346,9 @@ TEST_F(SqlSessionTest, SetShowReset) {
   EXPECT_EQ(Simple("SET server_version = '1'").error.sqlstate, "55P02");
   EXPECT_EQ(Simple("SET client_encoding = 'LATIN1'").error.sqlstate, "22023");
   ASSERT_TRUE(Simple("SET client_encoding = 'utf-8'").ok);
+  ASSERT_TRUE(Simple("SET NAMES 'UTF8'").ok);
+  ASSERT_TRUE(Simple("SET SCHEMA 'public'").ok);
+  EXPECT_EQ(Simple("SHOW search_path").rows[0][0], "public");
   EXPECT_EQ(Simple("SHOW client_encoding").rows[0][0], "UTF8");
   o = Simple("SHOW ALL");
   ASSERT_TRUE(o.ok);

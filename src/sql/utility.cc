@@ -368,6 +368,11 @@ SqlResult<UtilityResult> SessionImpl::RunSet(const StatementImpl& st) {
     if (c.Accept("local") || c.Accept("default")) {
       is_default = true;
     }
+  } else if (c.Accept("names")) {  // SQL's spelling of client_encoding
+    name = "client_encoding";
+    if (c.AtEnd() || c.Accept("default")) is_default = true;
+  } else if (c.Accept("schema")) {  // SQL's spelling of search_path
+    name = "search_path";
   } else {
     name = SettingName(c);
     if (!name) return c.SyntaxError();
