@@ -9,6 +9,7 @@
 
 #include "postgres/miscadmin.h"
 
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -37,6 +38,29 @@ char* log_directory = nullptr;
 char* log_filename = nullptr;
 char* cluster_name = nullptr;
 bool restart_after_crash = true;
+
+int statement_timeout = 0;
+int lock_timeout = 0;
+int idle_in_transaction_session_timeout = 0;
+char* client_encoding = nullptr;
+char* datestyle = nullptr;
+char* timezone_setting = nullptr;
+char* intervalstyle = nullptr;
+char* application_name = nullptr;
+char* search_path = nullptr;
+int extra_float_digits = 1;
+int client_min_messages = static_cast<int>(log::Level::kNotice);
+bool standard_conforming_strings = true;
+bool default_transaction_read_only = false;
+char* default_transaction_isolation = nullptr;
+bool integer_datetimes = true;
+char* server_version = nullptr;
+int server_version_num = 150000;
+char* server_encoding = nullptr;
+bool in_hot_standby = false;
+char* transaction_isolation = nullptr;
+bool is_superuser = false;
+char* session_authorization = nullptr;
 
 namespace {
 
@@ -290,6 +314,161 @@ void DefineBuiltinSettings() {
                          s.message().c_str());
     }
   }
+}
+
+// ---------------------------------------------------------------------------
+// SESSION settings (the SQL engine's). Kept apart from kBuiltins: they are
+// per-connection, never belong in bgw.conf's sample, and several are
+// read-only values reported to clients.
+
+namespace {
+
+// client_encoding: we store and send UTF-8 only. SQL_ASCII is what libpq's
+// "auto" picks in the C locale; it is a subset, so it is accepted as is.
+bool CheckClientEncoding(std::string& value, std::string* detail) {
+  std::string v;
+  for (char c : value) {
+    if (c != '-' && c != '_') v += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  }
+  if (v == "UTF8" || v == "UNICODE") {
+    value = "UTF8";
+    return true;
+  }
+  if (v == "SQLASCII") {
+    value = "SQL_ASCII";
+    return true;
+  }
+  *detail = "Only UTF8 is supported.";
+  return false;
+}
+
+// DateStyle: "<output style>, <field order>"; only the canonical form is
+// kept, since output is always ISO.
+bool CheckDateStyle(std::string& value, std::string* detail) {
+  std::string style = "ISO", order = "MDY";
+  for (const std::string& word : SplitTrimmed(value, ',')) {
+    if (EqualsIgnoreCase(word, "ISO")) {
+      style = "ISO";
+    } else if (EqualsIgnoreCase(word, "MDY") || EqualsIgnoreCase(word, "US") ||
+               EqualsIgnoreCase(word, "NONEUROPEAN")) {
+      order = "MDY";
+    } else if (EqualsIgnoreCase(word, "DMY") || EqualsIgnoreCase(word, "EUROPEAN")) {
+      order = "DMY";
+    } else if (EqualsIgnoreCase(word, "YMD")) {
+      order = "YMD";
+    } else {
+      *detail = StringPrintf("Unrecognized key word: \"%s\".", word.c_str());
+      return false;
+    }
+  }
+  value = style + ", " + order;
+  return true;
+}
+
+bool CheckNonEmpty(std::string& value, std::string* detail) {
+  if (!Trim(value).empty()) return true;
+  *detail = "The value must not be empty.";
+  return false;
+}
+
+void DefineOrDie(const char* name, Status s) {
+  if (!s.ok()) {
+    BGW_INTERNAL_ERROR("cannot define session parameter \"%s\": %s", name,
+                       s.message().c_str());
+  }
+}
+
+}  // namespace
+
+void DefineSessionSettings() {
+  constexpr int kHidden = kNotInSample;
+  auto def_int = [](const char* name, const char* desc, int* addr, int boot, int min, int max,
+                    Context ctx, int flags) {
+    if (!IsDefined(name)) {
+      DefineOrDie(name, DefineInt(name, desc, addr, boot, min, max, ctx, flags | kNotInSample));
+    }
+  };
+  auto def_bool = [](const char* name, const char* desc, bool* addr, bool boot, Context ctx,
+                     BoolCheck check = {}) {
+    if (!IsDefined(name)) {
+      DefineOrDie(name, DefineBool(name, desc, addr, boot, ctx, kNotInSample, std::move(check)));
+    }
+  };
+  auto def_string = [](const char* name, const char* desc, char** addr, const char* boot,
+                       Context ctx, StringCheck check = {}) {
+    if (!IsDefined(name)) {
+      DefineOrDie(name,
+                  DefineString(name, desc, addr, boot, ctx, kNotInSample, std::move(check)));
+    }
+  };
+  def_int("statement_timeout", "Maximum allowed duration of any statement", &statement_timeout, 0,
+          0, 2147483647, Context::kUserset, kUnitMs | kHidden);
+  def_int("lock_timeout", "Maximum allowed duration of any wait for a lock (not enforced)",
+          &lock_timeout, 0, 0, 2147483647, Context::kUserset, kUnitMs | kHidden);
+  def_int("idle_in_transaction_session_timeout",
+          "Maximum allowed idle time inside a transaction (not enforced)",
+          &idle_in_transaction_session_timeout, 0, 0, 2147483647, Context::kUserset,
+          kUnitMs | kHidden);
+  def_int("extra_float_digits", "Extra digits for floating-point output", &extra_float_digits, 1,
+          -15, 3, Context::kUserset, kHidden);
+  if (!IsDefined("client_min_messages")) {
+    static constexpr EnumOption kLevels[] = {
+        {"debug5", static_cast<int>(log::Level::kDebug5), false},
+        {"debug4", static_cast<int>(log::Level::kDebug4), false},
+        {"debug3", static_cast<int>(log::Level::kDebug3), false},
+        {"debug2", static_cast<int>(log::Level::kDebug2), false},
+        {"debug1", static_cast<int>(log::Level::kDebug1), false},
+        {"log", static_cast<int>(log::Level::kLog), false},
+        {"notice", static_cast<int>(log::Level::kNotice), false},
+        {"warning", static_cast<int>(log::Level::kWarning), false},
+        {"error", static_cast<int>(log::Level::kError), false},
+        {"debug", static_cast<int>(log::Level::kDebug2), true},
+        {nullptr, 0, false},
+    };
+    DefineOrDie("client_min_messages",
+                DefineEnum("client_min_messages", "Least severe message level sent to the client",
+                           &client_min_messages, static_cast<int>(log::Level::kNotice), kLevels,
+                           Context::kUserset, kNotInSample));
+  }
+  def_string("client_encoding", "The client's character set encoding", &client_encoding, "UTF8",
+             Context::kUserset, CheckClientEncoding);
+  def_string("DateStyle", "Display format for date and time values", &datestyle, "ISO, MDY",
+             Context::kUserset, CheckDateStyle);
+  def_string("TimeZone", "Time zone for displaying and interpreting time stamps",
+             &timezone_setting, "UTC", Context::kUserset, CheckNonEmpty);
+  def_string("IntervalStyle", "Display format for interval values", &intervalstyle, "postgres",
+             Context::kUserset);
+  def_string("application_name", "Name of the application, as pg_stat_activity shows it",
+             &application_name, "", Context::kUserset);
+  def_string("search_path", "Schema search order (accepted; there is one schema)", &search_path,
+             "\"$user\", public", Context::kUserset);
+  def_bool("standard_conforming_strings", "'...' strings treat backslashes literally (always on)",
+           &standard_conforming_strings, true, Context::kUserset,
+           [](bool& v, std::string* detail) {
+             if (v) return true;
+             *detail = "Only on is supported.";
+             return false;
+           });
+  def_bool("default_transaction_read_only", "Default read-only status of new transactions",
+           &default_transaction_read_only, false, Context::kUserset);
+  def_string("default_transaction_isolation", "Default isolation level (SQLite is serializable)",
+             &default_transaction_isolation, "serializable", Context::kUserset);
+  def_bool("integer_datetimes", "Datetimes are integer based", &integer_datetimes, true,
+           Context::kInternal);
+  def_string("server_version", "The server version", &server_version, "15.0 (bgworker)",
+             Context::kInternal);
+  def_int("server_version_num", "The server version as an integer", &server_version_num, 150000,
+          150000, 150000, Context::kInternal, 0);
+  def_string("server_encoding", "The server's character set encoding", &server_encoding, "UTF8",
+             Context::kInternal);
+  def_bool("in_hot_standby", "Whether the server is a hot standby (never)", &in_hot_standby,
+           false, Context::kInternal);
+  def_string("transaction_isolation", "The current transaction's isolation level",
+             &transaction_isolation, "serializable", Context::kInternal);
+  def_bool("is_superuser", "Whether the session user is a superuser", &is_superuser, false,
+           Context::kInternal);
+  def_string("session_authorization", "The session user name", &session_authorization, "",
+             Context::kInternal);
 }
 
 std::string SampleConfigFile() {

@@ -39,6 +39,39 @@ extern char* cluster_name;     // shown in process titles, postmaster
 // ERROR HANDLING
 extern bool restart_after_crash;  // sighup
 
+// ---------------------------------------------------------------------------
+// SESSION: the SQL engine's per-connection settings (src/sql/session.cc).
+// A backend process serves one session, so process-global storage is
+// per-session storage. Defined by DefineSessionSettings() (idempotent;
+// sql::Session::Open calls it; a postmaster that wants them settable from
+// bgw.conf or -c calls it after DefineBuiltinSettings()). Never listed in
+// the sample file.
+extern int statement_timeout;        // ms, 0 = none; userset
+extern int lock_timeout;             // ms; accepted, not enforced; userset
+extern int idle_in_transaction_session_timeout;  // ms; accepted, not enforced
+extern char* client_encoding;        // "UTF8" (or "SQL_ASCII", which libpq's C locale asks for)
+extern char* datestyle;              // "ISO, MDY"
+extern char* timezone_setting;       // "UTC"; any non-empty name is accepted
+extern char* intervalstyle;          // "postgres"
+extern char* application_name;       // userset
+extern char* search_path;            // accepted, not used (one schema)
+extern int extra_float_digits;       // -15..3
+extern int client_min_messages;      // a bgw::log::Level value
+extern bool standard_conforming_strings;  // only on
+extern bool default_transaction_read_only;
+extern char* default_transaction_isolation;
+// Read-only (internal): reported to clients at connection start.
+extern bool integer_datetimes;       // on
+extern char* server_version;         // "15.0 (bgworker)"
+extern int server_version_num;       // 150000
+extern char* server_encoding;        // "UTF8"
+extern bool in_hot_standby;          // off
+extern char* transaction_isolation;  // "serializable" (SQLite's only level)
+extern bool is_superuser;            // set by the engine at session start
+extern char* session_authorization;  // set by the engine at session start
+
+void DefineSessionSettings();
+
 // Registers every built-in setting that is not registered yet (so calling it
 // again, e.g. after guc::ResetForTesting(), is harmless). Aborts the process
 // if a built-in definition is itself broken: that is a programming error.

@@ -1,10 +1,1139 @@
-// STUB (replaced by the SQL engine).
-#include "sql/session.h"
+// The SQL engine: PostgreSQL's statement, portal and transaction model on top
+// of one SQLite connection (see session.h for the contract).
+//
+// Shape and why:
+//   - Every statement is classified from its first keywords. Statements
+//     SQLite knows are rewritten (lexer.h) and prepared; the rest (BEGIN,
+//     SET, CREATE DATABASE, LISTEN, ...) are "utility" statements the engine
+//     runs itself (utility.cc).
+//   - The PostgreSQL transaction state (idle, implicit, block, failed) is
+//     kept here; the SQLite transaction is opened lazily by the first
+//     statement that touches the database, with BEGIN IMMEDIATE when that
+//     statement writes, so a write transaction waits for the write lock up
+//     front instead of failing later on a stale snapshot.
+//   - A prepared SQLite statement is cached in its Statement and lent to one
+//     portal at a time; a second concurrent portal prepares its own.
+//   - Interrupts (cancel, terminate, statement_timeout) are noticed by the
+//     progress and busy handlers and pg_sleep (functions.h).
+#include "sql/session_internal.h"
+
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "common/strutil.h"
+#include "guc/guc.h"
+#include "guc/settings.h"
+#include "ipc/backend_status.h"
+#include "ipc/notify.h"
+#include "postgres/miscadmin.h"
+#include "sql/system.h"
+#include "storage/catalog.h"
+
 namespace bgw::sql {
-SqlResult<std::unique_ptr<Session>> Session::Open(const SessionInfo&) {
-  return MakeError("0A000", "SQL engine not implemented");
+namespace internal {
+
+std::string LowerWord(const Token& t) {
+  if (t.kind != TokenKind::kWord) return "";
+  std::string out(t.text);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
 }
-std::vector<std::string> Session::SplitStatements(std::string_view sql) {
-  return {std::string(sql)};
+
+namespace {
+
+std::string Upper(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return s;
 }
+
+std::string WordAt(const std::vector<Token>& t, size_t i) {
+  return i < t.size() ? LowerWord(t[i]) : std::string();
+}
+
+}  // namespace
+
+Classified Classify(const std::vector<Token>& t) {
+  Classified c;
+  if (t.empty()) {
+    c.kind = Kind::kEmpty;
+    return c;
+  }
+  const std::string w0 = WordAt(t, 0), w1 = WordAt(t, 1);
+  auto noop = [&](std::string tag) {
+    c.kind = Kind::kNoop;
+    c.tag = std::move(tag);
+    return c;
+  };
+  auto unsupported = [&](std::string what) {
+    c.kind = Kind::kUnsupported;
+    c.tag = std::move(what);
+    return c;
+  };
+  if (w0 == "begin" || (w0 == "start" && w1 == "transaction")) {
+    c.kind = Kind::kBegin;
+  } else if (w0 == "commit" || w0 == "end") {
+    if (w1 == "prepared") return unsupported("COMMIT PREPARED");
+    c.kind = Kind::kCommit;
+  } else if (w0 == "rollback" || w0 == "abort") {
+    if (w1 == "prepared") return unsupported("ROLLBACK PREPARED");
+    c.kind = Kind::kRollback;
+    for (size_t i = 1; i < t.size(); ++i) {
+      if (WordAt(t, i) == "to") c.kind = Kind::kRollbackTo;
+    }
+  } else if (w0 == "savepoint") {
+    c.kind = Kind::kSavepoint;
+  } else if (w0 == "release") {
+    c.kind = Kind::kRelease;
+  } else if (w0 == "set") {
+    c.kind = Kind::kSet;
+  } else if (w0 == "show") {
+    c.kind = Kind::kShow;
+  } else if (w0 == "reset") {
+    c.kind = Kind::kReset;
+  } else if (w0 == "discard") {
+    c.kind = Kind::kDiscard;
+  } else if (w0 == "listen") {
+    c.kind = Kind::kListen;
+  } else if (w0 == "unlisten") {
+    c.kind = Kind::kUnlisten;
+  } else if (w0 == "notify") {
+    c.kind = Kind::kNotify;
+  } else if (w0 == "truncate") {
+    c.kind = Kind::kTruncate;
+  } else if (w0 == "create") {
+    size_t i = 1;
+    while (i < t.size()) {
+      std::string w = WordAt(t, i);
+      if (w == "or" || w == "replace" || w == "temp" || w == "temporary" || w == "unique" ||
+          w == "trusted" || w == "procedural" || w == "unlogged") {
+        ++i;
+      } else {
+        break;
+      }
+    }
+    const std::string obj = WordAt(t, i);
+    if (obj == "function") c.kind = Kind::kCreateFunction;
+    if (obj == "procedure") return unsupported("CREATE PROCEDURE");
+    if (obj == "database") c.kind = Kind::kCreateDatabase;
+    if (obj == "role" || obj == "user" || obj == "group") c.kind = Kind::kCreateRole;
+    if (obj == "schema") return noop("CREATE SCHEMA");
+    if (obj == "extension") return unsupported("CREATE EXTENSION");
+  } else if (w0 == "alter") {
+    if (w1 == "database") c.kind = Kind::kAlterDatabase;
+    if (w1 == "role" || w1 == "user" || w1 == "group") c.kind = Kind::kAlterRole;
+    if (w1 == "system") return unsupported("ALTER SYSTEM");
+  } else if (w0 == "drop") {
+    if (w1 == "table" || w1 == "index" || w1 == "view") {
+      // SQLite drops one object per statement; PostgreSQL takes a list and
+      // CASCADE/RESTRICT.
+      for (size_t i = 2; i < t.size(); ++i) {
+        const std::string w = WordAt(t, i);
+        if (t[i].kind == TokenKind::kComma || w == "cascade" || w == "restrict") {
+          c.kind = Kind::kDropObjects;
+        }
+      }
+    }
+    if (w1 == "function") c.kind = Kind::kDropFunction;
+    if (w1 == "database") c.kind = Kind::kDropDatabase;
+    if (w1 == "role" || w1 == "user" || w1 == "group") c.kind = Kind::kDropRole;
+    if (w1 == "schema") return unsupported("DROP SCHEMA");
+  } else if (w0 == "deallocate") {
+    return noop(WordAt(t, 1) == "all" || WordAt(t, 2) == "all" ? "DEALLOCATE ALL" : "DEALLOCATE");
+  } else if (w0 == "vacuum") {
+    // SQLite's VACUUM rewrites the whole file and cannot run in a
+    // transaction; PostgreSQL's is maintenance clients may issue freely.
+    c.kind = Kind::kVacuum;
+  } else if (w0 == "checkpoint") {
+    return noop("CHECKPOINT");
+  } else if (w0 == "lock") {
+    return noop("LOCK TABLE");
+  } else if (w0 == "comment") {
+    return noop("COMMENT");
+  } else if (w0 == "grant" || w0 == "revoke") {
+    return noop(Upper(w0));
+  } else if (w0 == "prepare" || w0 == "execute") {
+    return unsupported(Upper(w0));
+  } else if (w0 == "copy" || w0 == "do" || w0 == "declare" || w0 == "fetch" || w0 == "move" ||
+             w0 == "close" || w0 == "call" || w0 == "cluster" || w0 == "refresh" ||
+             w0 == "security" || w0 == "import" || w0 == "load") {
+    return unsupported(Upper(w0));
+  }
+  return c;
+}
+
+SqliteTag TagFor(const std::vector<Token>& t) {
+  SqliteTag tag;
+  std::string w0 = WordAt(t, 0);
+  if (w0 == "with") {
+    int depth = 0;
+    for (size_t i = 1; i < t.size(); ++i) {
+      if (t[i].kind == TokenKind::kLParen) ++depth;
+      if (t[i].kind == TokenKind::kRParen) --depth;
+      if (depth != 0) continue;
+      std::string w = WordAt(t, i);
+      if (w == "select" || w == "insert" || w == "update" || w == "delete" || w == "replace" ||
+          w == "values") {
+        w0 = w;
+        break;
+      }
+    }
+  }
+  if (w0 == "select" || w0 == "values" || w0 == "pragma" || w0 == "with") {
+    tag.style = TagStyle::kRows;
+    tag.base = "SELECT";
+  } else if (w0 == "insert" || w0 == "replace") {
+    tag.style = TagStyle::kInsert;
+  } else if (w0 == "update") {
+    tag.style = TagStyle::kUpdate;
+  } else if (w0 == "delete") {
+    tag.style = TagStyle::kDelete;
+  } else if (w0 == "create") {
+    size_t i = 1;
+    while (i < t.size()) {
+      std::string w = WordAt(t, i);
+      if (w == "temp" || w == "temporary" || w == "unique" || w == "virtual" || w == "or" ||
+          w == "replace" || w == "unlogged") {
+        ++i;
+      } else {
+        break;
+      }
+    }
+    tag.base = "CREATE " + Upper(WordAt(t, i));
+    if (WordAt(t, i) == "table") {
+      for (size_t k = i; k < t.size(); ++k) {
+        if (WordAt(t, k) == "as") tag.base = "CREATE TABLE AS";
+        if (t[k].kind == TokenKind::kLParen) break;
+      }
+    }
+  } else if (w0 == "drop" || w0 == "alter") {
+    tag.base = Upper(w0) + " " + Upper(WordAt(t, 1));
+  } else if (w0 == "explain") {
+    tag.style = TagStyle::kRows;
+    tag.base = "EXPLAIN";
+  } else {
+    tag.base = Upper(w0);
+  }
+  return tag;
+}
+
+uint32_t DeclTypeOid(std::string_view decl) {
+  std::string d;
+  for (char c : decl) d += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::string base = d.substr(0, d.find('('));
+  while (!base.empty() && base.back() == ' ') base.pop_back();
+  // SQLite's rowid aliases are 64-bit: "INTEGER" means int8 here.
+  if (base == "integer") return oid::kInt8;
+  // SQLite's REAL is 8 bytes: presenting it as float4 would lose digits.
+  if (base == "real") return oid::kFloat8;
+  if (uint32_t known = TypeOidFromName(d); known != 0) return known;
+  // SQLite's affinity rules, in its order.
+  if (d.find("int") != std::string::npos) return oid::kInt8;
+  if (d.find("char") != std::string::npos || d.find("clob") != std::string::npos ||
+      d.find("text") != std::string::npos) {
+    return oid::kText;
+  }
+  if (d.find("blob") != std::string::npos) return oid::kBytea;
+  if (d.find("real") != std::string::npos || d.find("floa") != std::string::npos ||
+      d.find("doub") != std::string::npos) {
+    return oid::kFloat8;
+  }
+  return oid::kNumeric;
+}
+
+SqlError TranslateSqliteError(int rc, int extended, const std::string& msg) {
+  auto after = [&](const char* prefix) -> std::string {
+    size_t n = std::strlen(prefix);
+    return msg.compare(0, n, prefix) == 0 ? msg.substr(n) : std::string();
+  };
+  auto split_table_column = [](const std::string& s, std::string* table, std::string* column) {
+    size_t dot = s.find('.');
+    *table = dot == std::string::npos ? "" : s.substr(0, dot);
+    *column = dot == std::string::npos ? s : s.substr(dot + 1);
+  };
+  const int primary = rc & 0xFF;
+  if (primary == SQLITE_CONSTRAINT) {
+    if (extended == SQLITE_CONSTRAINT_UNIQUE || extended == SQLITE_CONSTRAINT_PRIMARYKEY) {
+      std::string cols = after("UNIQUE constraint failed: ");
+      std::string table, column;
+      std::string first = cols.substr(0, cols.find(','));
+      split_table_column(first, &table, &column);
+      std::string key_cols;
+      for (const std::string& tc : SplitTrimmed(cols, ',')) {
+        std::string tt, cc;
+        split_table_column(tc, &tt, &cc);
+        key_cols += (key_cols.empty() ? "" : ", ") + cc;
+      }
+      std::string name = extended == SQLITE_CONSTRAINT_PRIMARYKEY ? table + "_pkey"
+                                                                  : table + "_" + column + "_key";
+      return MakeError(
+          "23505",
+          StringPrintf("duplicate key value violates unique constraint \"%s\"", name.c_str()),
+          StringPrintf("Key (%s) already exists.", key_cols.c_str()));
+    }
+    if (extended == SQLITE_CONSTRAINT_NOTNULL) {
+      std::string table, column;
+      split_table_column(after("NOT NULL constraint failed: "), &table, &column);
+      return MakeError("23502",
+                       StringPrintf("null value in column \"%s\" of relation \"%s\" violates "
+                                    "not-null constraint",
+                                    column.c_str(), table.c_str()));
+    }
+    if (extended == SQLITE_CONSTRAINT_FOREIGNKEY) {
+      return MakeError("23503", "insert or update violates foreign key constraint", msg);
+    }
+    if (extended == SQLITE_CONSTRAINT_CHECK) {
+      std::string name = after("CHECK constraint failed: ");
+      return MakeError("23514",
+                       StringPrintf("new row violates check constraint \"%s\"", name.c_str()));
+    }
+    return MakeError("23000", msg);
+  }
+  if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) {
+    if (extended == SQLITE_BUSY_SNAPSHOT) {
+      return MakeError("40001", "could not serialize access due to concurrent update",
+                       "Another transaction committed a write after this transaction read.",
+                       "The transaction might succeed if retried.");
+    }
+    return MakeError("55P03", "could not obtain lock on the database: " + msg);
+  }
+  if (primary == SQLITE_READONLY) return MakeError("25006", msg);
+  if (primary == SQLITE_FULL) return MakeError("53100", "could not extend database file: " + msg);
+  if (primary == SQLITE_TOOBIG) return MakeError("54000", msg);
+  if (primary == SQLITE_MISMATCH) return MakeError("42804", msg);
+  if (primary == SQLITE_NOMEM) return MakeError("53200", "out of memory");
+  if (primary == SQLITE_INTERRUPT)
+    return MakeError("57014", "canceling statement due to user request");
+  if (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB) return MakeError("XX001", msg);
+  if (primary == SQLITE_IOERR) return MakeError("58030", "I/O error: " + msg);
+  if (std::string s = after("no such table: "); !s.empty()) {
+    size_t dot = s.find('.');
+    if (dot != std::string::npos) s = s.substr(dot + 1);
+    return MakeError("42P01", StringPrintf("relation \"%s\" does not exist", s.c_str()));
+  }
+  if (std::string s = after("no such column: "); !s.empty()) {
+    return MakeError("42703", StringPrintf("column \"%s\" does not exist", s.c_str()));
+  }
+  if (std::string s = after("no such function: "); !s.empty()) {
+    return MakeError("42883", StringPrintf("function %s does not exist", s.c_str()), "",
+                     "No function matches the given name and argument types.");
+  }
+  if (std::string s = after("wrong number of arguments to function "); !s.empty()) {
+    return MakeError("42883", "function " + s + " does not exist", "",
+                     "No function matches the given name and argument types.");
+  }
+  if (std::string s = after("no such savepoint: "); !s.empty()) {
+    return MakeError("3B001", StringPrintf("savepoint \"%s\" does not exist", s.c_str()));
+  }
+  if (std::string s = after("ambiguous column name: "); !s.empty()) {
+    return MakeError("42702", StringPrintf("column reference \"%s\" is ambiguous", s.c_str()));
+  }
+  for (const char* what : {"table ", "index ", "view ", "trigger "}) {
+    std::string s = after(what);
+    size_t pos = s.find(" already exists");
+    if (!s.empty() && pos != std::string::npos) {
+      return MakeError("42P07",
+                       StringPrintf("relation \"%s\" already exists", s.substr(0, pos).c_str()));
+    }
+  }
+  if (std::string s = after("no such index: "); !s.empty()) {
+    return MakeError("42704", StringPrintf("index \"%s\" does not exist", s.c_str()));
+  }
+  if (std::string s = after("duplicate column name: "); !s.empty()) {
+    return MakeError("42701", StringPrintf("column \"%s\" specified more than once", s.c_str()));
+  }
+  if (msg.compare(0, 6, "near \"") == 0) {
+    size_t end = msg.find("\": syntax error");
+    if (end != std::string::npos) {
+      return MakeError("42601", "syntax error at or near \"" + msg.substr(6, end - 6) + "\"");
+    }
+  }
+  if (msg == "incomplete input") return MakeError("42601", "syntax error at end of input");
+  if (msg.find("syntax error") != std::string::npos) return MakeError("42601", msg);
+  if (msg.find("datatype mismatch") != std::string::npos) return MakeError("42804", msg);
+  return MakeError("XX000", msg);
+}
+
+SqlError GucError(const Status& status) {
+  log::Message m = log::MessageFromStatus(log::Level::kError, status);
+  std::string code = "22023";
+  if (StartsWith(m.text, "unrecognized configuration parameter")) code = "42704";
+  if (StartsWith(m.text, "permission denied")) code = "42501";
+  if (m.text.find("cannot be changed") != std::string::npos ||
+      m.text.find("cannot be set after connection start") != std::string::npos) {
+    code = "55P02";
+  }
+  if (StartsWith(m.text, "invalid configuration parameter name")) code = "42602";
+  return MakeError(code, m.text, m.detail, m.hint);
+}
+
+Value ColumnValue(sqlite3_stmt* st, int k) {
+  switch (sqlite3_column_type(st, k)) {
+    case SQLITE_INTEGER:
+      return Value::Int(sqlite3_column_int64(st, k));
+    case SQLITE_FLOAT:
+      return Value::Real(sqlite3_column_double(st, k));
+    case SQLITE_TEXT: {
+      const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(st, k));
+      int n = sqlite3_column_bytes(st, k);
+      return Value::Text(std::string(p, static_cast<size_t>(n)));
+    }
+    case SQLITE_BLOB: {
+      const void* p = sqlite3_column_blob(st, k);
+      int n = sqlite3_column_bytes(st, k);
+      return Value::Blob(n > 0 ? std::string(static_cast<const char*>(p), static_cast<size_t>(n))
+                               : std::string());
+    }
+    default:
+      return Value::Null();
+  }
+}
+
+uint32_t ValueTypeOid(const Value& v) {
+  switch (v.kind) {
+    case Value::Kind::kInt:
+      return oid::kInt8;
+    case Value::Kind::kReal:
+      return oid::kFloat8;
+    case Value::Kind::kBlob:
+      return oid::kBytea;
+    default:
+      return oid::kText;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// StatementImpl
+
+const std::string& StatementImpl::sql() const { return sql_; }
+bool StatementImpl::empty() const { return kind == Kind::kEmpty; }
+const std::vector<uint32_t>& StatementImpl::param_types() const { return params; }
+
+std::vector<Column> StatementImpl::DescribeColumns() const {
+  if (kind == Kind::kSqlite) {
+    std::vector<Column> out = columns;
+    if (registry && registry->session != nullptr) registry->session->ProbeTypes(*this, &out);
+    for (Column& c : out) {
+      if (c.type_oid == 0) c.type_oid = oid::kText;
+      c.type_len = TypeLength(c.type_oid);
+    }
+    reported = out;
+    return out;
+  }
+  return UtilityColumns();
+}
+
+std::vector<Column> StatementImpl::UtilityColumns() const {
+  std::vector<Column> out;
+  auto text_col = [&](std::string name) {
+    Column c;
+    c.name = std::move(name);
+    c.type_oid = oid::kText;
+    out.push_back(c);
+  };
+  if (kind == Kind::kShow) {
+    if (show_all) {
+      text_col("name");
+      text_col("setting");
+      text_col("description");
+    } else {
+      text_col(show_name);
+    }
+  }
+  return out;
+}
+
+StatementImpl::~StatementImpl() {
+  if (cached != nullptr) sqlite3_finalize(cached);
+}
+
+// ---------------------------------------------------------------------------
+// PortalImpl
+
+PortalImpl::PortalImpl(std::shared_ptr<Registry> registry, std::shared_ptr<StatementImpl> stmt,
+                       std::vector<Value> params)
+    : registry_(std::move(registry)), statement_(std::move(stmt)), params_(std::move(params)) {
+  registry_->live.insert(this);
+}
+
+PortalImpl::~PortalImpl() {
+  registry_->live.erase(this);
+  ReleaseStatement();
+}
+
+void PortalImpl::ReleaseStatement() {
+  if (st_ == nullptr) return;
+  sqlite3_reset(st_);
+  sqlite3_clear_bindings(st_);
+  if (statement_->cached == nullptr) {
+    statement_->cached = st_;
+  } else {
+    sqlite3_finalize(st_);
+  }
+  st_ = nullptr;
+}
+
+void PortalImpl::TransactionEnded() {
+  if (st_ != nullptr && started_ && !done_) {
+    sqlite3_reset(st_);
+    invalid_ = true;
+  }
+}
+
+SqlResult<std::vector<Column>> PortalImpl::Describe() {
+  SessionImpl* s = registry_->session;
+  if (s == nullptr) return MakeError("08003", "the session has ended");
+  if (columns_) return *columns_;
+  if (statement_->kind != Kind::kSqlite) {
+    columns_ = statement_->UtilityColumns();
+    return *columns_;
+  }
+  if (s->failed() && !statement_->columns.empty()) return s->AbortedError();
+  if (statement_->reported && statement_->reported->size() == statement_->columns.size()) {
+    columns_ = *statement_->reported;
+    return *columns_;
+  }
+  std::vector<Column> cols = statement_->columns;
+  bool unknown = false;
+  for (const Column& c : cols) unknown = unknown || c.type_oid == 0;
+  if (unknown && !done_ && !invalid_) {
+    // Learn the value types from the first row; the row is kept for Execute.
+    if (!started_) {
+      if (SqlStatus st = Start(s); !st.ok()) return st.error();
+    }
+    s->fctx().deadline_us = deadline_us_;
+    SqlStatus st = Fetch(s);
+    s->fctx().deadline_us = 0;
+    if (!st.ok()) return st.error();
+    if (row_ready_) {
+      for (size_t k = 0; k < cols.size(); ++k) {
+        if (cols[k].type_oid == 0) {
+          cols[k].type_oid = ValueTypeOid(ColumnValue(st_, static_cast<int>(k)));
+        }
+      }
+    }
+  }
+  for (Column& c : cols) {
+    if (c.type_oid == 0) c.type_oid = oid::kText;
+    c.type_len = TypeLength(c.type_oid);
+  }
+  columns_ = cols;
+  return *columns_;
+}
+
+SqlStatus PortalImpl::Start(SessionImpl* s) {
+  const int64_t now = functions::NowMicros();
+  deadline_us_ = guc::statement_timeout > 0 ? now + int64_t{guc::statement_timeout} * 1000 : 0;
+  s->fctx().statement_start_us = now;
+  s->fctx().deadline_us = deadline_us_;
+  SqlStatus st = s->EnsureTransaction(true, sqlite3_stmt_readonly(Stmt(s)) == 0);
+  s->fctx().deadline_us = 0;
+  if (!st.ok()) return st;
+  started_ = true;
+  return SqlOk();
+}
+
+sqlite3_stmt* PortalImpl::Stmt(SessionImpl*) { return st_; }
+
+SqlStatus PortalImpl::Fetch(SessionImpl* s) {
+  int rc = sqlite3_step(st_);
+  if (rc == SQLITE_ROW) {
+    row_ready_ = true;
+    return SqlOk();
+  }
+  if (rc == SQLITE_DONE) {
+    done_ = true;
+    tag_ = CompletionTag(s);
+    sqlite3_reset(st_);
+    return SqlOk();
+  }
+  SqlError e = s->MapSqliteError(rc);
+  sqlite3_reset(st_);
+  done_ = true;
+  failed_ = true;
+  return e;
+}
+
+std::string PortalImpl::CompletionTag(SessionImpl* s) const {
+  const SqliteTag& tag = statement_->tag;
+  const long long changes = static_cast<long long>(sqlite3_changes64(s->db()));
+  switch (tag.style) {
+    case TagStyle::kRows:
+      if (tag.base == "EXPLAIN") return tag.base;
+      return StringPrintf("%s %lld", tag.base.c_str(), static_cast<long long>(rows_));
+    case TagStyle::kInsert:
+      return StringPrintf("INSERT 0 %lld", changes);
+    case TagStyle::kUpdate:
+      return StringPrintf("UPDATE %lld", changes);
+    case TagStyle::kDelete:
+      return StringPrintf("DELETE %lld", changes);
+    case TagStyle::kFixed:
+      break;
+  }
+  return tag.base;
+}
+
+SqlResult<ExecuteResult> PortalImpl::Execute(int64_t max_rows, RowSink& sink) {
+  SessionImpl* s = registry_->session;
+  if (s == nullptr) return MakeError("08003", "the session has ended");
+  if (statement_->kind != Kind::kSqlite) return ExecuteUtility(s, max_rows, sink);
+  if (failed_) return MakeError("55000", "portal cannot be run again after an error");
+  if (done_) return ExecuteResult{tag_, false};
+  if (invalid_) return MakeError("34000", "portal does not exist after its transaction ended");
+  if (s->failed()) return s->AbortedError();
+  if (!started_) {
+    if (SqlStatus st = Start(s); !st.ok()) return st.error();
+  }
+  if (!columns_) {
+    // Execute without Describe (e.g. a client that reuses a described
+    // statement): the types are still needed to present values.
+    SqlResult<std::vector<Column>> cols = Describe();
+    if (!cols.ok()) return cols.error();
+  }
+  const int ncols = static_cast<int>(columns_->size());
+  s->fctx().deadline_us = deadline_us_;
+  int64_t sent = 0;
+  std::vector<Value> row;
+  while (max_rows <= 0 || sent < max_rows) {
+    if (!row_ready_) {
+      SqlStatus st = Fetch(s);
+      if (!st.ok()) {
+        s->fctx().deadline_us = 0;
+        return st.error();
+      }
+      if (done_) break;
+    }
+    if (sqlite3_column_count(st_) != ncols) {
+      // The schema changed under a prepared statement (SQLite re-prepared
+      // it with other columns): the client's row description is stale.
+      s->fctx().deadline_us = 0;
+      sqlite3_reset(st_);
+      done_ = true;
+      failed_ = true;
+      return MakeError("0A000", "cached plan must not change result type");
+    }
+    row.clear();
+    for (int k = 0; k < ncols; ++k) row.push_back(ColumnValue(st_, k));
+    row_ready_ = false;
+    ++rows_;
+    ++sent;
+    SqlStatus st = sink.Row(row);
+    if (!st.ok()) {
+      s->fctx().deadline_us = 0;
+      sqlite3_reset(st_);
+      done_ = true;
+      failed_ = true;
+      return st.error();
+    }
+  }
+  if (!done_ && !row_ready_) {
+    // max_rows reached: look one row ahead so "suspended" means more rows.
+    SqlStatus st = Fetch(s);
+    if (!st.ok()) {
+      s->fctx().deadline_us = 0;
+      return st.error();
+    }
+  }
+  s->fctx().deadline_us = 0;
+  if (done_) {
+    ReleaseStatement();
+    return ExecuteResult{tag_, false};
+  }
+  return ExecuteResult{"", true};
+}
+
+SqlResult<ExecuteResult> PortalImpl::ExecuteUtility(SessionImpl* s, int64_t max_rows,
+                                                    RowSink& sink) {
+  if (!utility_ran_) {
+    SqlResult<UtilityResult> r = s->RunUtility(*statement_);
+    if (!r.ok()) return r.error();
+    utility_ran_ = true;
+    tag_ = r->tag;
+    util_rows_ = std::move(r->rows);
+  }
+  int64_t sent = 0;
+  while (util_pos_ < util_rows_.size() && (max_rows <= 0 || sent < max_rows)) {
+    SqlStatus st = sink.Row(util_rows_[util_pos_]);
+    ++util_pos_;
+    ++sent;
+    if (!st.ok()) return st.error();
+  }
+  if (util_pos_ < util_rows_.size()) return ExecuteResult{"", true};
+  return ExecuteResult{tag_, false};
+}
+
+// ---------------------------------------------------------------------------
+// SessionImpl
+
+namespace {
+
+int BusyHandler(void* arg, int attempt) {
+  auto* ctx = static_cast<functions::FunctionContext*>(arg);
+  if (functions::CheckInterrupts(ctx) != functions::Interrupt::kNone) return 0;
+  // Back off from 1 ms to 10 ms: short waits stay short, long ones cheap.
+  usleep(static_cast<useconds_t>(std::min(attempt + 1, 10) * 1000));
+  return 1;
+}
+
+// Settings whose changes the client learns through ParameterStatus.
+const char* const kReportedSettings[] = {
+    "server_version",
+    "server_encoding",
+    "client_encoding",
+    "application_name",
+    "default_transaction_read_only",
+    "in_hot_standby",
+    "is_superuser",
+    "session_authorization",
+    "DateStyle",
+    "IntervalStyle",
+    "TimeZone",
+    "integer_datetimes",
+    "standard_conforming_strings",
+};
+
+}  // namespace
+
+SessionImpl::SessionImpl(const SessionInfo& info)
+    : info_(info), registry_(std::make_shared<Registry>()) {
+  registry_->session = this;
+  fctx_.info = &info_;
+}
+
+SessionImpl::~SessionImpl() {
+  registry_->session = nullptr;
+  for (PortalImpl* p : registry_->live) p->TransactionEnded();
+  if (db_ != nullptr) {
+    if (sqlite_open_ && sqlite3_get_autocommit(db_) == 0) {
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    }
+    // Zombie until the statements still held by clients are finalized.
+    sqlite3_close_v2(db_);
+  }
+}
+
+SqlStatus SessionImpl::Initialize() {
+  guc::DefineBuiltinSettings();
+  guc::DefineSessionSettings();
+  int rc =
+      sqlite3_open_v2(info_.database_path.c_str(), &db_,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+    return MakeError("58030", StringPrintf("could not open database file \"%s\": %s",
+                                           info_.database_path.c_str(), msg.c_str()));
+  }
+  sqlite3_extended_result_codes(db_, 1);
+  sqlite3_busy_handler(db_, BusyHandler, &fctx_);
+  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA foreign_keys=ON"}) {
+    char* err = nullptr;
+    if (sqlite3_exec(db_, pragma, nullptr, nullptr, &err) != SQLITE_OK) {
+      std::string msg = err != nullptr ? err : "unknown error";
+      sqlite3_free(err);
+      return MakeError("58030", StringPrintf("could not prepare database \"%s\": %s",
+                                             info_.database_path.c_str(), msg.c_str()));
+    }
+  }
+  functions::Register(db_, &fctx_);
+  if (SqlStatus st = system::Register(db_, info_); !st.ok()) return st;
+
+  // Session identity, then the client's settings, as PostgreSQL applies them.
+  (void)guc::SetOption("is_superuser", info_.superuser ? "on" : "off", guc::Context::kInternal,
+                       guc::Source::kOverride);
+  (void)guc::SetOption("session_authorization", info_.role_name, guc::Context::kInternal,
+                       guc::Source::kOverride);
+  const guc::Context backend_ctx =
+      info_.superuser ? guc::Context::kSuBackend : guc::Context::kBackend;
+  if (!info_.application_name.empty()) {
+    if (Status s = guc::SetOption("application_name", info_.application_name, backend_ctx,
+                                  guc::Source::kClient);
+        !s.ok()) {
+      SqlError e = GucError(s);
+      e.severity = "FATAL";
+      return e;
+    }
+  }
+  for (const auto& [name, value] : info_.startup_settings) {
+    if (Status s = guc::SetOption(name, value, backend_ctx, guc::Source::kClient); !s.ok()) {
+      SqlError e = GucError(s);
+      e.severity = "FATAL";
+      return e;
+    }
+  }
+  for (const char* name : kReportedSettings) reported_[name] = guc::ShowValue(name);
+  if (guc::application_name != nullptr)
+    backend_status::ReportApplicationName(guc::application_name);
+  return SqlOk();
+}
+
+SqlError SessionImpl::AbortedError() const {
+  return MakeError("25P02",
+                   "current transaction is aborted, commands ignored until end of transaction "
+                   "block");
+}
+
+SqlError SessionImpl::MapSqliteError(int rc) {
+  if (fctx_.error) {
+    SqlError e = *fctx_.error;
+    fctx_.error.reset();
+    fctx_.interrupt = functions::Interrupt::kNone;
+    return e;
+  }
+  if (fctx_.interrupt != functions::Interrupt::kNone) {
+    SqlError e = functions::InterruptError(fctx_.interrupt);
+    fctx_.interrupt = functions::Interrupt::kNone;
+    return e;
+  }
+  // A system or C function's PostgreSQL error (system.h), when it is the
+  // failure at hand; taken either way so a stale one never resurfaces.
+  const std::string message = sqlite3_errmsg(db_);
+  std::optional<SqlError> function_error = system::TakeFunctionError();
+  if (function_error && function_error->message == message) return *function_error;
+  return TranslateSqliteError(rc, sqlite3_extended_errcode(db_), message);
+}
+
+SqlStatus SessionImpl::Exec(const char* sql) {
+  int rc = sqlite3_exec(db_, sql, nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK) return MapSqliteError(rc);
+  return SqlOk();
+}
+
+void SessionImpl::StartTransactionClock() {
+  const int64_t now = functions::NowMicros();
+  fctx_.transaction_start_us = now;
+  backend_status::ReportTransactionStart(now);
+}
+
+SqlStatus SessionImpl::EnsureTransaction(bool need_sqlite, bool write) {
+  if (state_ == TxState::kIdle) {
+    state_ = TxState::kImplicit;
+    StartTransactionClock();
+  }
+  if (need_sqlite && !sqlite_open_) {
+    if (SqlStatus st = Exec(write ? "BEGIN IMMEDIATE" : "BEGIN"); !st.ok()) return st;
+    sqlite_open_ = true;
+  }
+  return SqlOk();
+}
+
+SqlStatus SessionImpl::EndTransaction(bool commit) {
+  SqlStatus result = SqlOk();
+  for (PortalImpl* p : registry_->live) p->TransactionEnded();
+  if (sqlite_open_) {
+    if (sqlite3_get_autocommit(db_) != 0) {
+      // SQLite already rolled the transaction back (e.g. after an I/O error).
+      commit = false;
+    } else if (commit) {
+      SqlStatus st = Exec("COMMIT");
+      if (!st.ok()) {
+        result = st;
+        commit = false;
+        if (sqlite3_get_autocommit(db_) == 0) (void)Exec("ROLLBACK");
+      }
+    } else {
+      (void)Exec("ROLLBACK");
+    }
+    sqlite_open_ = false;
+  }
+  if (commit) {
+    if (SqlStatus st = notify::AtCommit(); !st.ok()) result = st;
+  } else {
+    notify::AtAbort();
+  }
+  // SET is transactional: a rolled-back transaction undoes its SETs; SET
+  // LOCAL ends with the transaction either way.
+  for (auto it = guc_undo_.rbegin(); it != guc_undo_.rend(); ++it) {
+    if (!commit || it->local) {
+      (void)guc::SetOption(it->name, it->old_value, SetContext(), guc::Source::kSession);
+    }
+  }
+  guc_undo_.clear();
+  CollectReports();
+  state_ = TxState::kIdle;
+  fctx_.transaction_start_us = 0;
+  backend_status::ReportTransactionStart(0);
+  return result;
+}
+
+guc::Context SessionImpl::SetContext() const {
+  return info_.superuser ? guc::Context::kSuset : guc::Context::kUserset;
+}
+
+void SessionImpl::CollectReports() {
+  for (const char* name : kReportedSettings) {
+    std::string now = guc::ShowValue(name);
+    auto it = reported_.find(name);
+    if (it == reported_.end() || it->second != now) {
+      reported_[name] = now;
+      pending_reports_.emplace_back(name, now);
+      if (std::strcmp(name, "application_name") == 0) {
+        backend_status::ReportApplicationName(now);
+      }
+    }
+  }
+}
+
+void SessionImpl::ProbeTypes(const StatementImpl& st, std::vector<Column>* cols) {
+  // Describe-statement has no row to learn expression types from, yet the
+  // client will read every later execution with the types it is told now.
+  // A read-only statement without parameters can be run once to look
+  // (side-effecting functions all have declared types, so they never get
+  // here); anything else stays text.
+  bool unknown = false;
+  for (const Column& c : *cols) unknown = unknown || c.type_oid == 0;
+  if (!unknown || !st.params.empty() || state_ == TxState::kFailed) return;
+  sqlite3_stmt* probe = nullptr;
+  if (sqlite3_prepare_v2(db_, st.rewritten.sql.c_str(), static_cast<int>(st.rewritten.sql.size()),
+                         &probe, nullptr) != SQLITE_OK) {
+    return;
+  }
+  if (sqlite3_stmt_readonly(probe) != 0 && sqlite3_step(probe) == SQLITE_ROW &&
+      sqlite3_column_count(probe) == static_cast<int>(cols->size())) {
+    for (size_t k = 0; k < cols->size(); ++k) {
+      if ((*cols)[k].type_oid == 0) {
+        (*cols)[k].type_oid = ValueTypeOid(ColumnValue(probe, static_cast<int>(k)));
+      }
+    }
+  }
+  sqlite3_finalize(probe);
+  // A probe that was interrupted or failed leaves nothing behind.
+  fctx_.interrupt = functions::Interrupt::kNone;
+  fctx_.error.reset();
+  (void)system::TakeFunctionError();
+}
+
+uint32_t SessionImpl::CFunctionReturnType(const std::string& name) {
+  // The table exists once a C function was created in this database; until
+  // then the prepare fails and the type stays unknown.
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db_, "SELECT return_type FROM bgw_c_functions WHERE name = ?1 LIMIT 1", -1,
+                         &st, nullptr) != SQLITE_OK) {
+    return 0;
+  }
+  sqlite3_bind_text(st, 1, name.c_str(), static_cast<int>(name.size()), SQLITE_TRANSIENT);
+  uint32_t type = 0;
+  if (sqlite3_step(st) == SQLITE_ROW) type = static_cast<uint32_t>(sqlite3_column_int64(st, 0));
+  sqlite3_finalize(st);
+  return type;
+}
+
+SqlResult<std::shared_ptr<Statement>> SessionImpl::Prepare(std::string_view sql,
+                                                           std::span<const uint32_t> types) {
+  auto st = std::make_shared<StatementImpl>();
+  st->registry = registry_;
+  st->sql_ = std::string(sql);
+  st->tokens = SignificantTokens(st->sql_);
+  // Trailing semicolons end the statement; anything after one is a second
+  // statement, which the extended protocol does not allow.
+  while (!st->tokens.empty() && st->tokens.back().kind == TokenKind::kSemicolon) {
+    st->tokens.pop_back();
+  }
+  for (const Token& t : st->tokens) {
+    if (t.kind == TokenKind::kSemicolon) {
+      return MakeError("42601", "cannot insert multiple commands into a prepared statement");
+    }
+  }
+  Classified c = Classify(st->tokens);
+  st->kind = c.kind;
+  st->fixed_tag = c.tag;
+  const bool exit_stmt =
+      c.kind == Kind::kCommit || c.kind == Kind::kRollback || c.kind == Kind::kRollbackTo;
+  if (state_ == TxState::kFailed && !exit_stmt && c.kind != Kind::kEmpty) return AbortedError();
+  if (c.kind == Kind::kUnsupported) {
+    return MakeError("0A000", StringPrintf("%s is not supported", c.tag.c_str()));
+  }
+  if (c.kind == Kind::kShow) PrepareShow(st.get());
+  if (c.kind == Kind::kSqlite) {
+    st->rewritten = RewriteForSqlite(st->sql_);
+    if (!st->rewritten.error.empty()) return MakeError("42601", st->rewritten.error);
+    const char* tail = nullptr;
+    sqlite3_stmt* stmt = nullptr;
+    int rc = sqlite3_prepare_v3(db_, st->rewritten.sql.c_str(),
+                                static_cast<int>(st->rewritten.sql.size()),
+                                SQLITE_PREPARE_PERSISTENT, &stmt, &tail);
+    if (rc != SQLITE_OK) return MapSqliteError(rc);
+    if (stmt == nullptr) {
+      st->kind = Kind::kEmpty;
+    } else {
+      st->cached = stmt;
+      st->tag = TagFor(st->tokens);
+      const Rewritten& rw = st->rewritten;
+      const int n = sqlite3_column_count(stmt);
+      const bool items = rw.items_known && rw.items.size() == static_cast<size_t>(n);
+      for (int k = 0; k < n; ++k) {
+        Column col;
+        const auto uk = static_cast<size_t>(k);
+        col.name =
+            items && !rw.items[uk].name.empty() ? rw.items[uk].name : sqlite3_column_name(stmt, k);
+        uint32_t type = items ? rw.items[uk].type_oid : 0;
+        if (type == 0 && items && rw.items[uk].param > 0) {
+          // SELECT $1: the parameter's declared type (as PostgreSQL infers).
+          const auto pi = static_cast<size_t>(rw.items[uk].param - 1);
+          if (pi < types.size() && types[pi] != 0) type = types[pi];
+        }
+        if (type == 0) {
+          if (const char* decl = sqlite3_column_decltype(stmt, k)) type = DeclTypeOid(decl);
+        }
+        if (type == 0 && items && !rw.items[uk].call.empty()) {
+          type = CFunctionReturnType(rw.items[uk].call);
+        }
+        col.type_oid = type;
+        st->columns.push_back(col);
+      }
+    }
+    const size_t nparams = std::max(static_cast<size_t>(st->rewritten.max_param), types.size());
+    for (size_t i = 0; i < nparams; ++i) {
+      uint32_t t = i < types.size() ? types[i] : 0;
+      if (t == 0 && i < st->rewritten.param_casts.size()) t = st->rewritten.param_casts[i];
+      st->params.push_back(t != 0 ? t : oid::kText);
+    }
+  } else {
+    for (uint32_t t : types) st->params.push_back(t != 0 ? t : oid::kText);
+  }
+  return std::shared_ptr<Statement>(st);
+}
+
+SqlResult<std::unique_ptr<Portal>> SessionImpl::Bind(std::shared_ptr<Statement> statement,
+                                                     std::vector<Value> values) {
+  auto st = std::static_pointer_cast<StatementImpl>(statement);
+  if (values.size() != st->params.size()) {
+    return MakeError("08P01",
+                     StringPrintf("bind message supplies %zu parameters, but prepared statement "
+                                  "\"\" requires %zu",
+                                  values.size(), st->params.size()));
+  }
+  const bool exit_stmt =
+      st->kind == Kind::kCommit || st->kind == Kind::kRollback || st->kind == Kind::kRollbackTo;
+  if (state_ == TxState::kFailed && !exit_stmt && st->kind != Kind::kEmpty) {
+    return AbortedError();
+  }
+  auto portal = std::make_unique<PortalImpl>(registry_, st, std::vector<Value>{});
+  if (st->kind == Kind::kSqlite) {
+    sqlite3_stmt* stmt = st->cached;
+    if (stmt != nullptr) {
+      st->cached = nullptr;
+    } else {
+      int rc = sqlite3_prepare_v3(db_, st->rewritten.sql.c_str(),
+                                  static_cast<int>(st->rewritten.sql.size()),
+                                  SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+      if (rc != SQLITE_OK) return MapSqliteError(rc);
+    }
+    portal->SetStmt(stmt);
+    const int bindable = sqlite3_bind_parameter_count(stmt);
+    for (size_t i = 0; i < values.size() && static_cast<int>(i) < bindable; ++i) {
+      const Value& v = values[i];
+      const int idx = static_cast<int>(i) + 1;
+      int rc = SQLITE_OK;
+      switch (v.kind) {
+        case Value::Kind::kNull:
+          rc = sqlite3_bind_null(stmt, idx);
+          break;
+        case Value::Kind::kInt:
+          rc = sqlite3_bind_int64(stmt, idx, v.i);
+          break;
+        case Value::Kind::kReal:
+          rc = sqlite3_bind_double(stmt, idx, v.d);
+          break;
+        case Value::Kind::kText:
+          rc =
+              sqlite3_bind_text64(stmt, idx, v.s.data(), v.s.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+          break;
+        case Value::Kind::kBlob:
+          rc = sqlite3_bind_blob64(stmt, idx, v.s.data(), v.s.size(), SQLITE_TRANSIENT);
+          break;
+      }
+      if (rc != SQLITE_OK && rc != SQLITE_RANGE) return MapSqliteError(rc);
+    }
+  } else {
+    portal->SetParams(std::move(values));
+  }
+  return std::unique_ptr<Portal>(std::move(portal));
+}
+
+void SessionImpl::AfterError() {
+  fctx_.interrupt = functions::Interrupt::kNone;
+  fctx_.error.reset();
+  fctx_.deadline_us = 0;
+  if (state_ == TxState::kImplicit) {
+    (void)EndTransaction(false);
+  } else if (state_ == TxState::kBlock) {
+    state_ = TxState::kFailed;
+    if (sqlite_open_ && sqlite3_get_autocommit(db_) != 0) sqlite_open_ = false;
+  }
+}
+
+SqlStatus SessionImpl::Sync() {
+  if (state_ == TxState::kImplicit) return EndTransaction(true);
+  return SqlOk();
+}
+
+char SessionImpl::TransactionStatus() const {
+  switch (state_) {
+    case TxState::kBlock:
+      return 'T';
+    case TxState::kFailed:
+      return 'E';
+    default:
+      return 'I';
+  }
+}
+
+std::vector<std::pair<std::string, std::string>> SessionImpl::TakeReportedSettings() {
+  std::vector<std::pair<std::string, std::string>> out;
+  out.swap(pending_reports_);
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> SessionImpl::InitialReportedSettings() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const char* name : kReportedSettings) out.emplace_back(name, guc::ShowValue(name));
+  return out;
+}
+
+std::vector<Notification> SessionImpl::TakeNotifications() { return notify::Take(); }
+
+std::vector<SqlError> SessionImpl::TakeNotices() {
+  std::vector<SqlError> out;
+  out.swap(notices_);
+  return out;
+}
+
+void SessionImpl::ReportQueryStart(std::string_view query_text) {
+  // A cancel that arrived while the session was idle has nothing to cancel
+  // (PostgreSQL ignores it while reading a command); it must not cancel
+  // this new query.
+  QueryCancelPending = 0;
+  std::string q(query_text);
+  backend_status::ReportActivity(backend_status::State::kRunning, q.c_str());
+}
+
+void SessionImpl::ReportIdle() {
+  backend_status::State s = backend_status::State::kIdle;
+  if (state_ == TxState::kBlock) s = backend_status::State::kIdleInTransaction;
+  if (state_ == TxState::kFailed) s = backend_status::State::kIdleInTransactionAborted;
+  backend_status::ReportActivity(s, nullptr);
+}
+
+void SessionImpl::Notice(std::string severity, std::string sqlstate, std::string message) {
+  SqlError e = MakeError(std::move(sqlstate), std::move(message));
+  e.severity = std::move(severity);
+  notices_.push_back(std::move(e));
+}
+
+}  // namespace internal
+
+SqlResult<std::unique_ptr<Session>> Session::Open(const SessionInfo& info) {
+  auto s = std::make_unique<internal::SessionImpl>(info);
+  if (SqlStatus st = s->Initialize(); !st.ok()) {
+    SqlError e = st.error();
+    e.severity = "FATAL";
+    return e;
+  }
+  return std::unique_ptr<Session>(std::move(s));
+}
+
+std::vector<std::string> Session::SplitStatements(std::string_view sql) { return SplitSql(sql); }
+
 }  // namespace bgw::sql

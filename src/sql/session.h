@@ -167,6 +167,12 @@ class Session {
   // transaction ends.
   virtual std::vector<Notification> TakeNotifications() = 0;
 
+  // Warnings and notices raised by the statements run since the last call
+  // (e.g. WARNING "there is no transaction in progress" for a COMMIT outside
+  // a block), oldest first, as NoticeResponse fields: severity is "WARNING"
+  // or "NOTICE". Additive: callers that never ask lose nothing else.
+  virtual std::vector<SqlError> TakeNotices() { return {}; }
+
   // What pg_stat_activity shows for this session is updated by the engine;
   // the caller only says when a query starts and the session goes idle.
   virtual void ReportQueryStart(std::string_view query_text) = 0;

@@ -1,0 +1,351 @@
+// Built-in SQL functions and interrupt checks (see functions.h).
+#include "sql/functions.h"
+
+#include <sqlite3.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "common/strutil.h"
+#include "guc/guc.h"
+#include "postgres/miscadmin.h"
+#include "postgres/storage/latch.h"
+#include "postgres/utils/wait_event.h"
+#include "sql/session_internal.h"
+#include "sql/system.h"
+#include "sql/value.h"
+
+namespace bgw::sql::functions {
+namespace {
+
+FunctionContext* Ctx(sqlite3_context* c) {
+  return static_cast<FunctionContext*>(sqlite3_user_data(c));
+}
+
+void ResultText(sqlite3_context* c, const std::string& s) {
+  sqlite3_result_text(c, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
+}
+
+// Fails the current call with a PostgreSQL error the session reports as is.
+void Fail(sqlite3_context* c, SqlError error) {
+  std::string message = error.message;
+  Ctx(c)->error = std::move(error);
+  sqlite3_result_error(c, message.c_str(), -1);
+}
+
+Value ArgValue(sqlite3_value* v) {
+  switch (sqlite3_value_type(v)) {
+    case SQLITE_INTEGER:
+      return Value::Int(sqlite3_value_int64(v));
+    case SQLITE_FLOAT:
+      return Value::Real(sqlite3_value_double(v));
+    case SQLITE_TEXT:
+      return Value::Text(std::string(reinterpret_cast<const char*>(sqlite3_value_text(v)),
+                                     static_cast<size_t>(sqlite3_value_bytes(v))));
+    case SQLITE_BLOB: {
+      const void* p = sqlite3_value_blob(v);
+      int n = sqlite3_value_bytes(v);
+      return Value::Blob(n > 0 ? std::string(static_cast<const char*>(p), static_cast<size_t>(n))
+                               : std::string());
+    }
+    default:
+      return Value::Null();
+  }
+}
+
+void ResultValue(sqlite3_context* c, const Value& v) {
+  switch (v.kind) {
+    case Value::Kind::kNull:
+      sqlite3_result_null(c);
+      break;
+    case Value::Kind::kInt:
+      sqlite3_result_int64(c, v.i);
+      break;
+    case Value::Kind::kReal:
+      sqlite3_result_double(c, v.d);
+      break;
+    case Value::Kind::kText:
+      ResultText(c, v.s);
+      break;
+    case Value::Kind::kBlob:
+      sqlite3_result_blob(c, v.s.data(), static_cast<int>(v.s.size()), SQLITE_TRANSIENT);
+      break;
+  }
+}
+
+const char* RangeMessage(uint32_t type) {
+  switch (type) {
+    case oid::kInt2:
+      return "smallint out of range";
+    case oid::kInt4:
+      return "integer out of range";
+    case oid::kOid:
+      return "OID out of range";
+    default:
+      return "bigint out of range";
+  }
+}
+
+bool InRange(int64_t v, uint32_t type) {
+  switch (type) {
+    case oid::kInt2:
+      return v >= -32768 && v <= 32767;
+    case oid::kInt4:
+      return v >= std::numeric_limits<int32_t>::min() && v <= std::numeric_limits<int32_t>::max();
+    case oid::kOid:
+      return v >= 0 && v <= 4294967295LL;
+    default:
+      return true;
+  }
+}
+
+// bgw_cast(value, type_oid): PostgreSQL's cast semantics for the types
+// SQLite's CAST gets wrong (text 'abc' to integer is an error, not 0).
+void CastFunc(sqlite3_context* c, int, sqlite3_value** argv) {
+  Value v = ArgValue(argv[0]);
+  auto type = static_cast<uint32_t>(sqlite3_value_int64(argv[1]));
+  if (v.is_null()) {
+    sqlite3_result_null(c);
+    return;
+  }
+  if (v.kind == Value::Kind::kBlob && type != oid::kBytea) {
+    Fail(c, MakeError("42846", StringPrintf("cannot cast type bytea to %s", TypeName(type))));
+    return;
+  }
+  switch (type) {
+    case oid::kBool:
+      if (v.kind == Value::Kind::kInt) {
+        sqlite3_result_int(c, v.i != 0);
+        return;
+      }
+      if (v.kind == Value::Kind::kReal) {
+        Fail(c, MakeError("42846", "cannot cast type double precision to boolean"));
+        return;
+      }
+      break;
+    case oid::kInt2:
+    case oid::kInt4:
+    case oid::kInt8:
+    case oid::kOid:
+      if (v.kind == Value::Kind::kInt) {
+        if (!InRange(v.i, type)) return Fail(c, MakeError("22003", RangeMessage(type)));
+        sqlite3_result_int64(c, v.i);
+        return;
+      }
+      if (v.kind == Value::Kind::kReal) {
+        double r = std::nearbyint(v.d);  // PostgreSQL rounds half to even
+        if (std::isnan(r) || r < -9.2233720368547758e18 || r >= 9.2233720368547758e18 ||
+            !InRange(static_cast<int64_t>(r), type)) {
+          return Fail(c, MakeError("22003", RangeMessage(type)));
+        }
+        sqlite3_result_int64(c, static_cast<int64_t>(r));
+        return;
+      }
+      break;
+    case oid::kFloat4:
+    case oid::kFloat8:
+      if (v.kind == Value::Kind::kInt) {
+        sqlite3_result_double(c, static_cast<double>(v.i));
+        return;
+      }
+      if (v.kind == Value::Kind::kReal) {
+        sqlite3_result_double(c, type == oid::kFloat4 ? static_cast<float>(v.d) : v.d);
+        return;
+      }
+      break;
+    case oid::kNumeric:
+      if (v.kind != Value::Kind::kText) {
+        ResultValue(c, v);
+        return;
+      }
+      break;
+    default:
+      ResultValue(c, v);
+      return;
+  }
+  SqlResult<Value> parsed = ParseText(v.s, type);
+  if (!parsed.ok()) return Fail(c, parsed.error());
+  ResultValue(c, *parsed);
+}
+
+void VersionFunc(sqlite3_context* c, int, sqlite3_value**) {
+  ResultText(c, StringPrintf("PostgreSQL %s on x86_64-pc-linux-gnu, bgworker %s", kServerVersion,
+                             BGW_VERSION_STRING));
+}
+
+void CurrentDatabaseFunc(sqlite3_context* c, int, sqlite3_value**) {
+  ResultText(c, Ctx(c)->info->database_name);
+}
+
+void CurrentUserFunc(sqlite3_context* c, int, sqlite3_value**) {
+  ResultText(c, Ctx(c)->info->role_name);
+}
+
+void CurrentSchemaFunc(sqlite3_context* c, int, sqlite3_value**) { ResultText(c, "public"); }
+
+void NowFunc(sqlite3_context* c, int, sqlite3_value**) {
+  FunctionContext* ctx = Ctx(c);
+  int64_t t = ctx->transaction_start_us != 0 ? ctx->transaction_start_us : NowMicros();
+  ResultText(c, system::FormatTimestamp(t));
+}
+
+void StatementTimestampFunc(sqlite3_context* c, int, sqlite3_value**) {
+  FunctionContext* ctx = Ctx(c);
+  int64_t t = ctx->statement_start_us != 0 ? ctx->statement_start_us : NowMicros();
+  ResultText(c, system::FormatTimestamp(t));
+}
+
+void ClockTimestampFunc(sqlite3_context* c, int, sqlite3_value**) {
+  ResultText(c, system::FormatTimestamp(NowMicros()));
+}
+
+void BackendPidFunc(sqlite3_context* c, int, sqlite3_value**) {
+  sqlite3_result_int64(c, static_cast<int64_t>(getpid()));
+}
+
+void FalseFunc(sqlite3_context* c, int, sqlite3_value**) { sqlite3_result_int(c, 0); }
+
+void SleepFunc(sqlite3_context* c, int, sqlite3_value** argv) {
+  FunctionContext* ctx = Ctx(c);
+  Value v = ArgValue(argv[0]);
+  double seconds = 0;
+  if (v.kind == Value::Kind::kInt) {
+    seconds = static_cast<double>(v.i);
+  } else if (v.kind == Value::Kind::kReal) {
+    seconds = v.d;
+  } else if (v.kind == Value::Kind::kText) {
+    SqlResult<Value> parsed = ParseText(v.s, oid::kFloat8);
+    if (!parsed.ok()) return Fail(c, parsed.error());
+    seconds = parsed->d;
+  }
+  if (MyLatch == nullptr) InitializeLatchSupport();
+  const int64_t end = NowMicros() + static_cast<int64_t>(std::max(0.0, seconds) * 1e6);
+  while (true) {
+    if (CheckInterrupts(ctx) != Interrupt::kNone) {
+      sqlite3_result_error(c, "interrupted", -1);
+      return;
+    }
+    int64_t now = NowMicros();
+    int64_t wake = end;
+    if (ctx->deadline_us != 0) wake = std::min(wake, ctx->deadline_us);
+    if (now >= end) break;
+    // Round up so we never wake just before the deadline and spin.
+    long timeout_ms = static_cast<long>((std::max<int64_t>(wake - now, 0) + 999) / 1000);
+    WaitLatch(MyLatch, WL_TIMEOUT | WL_LATCH_SET | WL_EXIT_ON_PM_DEATH, std::max(timeout_ms, 1L),
+              WAIT_EVENT_PG_SLEEP);
+    ResetLatch(MyLatch);
+  }
+  sqlite3_result_null(c);
+}
+
+void CurrentSettingFunc(sqlite3_context* c, int argc, sqlite3_value** argv) {
+  const char* name = reinterpret_cast<const char*>(sqlite3_value_text(argv[0]));
+  if (name == nullptr) return sqlite3_result_null(c);
+  Result<std::string> value = guc::GetConfigOption(name);
+  if (!value.ok()) {
+    if (argc > 1 && sqlite3_value_int(argv[1]) != 0) return sqlite3_result_null(c);
+    return Fail(c, MakeError("42704", value.status().message()));
+  }
+  ResultText(c, *value);
+}
+
+// set_config(name, value, is_local): SET from SQL. The change is not undone
+// by a rollback (unlike SET); is_local is accepted and ignored.
+void SetConfigFunc(sqlite3_context* c, int, sqlite3_value** argv) {
+  const char* name = reinterpret_cast<const char*>(sqlite3_value_text(argv[0]));
+  const char* value = reinterpret_cast<const char*>(sqlite3_value_text(argv[1]));
+  if (name == nullptr) {
+    return Fail(c, MakeError("22004", "SET requires parameter name"));
+  }
+  const bool superuser = Ctx(c)->info != nullptr && Ctx(c)->info->superuser;
+  Status s =
+      value == nullptr
+          ? guc::ResetOption(name, superuser ? guc::Context::kSuset : guc::Context::kUserset)
+          : guc::SetOption(name, value, superuser ? guc::Context::kSuset : guc::Context::kUserset,
+                           guc::Source::kSession);
+  if (!s.ok()) return Fail(c, internal::GucError(s));
+  ResultText(c, guc::ShowValue(name));
+}
+
+int Progress(void* arg) {
+  return CheckInterrupts(static_cast<FunctionContext*>(arg)) != Interrupt::kNone ? 1 : 0;
+}
+
+}  // namespace
+
+int64_t NowMicros() {
+  struct timeval tv;
+  gettimeofday(&tv, nullptr);
+  return static_cast<int64_t>(tv.tv_sec) * 1000000 + tv.tv_usec;
+}
+
+Interrupt CheckInterrupts(FunctionContext* ctx) {
+  if (ctx->interrupt != Interrupt::kNone) return ctx->interrupt;
+  if (ProcDiePending) {
+    ProcDiePending = 0;
+    ctx->interrupt = Interrupt::kDie;
+  } else if (QueryCancelPending) {
+    QueryCancelPending = 0;
+    ctx->interrupt = Interrupt::kCancel;
+  } else if (ctx->deadline_us != 0 && NowMicros() >= ctx->deadline_us) {
+    ctx->interrupt = Interrupt::kTimeout;
+  }
+  if (ctx->interrupt != Interrupt::kNone && !ProcDiePending && !QueryCancelPending) {
+    InterruptPending = 0;
+  }
+  return ctx->interrupt;
+}
+
+SqlError InterruptError(Interrupt reason) {
+  switch (reason) {
+    case Interrupt::kDie: {
+      SqlError e = MakeError("57P01", "terminating connection due to administrator command");
+      e.severity = "FATAL";
+      return e;
+    }
+    case Interrupt::kTimeout:
+      return MakeError("57014", "canceling statement due to statement timeout");
+    default:
+      return MakeError("57014", "canceling statement due to user request");
+  }
+}
+
+void Register(sqlite3* db, FunctionContext* ctx) {
+  struct Def {
+    const char* name;
+    int args;
+    void (*fn)(sqlite3_context*, int, sqlite3_value**);
+    bool deterministic;
+  };
+  static const Def kDefs[] = {
+      {"bgw_cast", 2, CastFunc, true},
+      {"version", 0, VersionFunc, true},
+      {"current_database", 0, CurrentDatabaseFunc, true},
+      {"current_user", 0, CurrentUserFunc, true},
+      {"session_user", 0, CurrentUserFunc, true},
+      {"user", 0, CurrentUserFunc, true},
+      {"current_role", 0, CurrentUserFunc, true},
+      {"current_schema", 0, CurrentSchemaFunc, true},
+      {"now", 0, NowFunc, false},
+      {"transaction_timestamp", 0, NowFunc, false},
+      {"statement_timestamp", 0, StatementTimestampFunc, false},
+      {"clock_timestamp", 0, ClockTimestampFunc, false},
+      {"pg_backend_pid", 0, BackendPidFunc, true},
+      {"pg_is_in_recovery", 0, FalseFunc, true},
+      {"pg_sleep", 1, SleepFunc, false},
+      {"current_setting", 1, CurrentSettingFunc, false},
+      {"current_setting", 2, CurrentSettingFunc, false},
+      {"set_config", 3, SetConfigFunc, false},
+  };
+  for (const Def& d : kDefs) {
+    int flags = SQLITE_UTF8 | (d.deterministic ? SQLITE_DETERMINISTIC : 0);
+    sqlite3_create_function_v2(db, d.name, d.args, flags, ctx, d.fn, nullptr, nullptr, nullptr);
+  }
+  // Often enough to notice a cancel promptly, rarely enough to cost nothing.
+  sqlite3_progress_handler(db, 1000, Progress, ctx);
+}
+
+}  // namespace bgw::sql::functions

@@ -1,0 +1,54 @@
+// The engine's built-in SQL functions (version(), now(), current_user,
+// pg_sleep(), bgw_cast(), ...) and interrupt checking for running statements.
+//
+// Interrupts: SQLite cannot unwind our stack, so a cancel request, a
+// termination request or the statement_timeout deadline is noticed at safe
+// points (SQLite's progress handler, pg_sleep's wait loop), recorded in the
+// FunctionContext and turned into SQLITE_INTERRUPT / a function error; the
+// session then reports the recorded reason with PostgreSQL's SQLSTATE.
+// Likewise a function that fails with a PostgreSQL error (bgw_cast's 22P02)
+// leaves the SqlError here for the session to report verbatim.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "sql/error.h"
+#include "sql/session.h"
+
+struct sqlite3;
+
+namespace bgw::sql::functions {
+
+enum class Interrupt { kNone, kCancel, kTimeout, kDie };
+
+// Per-session state the functions read; owned by the session, registered
+// with the connection, so it must outlive the connection.
+struct FunctionContext {
+  const SessionInfo* info = nullptr;
+  int64_t transaction_start_us = 0;        // now()
+  int64_t statement_start_us = 0;          // statement_timestamp()
+  int64_t deadline_us = 0;                 // statement_timeout; 0 = none
+  Interrupt interrupt = Interrupt::kNone;  // recorded by CheckInterrupts
+  std::optional<SqlError> error;           // a function's PostgreSQL error
+};
+
+// Registers every built-in function and the progress handler on `db`.
+void Register(sqlite3* db, FunctionContext* ctx);
+
+// Consumes pending cancel/die flags and checks the deadline; records and
+// returns the reason (kNone = keep going).
+Interrupt CheckInterrupts(FunctionContext* ctx);
+
+// The error PostgreSQL reports for an interrupt.
+SqlError InterruptError(Interrupt reason);
+
+// Microseconds since the Unix epoch (wall clock).
+int64_t NowMicros();
+
+// The server version as clients see it.
+inline constexpr const char* kServerVersion = "15.0 (bgworker)";
+inline constexpr int kServerVersionNum = 150000;
+
+}  // namespace bgw::sql::functions

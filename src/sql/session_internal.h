@@ -1,0 +1,238 @@
+// Private to src/sql: the engine's classes behind session.h, shared by
+// session.cc (statements, portals, transactions) and utility.cc (the
+// statements the engine runs itself), and exposed for the unit tests.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "guc/guc.h"
+#include "sql/functions.h"
+#include "sql/lexer.h"
+#include "sql/session.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace bgw::storage {
+class Catalog;
+}
+
+namespace bgw::sql::internal {
+
+enum class Kind {
+  kEmpty,
+  kSqlite,
+  kBegin,
+  kCommit,
+  kRollback,
+  kRollbackTo,
+  kSavepoint,
+  kRelease,
+  kSet,
+  kShow,
+  kReset,
+  kDiscard,
+  kListen,
+  kUnlisten,
+  kNotify,
+  kTruncate,
+  kDropObjects,  // DROP TABLE|INDEX|VIEW a, b [CASCADE]
+  kVacuum,
+  kCreateFunction,
+  kDropFunction,
+  kCreateDatabase,
+  kAlterDatabase,
+  kDropDatabase,
+  kCreateRole,
+  kAlterRole,
+  kDropRole,
+  kNoop,         // accepted and ignored; `tag` is the command tag
+  kUnsupported,  // 0A000; `tag` names the command
+};
+
+struct Classified {
+  Kind kind = Kind::kSqlite;
+  std::string tag;
+};
+Classified Classify(const std::vector<Token>& significant);
+
+enum class TagStyle { kFixed, kRows, kInsert, kUpdate, kDelete };
+struct SqliteTag {
+  TagStyle style = TagStyle::kFixed;
+  std::string base;  // "SELECT", "CREATE TABLE", ...
+};
+SqliteTag TagFor(const std::vector<Token>& significant);
+
+// A declared column type (sqlite3_column_decltype) as a type OID.
+uint32_t DeclTypeOid(std::string_view decl);
+// SQLite's error (primary/extended code and message) as PostgreSQL's.
+SqlError TranslateSqliteError(int rc, int extended, const std::string& message);
+// A guc registry failure as PostgreSQL's error.
+SqlError GucError(const Status& status);
+std::string LowerWord(const Token& t);
+
+class SessionImpl;
+class PortalImpl;
+
+// Live portals, so a transaction end can release their SQLite statements;
+// `session` is cleared when the session goes away first.
+struct Registry {
+  SessionImpl* session = nullptr;
+  std::set<PortalImpl*> live;
+};
+
+class StatementImpl final : public Statement {
+ public:
+  ~StatementImpl() override;
+  const std::string& sql() const override;
+  bool empty() const override;
+  const std::vector<uint32_t>& param_types() const override;
+  std::vector<Column> DescribeColumns() const override;
+  std::vector<Column> UtilityColumns() const;
+
+  std::string sql_;
+  std::vector<Token> tokens;  // significant, viewing sql_
+  Kind kind = Kind::kSqlite;
+  std::string fixed_tag;  // kNoop / kUnsupported
+  Rewritten rewritten;
+  SqliteTag tag;
+  std::vector<uint32_t> params;
+  std::vector<Column> columns;  // type 0 = learn from the first row
+  // Columns as told to the client by DescribeColumns: portals then present
+  // values the same way, even if a first row would suggest other types.
+  mutable std::optional<std::vector<Column>> reported;
+  sqlite3_stmt* cached = nullptr;      // free for the next portal
+  std::shared_ptr<Registry> registry;  // the session, while it lives
+  bool show_all = false;
+  std::string show_name;  // canonical setting name for SHOW
+};
+
+struct UtilityResult {
+  std::string tag;
+  std::vector<std::vector<Value>> rows;
+};
+
+class PortalImpl final : public Portal {
+ public:
+  PortalImpl(std::shared_ptr<Registry> registry, std::shared_ptr<StatementImpl> stmt,
+             std::vector<Value> params);
+  ~PortalImpl() override;
+  SqlResult<std::vector<Column>> Describe() override;
+  SqlResult<ExecuteResult> Execute(int64_t max_rows, RowSink& sink) override;
+
+  void SetStmt(sqlite3_stmt* st) { st_ = st; }
+  void SetParams(std::vector<Value> params) { params_ = std::move(params); }
+  // The transaction ended: a half-read statement cannot continue.
+  void TransactionEnded();
+
+ private:
+  SqlStatus Start(SessionImpl* s);
+  SqlStatus Fetch(SessionImpl* s);  // one step: row_ready_ or done_
+  sqlite3_stmt* Stmt(SessionImpl* s);
+  std::string CompletionTag(SessionImpl* s) const;
+  void ReleaseStatement();
+  SqlResult<ExecuteResult> ExecuteUtility(SessionImpl* s, int64_t max_rows, RowSink& sink);
+
+  std::shared_ptr<Registry> registry_;
+  std::shared_ptr<StatementImpl> statement_;
+  std::vector<Value> params_;
+  sqlite3_stmt* st_ = nullptr;
+  bool started_ = false;
+  bool done_ = false;
+  bool failed_ = false;
+  bool invalid_ = false;
+  bool row_ready_ = false;  // the statement sits on a row not yet sent
+  int64_t rows_ = 0;
+  int64_t deadline_us_ = 0;
+  std::string tag_;
+  std::optional<std::vector<Column>> columns_;
+  bool utility_ran_ = false;
+  std::vector<std::vector<Value>> util_rows_;
+  size_t util_pos_ = 0;
+};
+
+enum class TxState { kIdle, kImplicit, kBlock, kFailed };
+
+class SessionImpl final : public Session {
+ public:
+  explicit SessionImpl(const SessionInfo& info);
+  ~SessionImpl() override;
+  SqlStatus Initialize();
+
+  SqlResult<std::shared_ptr<Statement>> Prepare(std::string_view sql,
+                                                std::span<const uint32_t> param_types) override;
+  SqlResult<std::unique_ptr<Portal>> Bind(std::shared_ptr<Statement> statement,
+                                          std::vector<Value> values) override;
+  void AfterError() override;
+  SqlStatus Sync() override;
+  char TransactionStatus() const override;
+  std::vector<std::pair<std::string, std::string>> TakeReportedSettings() override;
+  std::vector<std::pair<std::string, std::string>> InitialReportedSettings() const override;
+  std::vector<Notification> TakeNotifications() override;
+  std::vector<SqlError> TakeNotices() override;
+  void ReportQueryStart(std::string_view query_text) override;
+  void ReportIdle() override;
+  const SessionInfo& info() const override { return info_; }
+
+  // For portals and utility statements.
+  sqlite3* db() const { return db_; }
+  functions::FunctionContext& fctx() { return fctx_; }
+  bool failed() const { return state_ == TxState::kFailed; }
+  SqlError AbortedError() const;
+  SqlError MapSqliteError(int rc);
+  SqlStatus Exec(const char* sql);
+  SqlStatus EnsureTransaction(bool need_sqlite, bool write);
+  SqlStatus EndTransaction(bool commit);
+  SqlResult<UtilityResult> RunUtility(const StatementImpl& st);
+  void PrepareShow(StatementImpl* st) const;
+  // Fills unknown column types of a parameterless read-only statement by
+  // running it to its first row.
+  void ProbeTypes(const StatementImpl& st, std::vector<Column>* cols);
+  // The declared return type of a C function (CREATE FUNCTION), 0 if none.
+  uint32_t CFunctionReturnType(const std::string& name);
+
+ private:
+  void StartTransactionClock();
+  void CollectReports();
+  guc::Context SetContext() const;
+  void Notice(std::string severity, std::string sqlstate, std::string message);
+  SqlResult<storage::Catalog*> Catalog();
+
+  // utility.cc
+  SqlResult<UtilityResult> RunTransactionControl(const StatementImpl& st);
+  SqlResult<UtilityResult> RunSet(const StatementImpl& st);
+  SqlResult<UtilityResult> RunShow(const StatementImpl& st);
+  SqlResult<UtilityResult> RunReset(const StatementImpl& st);
+  SqlResult<UtilityResult> RunDatabase(const StatementImpl& st);
+  SqlResult<UtilityResult> RunRole(const StatementImpl& st);
+  SqlResult<UtilityResult> RunNotify(const StatementImpl& st);
+  SqlResult<UtilityResult> RunTruncate(const StatementImpl& st);
+  SqlResult<UtilityResult> RunDropObjects(const StatementImpl& st);
+  SqlStatus SetOne(const std::string& name, const std::optional<std::string>& value, bool local);
+  void ResetAll();
+
+  SessionInfo info_;
+  sqlite3* db_ = nullptr;
+  functions::FunctionContext fctx_;
+  TxState state_ = TxState::kIdle;
+  bool sqlite_open_ = false;  // a SQLite BEGIN is in force
+  std::shared_ptr<Registry> registry_;
+  std::vector<SqlError> notices_;
+  std::map<std::string, std::string> reported_;
+  std::vector<std::pair<std::string, std::string>> pending_reports_;
+  struct GucUndo {
+    std::string name;
+    std::string old_value;
+    bool local = false;
+  };
+  std::vector<GucUndo> guc_undo_;
+  std::unique_ptr<storage::Catalog> catalog_;
+};
+
+}  // namespace bgw::sql::internal
