@@ -166,3 +166,60 @@ def test_failing_workers_are_reported_not_waited_for(make_server):
     assert len(missing) == 2, srv.log_tail(60)
     assert_no_crash(srv)
     assert segment_files(srv) == []
+
+
+# ---------------------------------------------------------------- from SQL
+
+SQL_FUNCTIONS = """
+CREATE FUNCTION test_shm_mq(queue_size int8, message text, repeat_count int4,
+    num_workers int4) RETURNS void AS 'bgw_shm_mq_test', 'test_shm_mq' LANGUAGE C;
+CREATE FUNCTION test_shm_mq_pipelined(queue_size int8, message text, repeat_count int4,
+    num_workers int4) RETURNS void AS 'bgw_shm_mq_test', 'test_shm_mq_pipelined' LANGUAGE C;
+"""
+
+
+def psql(srv: harness.Server, sql: str, timeout: float = 300) -> "subprocess.CompletedProcess":
+    return harness.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", str(srv.sockdir),
+                        "-p", str(srv.port), "-d", "postgres", "-At", "-c", sql],
+                       timeout=timeout)
+
+
+def test_pg_regression_cases_from_sql(make_server):
+    """PostgreSQL's test_shm_mq regression queries, run by a client backend
+    that starts the relay workers itself (random text built with SQLite's
+    randomblob: hex digits, 2 characters per random byte)."""
+    srv = make_server()
+    srv.init(dynamic_library_path=BGW_MODULE_DIR, max_worker_processes=16)
+    srv.start()
+    cp = psql(srv, SQL_FUNCTIONS)
+    assert cp.returncode == 0, harness.describe(cp)
+    queries = [
+        "SELECT test_shm_mq(1024, '', 2000, 1)",
+        "SELECT test_shm_mq(1024, 'a', 2001, 1)",
+        "SELECT test_shm_mq(32768, substr(hex(randomblob(500)), 1, 100 + abs(random()) % 901),"
+        " 10000, 1)",
+        "SELECT test_shm_mq(100, substr(hex(randomblob(500)), 1, 100 + abs(random()) % 901),"
+        " 10000, 1)",
+        "SELECT test_shm_mq_pipelined(16384, hex(randomblob(135000)), 200, 3)",
+    ]
+    for q in queries:
+        cp = psql(srv, q)
+        assert cp.returncode == 0, f"{q}: {harness.describe(cp)}"
+    # Every relay worker is gone again.
+    cp = psql(srv, "SELECT count(*) FROM pg_stat_activity WHERE backend_type = "
+                   "'bgw_shm_mq_test worker'")
+    assert cp.returncode == 0 and cp.stdout.strip() == "0", harness.describe(cp)
+
+
+def test_sql_errors_are_reported(make_server):
+    srv = make_server()
+    srv.init(dynamic_library_path=BGW_MODULE_DIR, max_worker_processes=16)
+    srv.start()
+    assert psql(srv, SQL_FUNCTIONS).returncode == 0
+    cp = psql(srv, "SELECT test_shm_mq(10, 'x', 1, 1)")
+    assert cp.returncode != 0 and "queue size must be at least" in cp.stderr, harness.describe(cp)
+    cp = psql(srv, "SELECT test_shm_mq(1024, 'x', 1, 0)")
+    assert cp.returncode != 0 and "number of workers must be" in cp.stderr, harness.describe(cp)
+    # The session survives its errors and the server still relays.
+    cp = psql(srv, "SELECT test_shm_mq(1024, 'after', 10, 2)")
+    assert cp.returncode == 0, harness.describe(cp)

@@ -3,10 +3,11 @@
  * and dynamic shared memory scenarios.
  *
  * Written like a PostgreSQL 13-15 module (PostgreSQL's headers and names
- * only). SQL is not available to drive it, so a static "launcher" worker,
- * registered when the library is preloaded, reads what to do from its
- * settings and logs one line per result; tests/test_shm_mq.py and
- * tests/test_dsm.py read those lines.
+ * only). Two ways to drive it: the SQL functions test_shm_mq() and
+ * test_shm_mq_pipelined() (PostgreSQL's, see below), and a static
+ * "launcher" worker, registered when the library is preloaded, that reads
+ * what to do from its settings and logs one line per result;
+ * tests/test_shm_mq.py and tests/test_dsm.py use both.
  *
  * bgw_shm_mq_test.cases: a comma-separated list of
  *
@@ -105,6 +106,8 @@ typedef struct
 	bool		pipelined;
 	bool		badworker;
 	bool		badmiddle;
+	const char *message;		/* SQL cases: this message every time; NULL =
+								 * random lengths and bytes from the seed */
 } test_case;
 
 /*
@@ -145,19 +148,24 @@ message_length(const test_case *tc, uint64 seed, int i)
 {
 	uint64		s = seed ^ ((uint64) i * UINT64CONST(0x2545F4914F6CDD1D));
 
-	if (tc->min_len == tc->max_len)
+	if (tc->min_len == tc->max_len || tc->message != NULL)
 		return (Size) tc->min_len;
 	return (Size) (tc->min_len +
 				   (int64) (splitmix64(&s) % (uint64) (tc->max_len - tc->min_len + 1)));
 }
 
 static void
-fill_message(char *buf, Size len, uint64 seed, int i)
+fill_message(const test_case *tc, char *buf, Size len, uint64 seed, int i)
 {
 	uint64		s = seed * 31 + (uint64) i;
 	Size		off = 0;
 	uint64		v;
 
+	if (tc->message != NULL)
+	{
+		memcpy(buf, tc->message, len);
+		return;
+	}
 	while (off + sizeof(v) <= len)
 	{
 		v = splitmix64(&s);
@@ -545,7 +553,7 @@ run_synchronous(const test_case *tc, uint64 seed)
 		void	   *rdata;
 		shm_mq_result res;
 
-		fill_message(message, len, seed, i);
+		fill_message(tc, message, len, seed, i);
 		/* The PostgreSQL 13/14 spelling: every message is flushed. */
 		res = shm_mq_send(cs.outqh, len, message, false);
 		if (res != SHM_MQ_SUCCESS)
@@ -584,7 +592,7 @@ run_pipelined(const test_case *tc, uint64 seed)
 			if (!have_outgoing)
 			{
 				outgoing_len = message_length(tc, seed, send_count);
-				fill_message(outgoing, outgoing_len, seed, send_count);
+				fill_message(tc, outgoing, outgoing_len, seed, send_count);
 				have_outgoing = true;
 			}
 			res = shm_mq_send(cs.outqh, outgoing_len, outgoing, true, true);
@@ -611,7 +619,7 @@ run_pipelined(const test_case *tc, uint64 seed)
 			{
 				Size		elen = message_length(tc, seed, receive_count);
 
-				fill_message(expected, elen, seed, receive_count);
+				fill_message(tc, expected, elen, seed, receive_count);
 				verify_message(receive_count, elen, expected, len, data);
 				++receive_count;
 				cs.messages++;
@@ -738,6 +746,89 @@ run_case(int number, const char *spec)
 		 number, spec, ok ? "true" : "false", cs.messages, cs.bytes, now_ms() - start,
 		 ok ? "" : " error=\"", ok ? "" : error_text, ok ? "" : "\"");
 	return ok;
+}
+
+/* ------------------------------------------------------------------------
+ * SQL functions, as PostgreSQL's test_shm_mq extension declares them:
+ *
+ *   CREATE FUNCTION test_shm_mq(queue_size int8, message text,
+ *       repeat_count int4, num_workers int4) RETURNS void
+ *       AS 'bgw_shm_mq_test', 'test_shm_mq' LANGUAGE C;
+ *   CREATE FUNCTION test_shm_mq_pipelined(...) the same, 'test_shm_mq_pipelined'
+ *
+ * They relay `message` repeat_count times around a ring of num_workers
+ * relay workers started from the calling backend, and raise an ERROR if a
+ * message comes back different or a worker fails to start.
+ */
+
+PG_FUNCTION_INFO_V1(test_shm_mq);
+PG_FUNCTION_INFO_V1(test_shm_mq_pipelined);
+
+static void
+run_sql_case(FunctionCallInfo fcinfo, bool pipelined)
+{
+	int64		queue_size = PG_GETARG_INT64(0);
+	text	   *message = PG_GETARG_TEXT_PP(1);
+	int32		loops = PG_GETARG_INT32(2);
+	int32		nworkers = PG_GETARG_INT32(3);
+	test_case	tc;
+	volatile bool ok = false;
+
+	if (queue_size < 0 || (uint64) queue_size < shm_mq_minimum_size)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("queue size must be at least %zu bytes", shm_mq_minimum_size)));
+	if (loops < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("repeat count size must be an integer value greater than or equal to zero")));
+	if (nworkers <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("number of workers must be an integer value greater than zero")));
+	if (nworkers > MAX_WORKERS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("number of workers must be at most %d", MAX_WORKERS)));
+
+	memset(&tc, 0, sizeof(tc));
+	snprintf(tc.spec, sizeof(tc.spec), "sql");
+	tc.queue_size = queue_size;
+	tc.message = VARDATA_ANY(message);
+	tc.min_len = tc.max_len = (int64) VARSIZE_ANY_EXHDR(message);
+	tc.loops = loops;
+	tc.nworkers = nworkers;
+	tc.pipelined = pipelined;
+
+	memset(&cs, 0, sizeof(cs));
+	PG_TRY();
+	{
+		setup_case(&tc);
+		if (pipelined)
+			run_pipelined(&tc, 0);
+		else
+			run_synchronous(&tc, 0);
+		ok = true;
+	}
+	PG_FINALLY();
+	{
+		cleanup_case(ok);
+	}
+	PG_END_TRY();
+}
+
+Datum
+test_shm_mq(PG_FUNCTION_ARGS)
+{
+	run_sql_case(fcinfo, false);
+	PG_RETURN_VOID();
+}
+
+Datum
+test_shm_mq_pipelined(PG_FUNCTION_ARGS)
+{
+	run_sql_case(fcinfo, true);
+	PG_RETURN_VOID();
 }
 
 /* ------------------------------------------------------------------------
@@ -1296,6 +1387,13 @@ _PG_init(void)
 {
 	BackgroundWorker worker;
 
+	/*
+	 * Loaded by a backend for the SQL functions, or by a relay worker: no
+	 * settings then (PGC_POSTMASTER settings may only be created while
+	 * preloading; PostgreSQL makes that a FATAL error).
+	 */
+	if (!process_shared_preload_libraries_in_progress)
+		return;
 	DefineCustomStringVariable(MODULE_NAME ".cases",
 							   "Message queue cases: queue_size:message_size:loops:workers[:flags],...",
 							   NULL,
@@ -1314,8 +1412,6 @@ _PG_init(void)
 							   NULL, NULL, NULL);
 	MarkGUCPrefixReserved(MODULE_NAME);
 
-	if (!process_shared_preload_libraries_in_progress)
-		return;
 	if ((cases_setting == NULL || cases_setting[0] == '\0') &&
 		(dsm_tests_setting == NULL || dsm_tests_setting[0] == '\0'))
 		return;
