@@ -270,6 +270,70 @@ void SetConfigFunc(sqlite3_context* c, int, sqlite3_value** argv) {
   ResultText(c, guc::ShowValue(name));
 }
 
+// string_agg(value, delimiter): PostgreSQL's spelling of group_concat, with
+// NULL values skipped and NULL for no rows.
+void StringAggStep(sqlite3_context* c, int, sqlite3_value** argv) {
+  auto** acc = static_cast<std::string**>(sqlite3_aggregate_context(c, sizeof(std::string*)));
+  if (acc == nullptr) return sqlite3_result_error_nomem(c);
+  if (sqlite3_value_type(argv[0]) == SQLITE_NULL) return;
+  const auto* text = reinterpret_cast<const char*>(sqlite3_value_text(argv[0]));
+  const int n = sqlite3_value_bytes(argv[0]);
+  if (*acc == nullptr) {
+    *acc = new std::string();
+  } else if (sqlite3_value_type(argv[1]) != SQLITE_NULL) {
+    const auto* d = reinterpret_cast<const char*>(sqlite3_value_text(argv[1]));
+    (*acc)->append(d, static_cast<size_t>(sqlite3_value_bytes(argv[1])));
+  }
+  (*acc)->append(text != nullptr ? text : "", static_cast<size_t>(n));
+}
+
+void StringAggFinal(sqlite3_context* c) {
+  auto** acc = static_cast<std::string**>(sqlite3_aggregate_context(c, 0));
+  if (acc == nullptr || *acc == nullptr) return sqlite3_result_null(c);
+  ResultText(c, **acc);
+  delete *acc;
+  *acc = nullptr;
+}
+
+// greatest(...)/least(...): PostgreSQL ignores NULL arguments (SQLite's
+// multi-argument max/min return NULL if any is NULL).
+template <bool kGreatest>
+void ExtremeFunc(sqlite3_context* c, int argc, sqlite3_value** argv) {
+  sqlite3_value* best = nullptr;
+  for (int k = 0; k < argc; ++k) {
+    sqlite3_value* v = argv[k];
+    if (sqlite3_value_type(v) == SQLITE_NULL) continue;
+    if (best == nullptr) {
+      best = v;
+      continue;
+    }
+    const int tb = sqlite3_value_numeric_type(best), tv = sqlite3_value_numeric_type(v);
+    int cmp;
+    const bool nb = tb == SQLITE_INTEGER || tb == SQLITE_FLOAT;
+    const bool nv = tv == SQLITE_INTEGER || tv == SQLITE_FLOAT;
+    if (nb && nv) {
+      if (tb == SQLITE_INTEGER && tv == SQLITE_INTEGER) {
+        const int64_t a = sqlite3_value_int64(v), b = sqlite3_value_int64(best);
+        cmp = a < b ? -1 : a > b ? 1 : 0;
+      } else {
+        const double a = sqlite3_value_double(v), b = sqlite3_value_double(best);
+        cmp = a < b ? -1 : a > b ? 1 : 0;
+      }
+    } else if (nb != nv) {
+      cmp = nv ? -1 : 1;  // numbers sort before text, as in SQLite
+    } else {
+      const std::string a(reinterpret_cast<const char*>(sqlite3_value_text(v)),
+                          static_cast<size_t>(sqlite3_value_bytes(v)));
+      const std::string b(reinterpret_cast<const char*>(sqlite3_value_text(best)),
+                          static_cast<size_t>(sqlite3_value_bytes(best)));
+      cmp = a.compare(b);
+    }
+    if (kGreatest ? cmp > 0 : cmp < 0) best = v;
+  }
+  if (best == nullptr) return sqlite3_result_null(c);
+  sqlite3_result_value(c, best);
+}
+
 int Progress(void* arg) {
   return CheckInterrupts(static_cast<FunctionContext*>(arg)) != Interrupt::kNone ? 1 : 0;
 }
@@ -344,6 +408,12 @@ void Register(sqlite3* db, FunctionContext* ctx) {
     int flags = SQLITE_UTF8 | (d.deterministic ? SQLITE_DETERMINISTIC : 0);
     sqlite3_create_function_v2(db, d.name, d.args, flags, ctx, d.fn, nullptr, nullptr, nullptr);
   }
+  sqlite3_create_function_v2(db, "string_agg", 2, SQLITE_UTF8, ctx, nullptr, StringAggStep,
+                             StringAggFinal, nullptr);
+  sqlite3_create_function_v2(db, "greatest", -1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, ctx,
+                             ExtremeFunc<true>, nullptr, nullptr, nullptr);
+  sqlite3_create_function_v2(db, "least", -1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, ctx,
+                             ExtremeFunc<false>, nullptr, nullptr, nullptr);
   // Often enough to notice a cancel promptly, rarely enough to cost nothing.
   sqlite3_progress_handler(db, 1000, Progress, ctx);
 }

@@ -500,6 +500,7 @@ uint32_t FunctionReturnType(const std::string& name) {
       {"concat", oid::kText},
       {"current_setting", oid::kText},
       {"set_config", oid::kText},
+      {"string_agg", oid::kText},
       {"pg_sleep", 2278 /* void */},
       {"pg_notify", 2278},
   };

@@ -557,6 +557,14 @@ TEST_F(SqlSessionTest, BuiltinFunctions) {
   EXPECT_EQ(Simple("SELECT current_setting('nosuch', true)").rows[0][0], "NULL");
   EXPECT_EQ(Simple("SELECT pg_catalog.set_config('search_path', '', false)").rows[0][0], "");
   EXPECT_EQ(Simple("SELECT set_config('nosuch', '1', false)").error.sqlstate, "42704");
+  ASSERT_TRUE(Simple("CREATE TABLE s (v TEXT); INSERT INTO s VALUES ('a'), (NULL), ('b')").ok);
+  o = Simple(
+      "SELECT string_agg(v, ', '), greatest(1, NULL, 3, 2), least('b', NULL, 'a'), "
+      "greatest(NULL, NULL) FROM s");
+  ASSERT_TRUE(o.ok) << o.error.message;
+  EXPECT_EQ(o.columns[0].type_oid, oid::kText);
+  EXPECT_EQ(o.rows[0], (std::vector<std::string>{"a, b", "3", "a", "NULL"}));
+  EXPECT_EQ(Simple("SELECT string_agg(v, ',') FROM s WHERE v = 'zzz'").rows[0][0], "NULL");
 }
 
 TEST_F(SqlSessionTest, StatementTimeoutInterruptsPgSleep) {

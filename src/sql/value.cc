@@ -196,8 +196,11 @@ SqlResult<Value> ParseInteger(std::string_view text, uint32_t type) {
     }
   }
   if (!negative) {
-    if (acc == std::numeric_limits<int64_t>::min()) overflow = true;
-    acc = -acc;
+    if (acc == std::numeric_limits<int64_t>::min()) {
+      overflow = true;
+    } else {
+      acc = -acc;
+    }
   }
   if (overflow || acc < min || acc > max) return OutOfRange(type, text);
   return Value::Int(acc);
