@@ -314,6 +314,9 @@ void DefineBuiltinSettings() {
                          s.message().c_str());
     }
   }
+  // Session settings too: bgw.conf and -c may set their defaults
+  // (statement_timeout, TimeZone, ...), and bgw init lists them.
+  DefineSessionSettings();
 }
 
 // ---------------------------------------------------------------------------

@@ -92,6 +92,9 @@ class Loop {
   void ExtendedError(const sql::SqlError& error);
   void SendReportedSettings();
   void SendNotifications();
+  // NoticeResponse for the warnings and notices the engine collected (from
+  // its own statements and from ereport(WARNING/NOTICE) in functions).
+  void SendNotices();
   // After a transaction may have ended: portals do not outlive it.
   void AfterTransactionStep();
 
@@ -142,7 +145,15 @@ bool Loop::FlushIfLarge() {
   return true;
 }
 
+void Loop::SendNotices() {
+  for (const sql::SqlError& n : session_.TakeNotices()) {
+    if (end_) continue;
+    conn_.Out().NoticeResponse(ErrorFields{n.severity, n.sqlstate, n.message, n.detail, n.hint});
+  }
+}
+
 void Loop::SendError(const sql::SqlError& error) {
+  SendNotices();
   bool fatal = error.severity == "FATAL" || error.severity == "PANIC";
   log::Message m;
   m.level = fatal ? log::Level::kFatal : log::Level::kError;
@@ -276,6 +287,7 @@ SessionEnd Loop::Run() {
       return *end_;
     }
     if (send_ready_) {
+      SendNotices();
       SendNotifications();
       conn_.Out().ReadyForQuery(session_.TransactionStatus());
       send_ready_ = false;
@@ -392,6 +404,7 @@ bool Loop::RunSimpleStatement(const std::string& text) {
     SendError(result.error());
     return false;
   }
+  SendNotices();
   conn_.Out().CommandComplete(result->command_tag);
   SendReportedSettings();
   return true;
@@ -580,6 +593,7 @@ void Loop::HandleExecute(std::span<const uint8_t> body) {
   if (!columns.ok()) return ExtendedError(columns.error());
   auto result = ExecutePortal(*entry.portal, **columns, entry.result_formats, m->max_rows);
   if (!result.ok()) return ExtendedError(result.error());
+  SendNotices();
   if (result->suspended) {
     conn_.Out().PortalSuspended();
   } else {

@@ -29,6 +29,8 @@
 #include "ipc/backend_status.h"
 #include "ipc/notify.h"
 #include "postgres/miscadmin.h"
+#include "postgres/postgres.h"
+#include "postgres/utils/elog.h"
 #include "sql/system.h"
 #include "storage/catalog.h"
 
@@ -702,7 +704,28 @@ SessionImpl::SessionImpl(const SessionInfo& info)
   fctx_.info = &info_;
 }
 
+namespace {
+
+// The session whose client receives ereport(NOTICE/WARNING/INFO) raised by
+// code running inside it (C functions, system functions): elog's client
+// sink queues them as notices, and the protocol loop sends them before the
+// statement's CommandComplete or ErrorResponse. One session per process.
+SessionImpl* notice_session = nullptr;
+
+void QueueClientNotice(const ErrorData* edata) {
+  if (notice_session == nullptr || edata->elevel >= ERROR) return;
+  notice_session->Notice(edata->elevel >= WARNING ? "WARNING" : "NOTICE",
+                         unpack_sql_state(edata->sqlerrcode),
+                         edata->message != nullptr ? edata->message : "");
+}
+
+}  // namespace
+
 SessionImpl::~SessionImpl() {
+  if (notice_session == this) {
+    notice_session = nullptr;
+    bgw_set_client_error_sink(nullptr);
+  }
   registry_->session = nullptr;
   for (PortalImpl* p : registry_->live) p->TransactionEnded();
   if (db_ != nullptr) {
@@ -738,6 +761,8 @@ SqlStatus SessionImpl::Initialize() {
   }
   functions::Register(db_, &fctx_);
   if (SqlStatus st = system::Register(db_, info_); !st.ok()) return st;
+  notice_session = this;
+  bgw_set_client_error_sink(QueueClientNotice);
 
   // Session identity, then the client's settings, as PostgreSQL applies them.
   (void)guc::SetOption("is_superuser", info_.superuser ? "on" : "off", guc::Context::kInternal,

@@ -196,12 +196,13 @@ class SessionImpl final : public Session {
   void ProbeTypes(const StatementImpl& st, std::vector<Column>* cols);
   // The declared return type of a C function (CREATE FUNCTION), 0 if none.
   uint32_t CFunctionReturnType(const std::string& name);
+  // Queues a NoticeResponse for the client (TakeNotices).
+  void Notice(std::string severity, std::string sqlstate, std::string message);
 
  private:
   void StartTransactionClock();
   void CollectReports();
   guc::Context SetContext() const;
-  void Notice(std::string severity, std::string sqlstate, std::string message);
   SqlResult<storage::Catalog*> Catalog();
 
   // utility.cc
