@@ -153,11 +153,13 @@ def test_uncaught_error_ends_the_worker_with_exit_1(srv):
 
 
 def test_concurrent_increments_lose_no_update(srv):
-    n = 150
+    n = 400
     psql(srv, "CREATE TABLE counter (id int4 PRIMARY KEY, v int8 NOT NULL)")
     psql(srv, "INSERT INTO counter VALUES (1, 0)")
     mark = srv.log_mark()
     pids = [launch(srv, "counter", n) for _ in range(2)]
+    assert all(pids)
+    psql(srv, "INSERT INTO counter VALUES (2, 0)")  # go: both start together
     harness.wait_until(lambda: len(re.findall(r"counter: done", srv.log_since(mark))) == 2,
                        timeout=120, what="both counter workers")
     harness.wait_gone(pids)

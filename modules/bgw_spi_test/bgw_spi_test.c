@@ -20,7 +20,8 @@
  *   errors    an ERROR caught with PG_TRY, abort, then more work; misuse
  *             codes; logs "errors: continued ..."
  *   uncaught  an ERROR nobody catches: exit 1
- *   counter   arg transactions of UPDATE counter SET v = v + 1 (retrying
+ *   counter   waits for row id 2 in counter, then arg transactions of
+ *             UPDATE counter SET v = v + 1 WHERE id = 1 (retrying
  *             serialization failures)
  *   notify    NOTIFY spi_chan, 'payload <arg>' in a transaction
  *   listen    LISTEN spi_chan, then logs notifications until SIGTERM
@@ -302,6 +303,20 @@ run_counter(int n)
 {
 	volatile int i;
 	volatile int retries = 0;
+
+	/* Both workers start together: wait for the test's "go" row (id 2). */
+	for (;;)
+	{
+		int64		ready;
+
+		begin_work();
+		ready = select_int8("SELECT count(*)::int8 FROM counter WHERE id = 2");
+		end_work();
+		if (ready > 0)
+			break;
+		pg_usleep(10000L);
+		CHECK_FOR_INTERRUPTS();
+	}
 
 	for (i = 0; i < n; i++)
 	{
