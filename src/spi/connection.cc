@@ -34,8 +34,8 @@ void Fatal(int sqlerrcode, const std::string& message, PendingError* err) {
 
 // dbname/username may be null (then the OIDs are used; InvalidOid = none /
 // the bootstrap superuser).
-void ConnectImpl(const char* dbname, const char* username, Oid dboid, Oid useroid,
-                 uint32 flags, PendingError* err) {
+void ConnectImpl(const char* dbname, const char* username, Oid dboid, Oid useroid, uint32 flags,
+                 PendingError* err) {
   std::string data_dir = DataDir != nullptr ? DataDir : ".";
   auto catalog = storage::Catalog::Open(data_dir);
   if (!catalog.ok()) {
@@ -45,7 +45,7 @@ void ConnectImpl(const char* dbname, const char* username, Oid dboid, Oid useroi
   }
 
   sql::SqlResult<std::optional<storage::RoleInfo>> role =
-      username != nullptr ? (*catalog)->FindRole(std::string(username))
+      username != nullptr     ? (*catalog)->FindRole(std::string(username))
       : useroid != InvalidOid ? (*catalog)->FindRole(static_cast<uint32_t>(useroid))
                               : (*catalog)->FindRole(storage::kBootstrapSuperuserOid);
   if (!role.ok()) {

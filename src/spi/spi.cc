@@ -110,8 +110,8 @@ std::string FirstWord(std::string_view sql) {
 
 // PostgreSQL refuses transaction control inside SPI (SPI_ERROR_TRANSACTION).
 bool IsTransactionControl(std::string_view sql) {
-  static const char* const kWords[] = {"begin",   "start",     "commit",  "end",
-                                       "rollback", "abort",    "savepoint", "release"};
+  static const char* const kWords[] = {"begin",    "start", "commit",    "end",
+                                       "rollback", "abort", "savepoint", "release"};
   std::string w = FirstWord(sql);
   for (const char* k : kWords) {
     if (w == k) return true;
@@ -234,8 +234,8 @@ class CollectRows : public sql::RowSink {
 
 SPITupleTable* BuildTupleTable(const std::vector<sql::Column>& columns,
                                const std::vector<std::vector<sql::Value>>& rows) {
-  MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "SPI TupTable",
-                                            ALLOCSET_DEFAULT_SIZES);
+  MemoryContext cxt =
+      AllocSetContextCreate(CurrentMemoryContext, "SPI TupTable", ALLOCSET_DEFAULT_SIZES);
   MemoryContext old = MemoryContextSwitchTo(cxt);
   const int natts = static_cast<int>(columns.size());
   auto* table = static_cast<SPITupleTable*>(palloc0(sizeof(SPITupleTable)));
@@ -334,9 +334,9 @@ int RunStatement(const std::shared_ptr<sql::Statement>& statement, std::vector<s
   const std::string& tag = result->command_tag;
   int code = result->suspended ? SPI_OK_SELECT : ResultCode(tag, returns_rows);
   SPI_tuptable = returns_rows ? BuildTupleTable(*columns, sink.rows) : nullptr;
-  if (returns_rows && (code == SPI_OK_SELECT || code == SPI_OK_UTILITY ||
-                       code == SPI_OK_INSERT_RETURNING || code == SPI_OK_UPDATE_RETURNING ||
-                       code == SPI_OK_DELETE_RETURNING)) {
+  if (returns_rows &&
+      (code == SPI_OK_SELECT || code == SPI_OK_UTILITY || code == SPI_OK_INSERT_RETURNING ||
+       code == SPI_OK_UPDATE_RETURNING || code == SPI_OK_DELETE_RETURNING)) {
     SPI_processed = sink.rows.size();
   } else {
     SPI_processed = code == SPI_OK_UTILITY ? 0 : CountFromTag(tag);
@@ -669,30 +669,54 @@ void SPI_pfree(void* pointer) { pfree(pointer); }
 
 const char* SPI_result_code_string(int code) {
   switch (code) {
-    case SPI_ERROR_CONNECT: return "SPI_ERROR_CONNECT";
-    case SPI_ERROR_COPY: return "SPI_ERROR_COPY";
-    case SPI_ERROR_OPUNKNOWN: return "SPI_ERROR_OPUNKNOWN";
-    case SPI_ERROR_UNCONNECTED: return "SPI_ERROR_UNCONNECTED";
-    case SPI_ERROR_ARGUMENT: return "SPI_ERROR_ARGUMENT";
-    case SPI_ERROR_PARAM: return "SPI_ERROR_PARAM";
-    case SPI_ERROR_TRANSACTION: return "SPI_ERROR_TRANSACTION";
-    case SPI_ERROR_NOATTRIBUTE: return "SPI_ERROR_NOATTRIBUTE";
-    case SPI_ERROR_NOOUTFUNC: return "SPI_ERROR_NOOUTFUNC";
-    case SPI_ERROR_TYPUNKNOWN: return "SPI_ERROR_TYPUNKNOWN";
-    case SPI_OK_CONNECT: return "SPI_OK_CONNECT";
-    case SPI_OK_FINISH: return "SPI_OK_FINISH";
-    case SPI_OK_FETCH: return "SPI_OK_FETCH";
-    case SPI_OK_UTILITY: return "SPI_OK_UTILITY";
-    case SPI_OK_SELECT: return "SPI_OK_SELECT";
-    case SPI_OK_SELINTO: return "SPI_OK_SELINTO";
-    case SPI_OK_INSERT: return "SPI_OK_INSERT";
-    case SPI_OK_DELETE: return "SPI_OK_DELETE";
-    case SPI_OK_UPDATE: return "SPI_OK_UPDATE";
-    case SPI_OK_INSERT_RETURNING: return "SPI_OK_INSERT_RETURNING";
-    case SPI_OK_DELETE_RETURNING: return "SPI_OK_DELETE_RETURNING";
-    case SPI_OK_UPDATE_RETURNING: return "SPI_OK_UPDATE_RETURNING";
-    case SPI_OK_MERGE: return "SPI_OK_MERGE";
-    default: return "Unrecognized SPI code";
+    case SPI_ERROR_CONNECT:
+      return "SPI_ERROR_CONNECT";
+    case SPI_ERROR_COPY:
+      return "SPI_ERROR_COPY";
+    case SPI_ERROR_OPUNKNOWN:
+      return "SPI_ERROR_OPUNKNOWN";
+    case SPI_ERROR_UNCONNECTED:
+      return "SPI_ERROR_UNCONNECTED";
+    case SPI_ERROR_ARGUMENT:
+      return "SPI_ERROR_ARGUMENT";
+    case SPI_ERROR_PARAM:
+      return "SPI_ERROR_PARAM";
+    case SPI_ERROR_TRANSACTION:
+      return "SPI_ERROR_TRANSACTION";
+    case SPI_ERROR_NOATTRIBUTE:
+      return "SPI_ERROR_NOATTRIBUTE";
+    case SPI_ERROR_NOOUTFUNC:
+      return "SPI_ERROR_NOOUTFUNC";
+    case SPI_ERROR_TYPUNKNOWN:
+      return "SPI_ERROR_TYPUNKNOWN";
+    case SPI_OK_CONNECT:
+      return "SPI_OK_CONNECT";
+    case SPI_OK_FINISH:
+      return "SPI_OK_FINISH";
+    case SPI_OK_FETCH:
+      return "SPI_OK_FETCH";
+    case SPI_OK_UTILITY:
+      return "SPI_OK_UTILITY";
+    case SPI_OK_SELECT:
+      return "SPI_OK_SELECT";
+    case SPI_OK_SELINTO:
+      return "SPI_OK_SELINTO";
+    case SPI_OK_INSERT:
+      return "SPI_OK_INSERT";
+    case SPI_OK_DELETE:
+      return "SPI_OK_DELETE";
+    case SPI_OK_UPDATE:
+      return "SPI_OK_UPDATE";
+    case SPI_OK_INSERT_RETURNING:
+      return "SPI_OK_INSERT_RETURNING";
+    case SPI_OK_DELETE_RETURNING:
+      return "SPI_OK_DELETE_RETURNING";
+    case SPI_OK_UPDATE_RETURNING:
+      return "SPI_OK_UPDATE_RETURNING";
+    case SPI_OK_MERGE:
+      return "SPI_OK_MERGE";
+    default:
+      return "Unrecognized SPI code";
   }
 }
 

@@ -146,9 +146,7 @@ void ProcessNotifiesImpl() {
 
 sql::Session* CurrentSession() { return SessionHolder().get(); }
 
-void InstallSession(std::unique_ptr<sql::Session> session) {
-  SessionHolder() = std::move(session);
-}
+void InstallSession(std::unique_ptr<sql::Session> session) { SessionHolder() = std::move(session); }
 
 void ResetForTesting() {
   if (in_transaction) {
@@ -185,8 +183,8 @@ sql::SqlStatus RunUtility(sql::Session& session, const char* sql) {
 void Capture(const sql::SqlError& e, PendingError* out) {
   out->elevel = e.severity == "FATAL" ? FATAL : ERROR;
   const std::string& s = e.sqlstate;
-  out->sqlerrcode = s.size() == 5 ? MAKE_SQLSTATE(s[0], s[1], s[2], s[3], s[4])
-                                  : ERRCODE_INTERNAL_ERROR;
+  out->sqlerrcode =
+      s.size() == 5 ? MAKE_SQLSTATE(s[0], s[1], s[2], s[3], s[4]) : ERRCODE_INTERNAL_ERROR;
   out->message = pstrdup(e.message.c_str());
   out->detail = e.detail.empty() ? nullptr : pstrdup(e.detail.c_str());
   out->hint = e.hint.empty() ? nullptr : pstrdup(e.hint.c_str());

@@ -40,6 +40,7 @@ void text_to_cstring_buffer(const text* src, char* dst, size_t dst_len) {
 
 // PostgreSQL's reserved keywords (those that cannot be column names);
 // quoting one more word than needed is harmless, one fewer is not.
+// clang-format off
 static const char* const kReservedKeywords[] = {
     "all", "analyse", "analyze", "and", "any", "array", "as", "asc", "asymmetric", "authorization",
     "binary", "both", "case", "cast", "check", "collate", "collation", "column", "concurrently",
@@ -53,6 +54,7 @@ static const char* const kReservedKeywords[] = {
     "right", "select", "session_user", "similar", "some", "symmetric", "system_user", "table",
     "tablesample", "then", "to", "trailing", "true", "union", "unique", "user", "using",
     "variadic", "verbose", "when", "where", "window", "with"};
+// clang-format on
 
 const char* quote_identifier(const char* ident) {
   bool safe = (ident[0] >= 'a' && ident[0] <= 'z') || ident[0] == '_';
