@@ -161,8 +161,7 @@ Datum ToDatum(const sql::Value& v, uint32_t type, const std::string& out) {
       std::strncpy(name->data, out.c_str(), NAMEDATALEN - 1);
       return PointerGetDatum(name);
     }
-    case BYTEAOID:
-      if (v.kind == sql::Value::Kind::kBlob) return PointerGetDatum(MakeText(v.s));
+    case BYTEAOID:  // the raw bytes (a blob, or text stored in a bytea column)
       return PointerGetDatum(MakeText(v.s));
     default:
       return PointerGetDatum(MakeText(out));
@@ -444,11 +443,13 @@ int ExecutePlanImpl(_SPI_plan* plan, const Datum* values, const char* nulls, boo
   return code;
 }
 
+// The engine's own notices (e.g. "there is no transaction in progress") go
+// to the server log, like a worker's other messages: it has no client.
 void ReportNotices() {
   sql::Session* session = CurrentSession();
   if (session == nullptr) return;
   for (const sql::SqlError& n : session->TakeNotices()) {
-    // Copied out first: ereport below WARNING returns, but keep it simple.
+    // Safe with C++ objects alive: below ERROR, ereport returns normally.
     ereport(n.severity == "WARNING" ? WARNING : NOTICE, errmsg("%s", n.message.c_str()));
   }
 }
