@@ -45,7 +45,16 @@ def srv(make_server):
 
 
 def launch(srv, mode, arg=0, conn="postgres;;0"):
+    """The worker's pid, or 0 when it had already exited when spi_launch looked."""
     return int(value(srv, f"SELECT spi_launch('{mode}', {arg}, '{conn}')"))
+
+
+def run(srv, mode, arg=0, conn="postgres;;0"):
+    """Launches a worker that may finish at once; its pid, from its own log line."""
+    mark = srv.log_mark()
+    launch(srv, mode, arg, conn)
+    m = srv.wait_for_log(rf"\[(\d+)\] .*spi_test {mode}: connected to database", since=mark)
+    return int(m.group(1))
 
 
 def exit_line(pid, code):
@@ -82,7 +91,7 @@ def test_connection_refusals_are_fatal(srv):
     launch(srv, "twice")
     srv.wait_for_log(r"ERROR:.*BackgroundWorkerInitializeConnection may only be called once",
                      since=mark)
-    pid = launch(srv, "nodb", conn=";;0")
+    pid = run(srv, "nodb", conn=";;0")
     srv.wait_for_log(r"ERROR:.*cannot execute SQL without a database connection", since=mark)
     srv.wait_for_log(exit_line(pid, 1), since=mark)
 
@@ -117,7 +126,7 @@ def test_nologin_role_and_bypass(srv):
 
 def test_spi_insert_update_select_with_args_and_plans(srv):
     mark = srv.log_mark()
-    pid = launch(srv, "crud", 20)
+    pid = run(srv, "crud", 20)
     m = srv.wait_for_log(r"crud: done .*", since=mark)
     # 20 transactions of insert + prepared update (+10 hits each); item 3 deleted.
     assert m.group(0).startswith("crud: done n=20 sum=200 rows=19 nulls=4"), m.group(0)
@@ -131,7 +140,7 @@ def test_spi_insert_update_select_with_args_and_plans(srv):
 
 def test_error_caught_with_pg_try_then_the_worker_continues(srv):
     mark = srv.log_mark()
-    pid = launch(srv, "errors")
+    pid = run(srv, "errors")
     srv.wait_for_log(r"errors: continued caught=2 rows=2", since=mark)
     log = srv.log_since(mark)
     assert re.search(r"errors: caught 23505: .*duplicate key", log), log
@@ -146,7 +155,7 @@ def test_error_caught_with_pg_try_then_the_worker_continues(srv):
 
 def test_uncaught_error_ends_the_worker_with_exit_1(srv):
     mark = srv.log_mark()
-    pid = launch(srv, "uncaught")
+    pid = run(srv, "uncaught")
     srv.wait_for_log(r'ERROR:.*relation "no_such_table" does not exist', since=mark)
     srv.wait_for_log(exit_line(pid, 1), since=mark)
     assert "uncaught: not reached" not in srv.log_since(mark)
@@ -157,8 +166,7 @@ def test_concurrent_increments_lose_no_update(srv):
     psql(srv, "CREATE TABLE counter (id int4 PRIMARY KEY, v int8 NOT NULL)")
     psql(srv, "INSERT INTO counter VALUES (1, 0)")
     mark = srv.log_mark()
-    pids = [launch(srv, "counter", n) for _ in range(2)]
-    assert all(pids)
+    pids = [run(srv, "counter", n) for _ in range(2)]
     psql(srv, "INSERT INTO counter VALUES (2, 0)")  # go: both start together
     harness.wait_until(lambda: len(re.findall(r"counter: done", srv.log_since(mark))) == 2,
                        timeout=120, what="both counter workers")
@@ -172,7 +180,7 @@ def test_worker_notify_reaches_a_listening_client(srv):
         conn.execute("LISTEN spi_chan")
         got = []
         conn.add_notify_handler(got.append)
-        pid = launch(srv, "notify", 42)
+        pid = run(srv, "notify", 42)
 
         def received():
             conn.execute("SELECT 1")  # notifications arrive with any result
@@ -194,7 +202,7 @@ def test_listening_worker_logs_notifications(srv):
 
 def test_kill_9_mid_transaction_keeps_only_committed_rows(srv):
     mark = srv.log_mark()
-    pid = launch(srv, "crash")
+    pid = run(srv, "crash")
     srv.wait_for_log(r"crash: in transaction", since=mark)
     os.kill(pid, signal.SIGKILL)
     srv.wait_for_log(r"all server processes terminated; reinitializing|"
@@ -206,7 +214,7 @@ def test_kill_9_mid_transaction_keeps_only_committed_rows(srv):
 
 def test_sigterm_mid_transaction_rolls_back(srv):
     mark = srv.log_mark()
-    pid = launch(srv, "crash")
+    pid = run(srv, "crash")
     srv.wait_for_log(r"crash: in transaction", since=mark)
     os.kill(pid, signal.SIGTERM)
     srv.wait_for_log(exit_line(pid, 1), since=mark)
