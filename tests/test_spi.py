@@ -212,10 +212,12 @@ def test_kill_9_mid_transaction_keeps_only_committed_rows(srv):
     assert value(srv, "SELECT string_agg(v, ',') FROM crash") == "committed"
 
 
-def test_sigterm_mid_transaction_rolls_back(srv):
+@pytest.mark.parametrize("handler_arg", [0, 1], ids=["die", "bgworker_die"])
+def test_sigterm_mid_transaction_rolls_back(srv, handler_arg):
     mark = srv.log_mark()
-    pid = run(srv, "crash")
+    pid = run(srv, "crash", handler_arg)
     srv.wait_for_log(r"crash: in transaction", since=mark)
     os.kill(pid, signal.SIGTERM)
+    srv.wait_for_log(r"FATAL:.*terminating (background worker|connection)", since=mark)
     srv.wait_for_log(exit_line(pid, 1), since=mark)
     assert value(srv, "SELECT string_agg(v, ',') FROM crash") == "committed"

@@ -26,7 +26,8 @@
  *   notify    NOTIFY spi_chan, 'payload <arg>' in a transaction
  *   listen    LISTEN spi_chan, then logs notifications until SIGTERM
  *   crash     commits a row 'committed', inserts 'uncommitted' and sleeps
- *             inside the transaction (for kill -9)
+ *             inside the transaction (for kill -9 and SIGTERM; arg 1 keeps
+ *             the default SIGTERM handler bgworker_die)
  */
 #include "postgres.h"
 
@@ -357,14 +358,16 @@ spi_test_main(Datum main_arg)
 	char		mode[BGW_EXTRALEN];
 	char	   *semi;
 
-	pqsignal(SIGTERM, die);
-	BackgroundWorkerUnblockSignals();
-
 	memcpy(mode, MyBgworkerEntry->bgw_extra, BGW_EXTRALEN);
 	mode[BGW_EXTRALEN - 1] = '\0';
 	semi = strchr(mode, ';');
 	if (semi != NULL)
 		*semi = '\0';
+
+	/* "crash" with arg 1 keeps the default SIGTERM handler, bgworker_die. */
+	if (!(strcmp(mode, "crash") == 0 && arg == 1))
+		pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
 
 	connect_from_extra();
 	elog(LOG, "spi_test %s: connected to database %u", mode, MyDatabaseId);
