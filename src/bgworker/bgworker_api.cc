@@ -232,23 +232,6 @@ const char* GetBackgroundWorkerTypeByPid(pid_t pid) {
   return nullptr;
 }
 
-void BackgroundWorkerInitializeConnection(const char* dbname, const char* username, uint32 flags) {
-  (void)dbname;
-  (void)username;
-  (void)flags;
-  if (MyBgworkerEntry == nullptr ||
-      !(MyBgworkerEntry->bgw_flags & BGWORKER_BACKEND_DATABASE_CONNECTION)) {
-    ereport(FATAL, errmsg("database connection requirement not indicated during registration"));
-  }
-  // Databases arrive with the client-connections work (SQLite storage).
-  ereport(FATAL, errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-          errmsg("database connections from background workers are not supported yet"));
-}
-
-void BackgroundWorkerInitializeConnectionByOid(Oid dboid, Oid useroid, uint32 flags) {
-  (void)dboid;
-  (void)useroid;
-  BackgroundWorkerInitializeConnection(nullptr, nullptr, flags);
-}
+// BackgroundWorkerInitializeConnection[ByOid]: src/spi/connection.cc.
 
 }  // extern "C"

@@ -750,7 +750,12 @@ SqlStatus SessionImpl::Initialize() {
   }
   sqlite3_extended_result_codes(db_, 1);
   sqlite3_busy_handler(db_, BusyHandler, &fctx_);
-  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA foreign_keys=ON"}) {
+  // synchronous=FULL: in WAL mode SQLite then syncs the WAL at every commit,
+  // so a commit that was acknowledged survives a power loss, as PostgreSQL's
+  // (synchronous_commit = on). NORMAL would be faster but may lose the last
+  // commits; set explicitly because a build's default may differ.
+  for (const char* pragma :
+       {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON"}) {
     char* err = nullptr;
     if (sqlite3_exec(db_, pragma, nullptr, nullptr, &err) != SQLITE_OK) {
       std::string msg = err != nullptr ? err : "unknown error";

@@ -19,6 +19,16 @@ extern char *text_to_cstring(const text *t);
 /* Copies at most dst_len - 1 bytes and terminates (nothing when dst_len is 0). */
 extern void text_to_cstring_buffer(const text *src, char *dst, size_t dst_len);
 
+/*
+ * An identifier as SQL must spell it: returned unchanged when it needs no
+ * quotes (lower-case letters, digits, underscores, not starting with a
+ * digit, not a reserved keyword), else a palloc'd copy in double quotes
+ * with embedded quotes doubled.
+ */
+extern const char *quote_identifier(const char *ident);
+/* A palloc'd string literal: 'it''s'; E'...' when it holds backslashes. */
+extern char *quote_literal_cstr(const char *rawstr);
+
 #define CStringGetTextDatum(s) PointerGetDatum(cstring_to_text(s))
 #define TextDatumGetCString(d) text_to_cstring((text *) DatumGetPointer(d))
 

@@ -1,6 +1,6 @@
 /*
  * all_headers.c: a module-style C file that includes every compatibility
- * header owned by src/compat and uses their macros the way PostgreSQL
+ * header owned by src/compat (and those of src/spi) and uses their macros the way PostgreSQL
  * 13-15 modules do. It is only compiled, never linked: compat_headers_test
  * builds it with gcc -std=c99 and -std=c11 (and as C++) with
  * -Wall -Wextra -Werror, which is the check that C modules compile
@@ -8,6 +8,11 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "commands/async.h"
+#include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "port.h"
@@ -16,6 +21,7 @@
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/palloc.h"
+#include "utils/snapmgr.h"
 
 static int naptime = 10;
 static char *database_name = NULL;
@@ -204,4 +210,39 @@ demo_entry(int arg)
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextDelete(cxt);
 	return result;
+}
+
+/* SPI in a transaction, as worker_spi does (src/spi). */
+int64		demo_spi(int32 id);
+
+int64
+demo_spi(int32 id)
+{
+	Oid			argtypes[1] = {INT4OID};
+	Datum		values[1];
+	bool		isnull = true;
+	int64		result = -1;
+	SPIPlanPtr	plan;
+
+	values[0] = Int32GetDatum(id);
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	SPI_connect();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	plan = SPI_prepare("SELECT v FROM t WHERE id = $1", 1, argtypes);
+	if (plan != NULL && SPI_execute_plan(plan, values, NULL, true, 1) == SPI_OK_SELECT &&
+		SPI_processed > 0)
+	{
+		HeapTuple	tuple = SPI_tuptable->vals[0];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+
+		result = DatumGetInt64(heap_getattr(tuple, 1, desc, &isnull));
+		if (TupleDescAttr(desc, 0)->atttypid != INT8OID || SPI_getvalue(tuple, desc, 1) == NULL)
+			result = -2;
+	}
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	ProcessCompletedNotifies();
+	return isnull ? -1 : result;
 }
