@@ -1,0 +1,169 @@
+"""The example modules, end to end: real servers, real clients (psql, psycopg).
+
+modules/bgw_libpq_worker: a preloaded worker that connects to its own server
+through libpq, found from the server's port and unix_socket_directories:
+  * its rows appear in the table it writes, from every worker;
+  * its NOTIFY reaches a psycopg listener, with the row count as payload;
+  * a bad conninfo is logged with libpq's message, retried every naptime,
+    never crashes the server, and a reload with a good conninfo recovers;
+  * SIGTERM ends it with exit code 1 (die), not a crash, and it restarts.
+"""
+
+import getpass
+import os
+import re
+import signal
+import subprocess
+import threading
+
+import psycopg
+
+import harness
+
+SUPERUSER = os.environ.get("BGW_TEST_SUPERUSER") or getpass.getuser()
+
+
+def start(make_server, **settings):
+    srv = make_server()
+    srv.init(dynamic_library_path=harness.BGW_MODULE_DIR, **settings)
+    srv.start()
+    return srv
+
+
+def psql(srv, sql, check=True, timeout=60):
+    """Runs `sql` with psql -X -A -t; returns the CompletedProcess."""
+    cp = subprocess.run(
+        ["psql", "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", str(srv.sockdir), "-p",
+         str(srv.port), "-U", SUPERUSER, "-d", "postgres", "-c", sql],
+        capture_output=True, text=True, timeout=timeout, env=harness.pg_env())
+    if check:
+        assert cp.returncode == 0, f"psql failed on {sql!r}: {cp.stdout}{cp.stderr}"
+    return cp
+
+
+def value(srv, sql) -> str:
+    return psql(srv, sql).stdout.strip()
+
+
+def table_exists(srv, name) -> bool:
+    cp = psql(srv, f"SELECT count(*) FROM {name}", check=False)
+    return cp.returncode == 0
+
+
+def libpq_workers(srv) -> list[int]:
+    return srv.children_by_kind("bgw_libpq_worker")
+
+
+# ---------------------------------------------------------------------------
+# bgw_libpq_worker
+
+def test_libpq_worker_rows_and_notify(make_server):
+    srv = start(make_server, shared_preload_libraries="bgw_libpq_worker",
+                **{"bgw_libpq_worker.naptime": 1, "bgw_libpq_worker.workers": 2,
+                   "bgw_libpq_worker.channel": "rounds"})
+    srv.wait_children("bgw_libpq_worker", 2)
+
+    # Listen first, then wait for a notification sent after LISTEN committed.
+    received = []
+    t = None
+    conn = psycopg.connect(host=str(srv.sockdir), port=srv.port, dbname="postgres",
+                           user=SUPERUSER, autocommit=True)
+    try:
+        listener_pid = conn.info.backend_pid
+        conn.execute("LISTEN rounds")
+
+        def listen():
+            for n in conn.notifies():
+                received.append(n)
+                break
+
+        t = threading.Thread(target=listen, daemon=True)
+        t.start()
+        t.join(30)
+        assert received, f"no notification on channel rounds\n{srv.log_tail()}"
+    finally:
+        # A listener still blocked in notifies() owns the connection.
+        if t is None or not t.is_alive():
+            conn.close()
+    n = received[0]
+    assert n.channel == "rounds"
+    assert int(n.payload) >= 1
+    assert n.pid != listener_pid
+
+    # Rows from both workers, with consecutive rounds, in the table they created.
+    harness.wait_until(
+        lambda: table_exists(srv, "bgw_libpq_worker_rounds")
+        and value(srv, "SELECT count(DISTINCT worker) FROM bgw_libpq_worker_rounds") == "2",
+        what="rows from both workers")
+    rows = value(srv, "SELECT worker, min(round), count(*) FROM bgw_libpq_worker_rounds "
+                      "GROUP BY worker ORDER BY worker")
+    for line in rows.splitlines():
+        worker, first_round, count = line.split("|")
+        assert worker in ("1", "2") and first_round == "1" and int(count) >= 1, rows
+    log = srv.read_log()
+    assert re.search(r'bgw_libpq_worker 1: connected to database "postgres" as "%s"'
+                     % re.escape(SUPERUSER), log), log[-3000:]
+    assert re.search(r"bgw_libpq_worker [12]: round \d+: \d+ rows in bgw_libpq_worker_rounds, "
+                     r'notified channel "rounds"', log), log[-3000:]
+    # The workers are clients like any other: pg_stat_activity would show them,
+    # and the table is an ordinary one that psql can write too.
+    psql(srv, "INSERT INTO bgw_libpq_worker_rounds (worker, round) VALUES (99, 1)")
+
+
+def test_libpq_worker_bad_conninfo_is_logged_and_retried(make_server):
+    srv = start(make_server, shared_preload_libraries="bgw_libpq_worker",
+                **{"bgw_libpq_worker.naptime": 1,
+                   "bgw_libpq_worker.conninfo": "host=/nonexistent/bgw port=1 "
+                                                "dbname=postgres password=sekrit"})
+    (pid,) = srv.wait_children("bgw_libpq_worker", 1)
+    # libpq's own reason, on one LOG line, then a retry each naptime.
+    m = srv.wait_for_log(r"bgw_libpq_worker 1: could not connect: (.*)")
+    assert "No such file or directory" in m.group(1), m.group(0)
+    # The conninfo is shown, but never a password.
+    assert "password='********'" in srv.read_log()
+    assert "sekrit" not in srv.read_log()
+    harness.wait_until(
+        lambda: srv.read_log().count("bgw_libpq_worker 1: could not connect") >= 3,
+        what="three connection attempts")
+    assert "bgw_libpq_worker 1: will retry in 1 s" in srv.read_log()
+    # Same process all along: failures are handled, not fatal; server is fine.
+    assert libpq_workers(srv) == [pid]
+    assert value(srv, "SELECT 1") == "1"
+    assert "terminated by signal" not in srv.read_log()
+    assert not table_exists(srv, "bgw_libpq_worker_rounds")
+
+    # A reload to the default (the server's own socket) lets the worker in.
+    mark = srv.log_mark()
+    srv.set_conf(**{"bgw_libpq_worker.conninfo": ""})
+    srv.reload()
+    srv.wait_for_log(r"bgw_libpq_worker 1: round \d+: 1 rows", since=mark)
+    assert libpq_workers(srv) == [pid]
+    assert int(value(srv, "SELECT count(*) FROM bgw_libpq_worker_rounds")) >= 1
+
+
+def test_libpq_worker_bad_database_query_error(make_server):
+    # The connection works but the database does not exist: the server's own
+    # FATAL, as libpq reports it, is logged.
+    srv = start(make_server, shared_preload_libraries="bgw_libpq_worker",
+                **{"bgw_libpq_worker.naptime": 1, "bgw_libpq_worker.database": "nosuchdb"})
+    m = srv.wait_for_log(r"bgw_libpq_worker 1: could not connect: (.*)")
+    assert "nosuchdb" in m.group(1), m.group(0)
+    assert value(srv, "SELECT 1") == "1"
+
+
+def test_libpq_worker_sigterm_exits_cleanly_and_restarts(make_server):
+    srv = start(make_server, shared_preload_libraries="bgw_libpq_worker",
+                **{"bgw_libpq_worker.naptime": 3600})
+    (pid,) = srv.wait_children("bgw_libpq_worker", 1)
+    srv.wait_for_log(r"bgw_libpq_worker 1: round 1:")
+    mark = srv.log_mark()
+    # Asleep in WaitLatch for an hour: SIGTERM must still end it at once.
+    os.kill(pid, signal.SIGTERM)
+    harness.wait_gone([pid], timeout=10)
+    srv.wait_for_log(r'"bgw_libpq_worker 1" \(PID %d\) exited with exit code 1' % pid, since=mark)
+    # Restarted after bgw_restart_time (5 s); no crash reinitialization.
+    harness.wait_until(lambda: libpq_workers(srv) and libpq_workers(srv) != [pid],
+                       timeout=30, what="restarted worker")
+    srv.wait_for_log(r"bgw_libpq_worker 1: round 1:", since=mark)
+    assert "terminated by signal" not in srv.read_log()
+    assert value(srv, "SELECT count(*) FROM bgw_libpq_worker_rounds") == "2"
