@@ -45,6 +45,7 @@
 #include "storage/latch.h"
 #include "tcop/tcopprot.h"
 #include "utils/guc.h"
+#include "utils/memutils.h"
 
 PG_MODULE_MAGIC;
 
@@ -280,7 +281,9 @@ open_connection(int index, char *conninfo)
 		return false;
 	}
 	worker_conn = conn;
-	worker_conn_conninfo = conninfo;
+	/* Outlives the round's memory: compared at every reload. */
+	worker_conn_conninfo = MemoryContextStrdup(TopMemoryContext, conninfo);
+	pfree(conninfo);
 	ereport(LOG, (errmsg("bgw_libpq_worker %d: connected to database \"%s\" as \"%s\"", index,
 						 PQdb(conn), PQuser(conn))));
 	return true;
@@ -421,6 +424,7 @@ bgw_libpq_worker_main(Datum main_arg)
 {
 	int			index = DatumGetInt32(main_arg);
 	int			round = 0;
+	MemoryContext round_context;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
@@ -428,6 +432,15 @@ bgw_libpq_worker_main(Datum main_arg)
 	on_proc_exit(drop_connection_at_exit, (Datum) 0);
 
 	ereport(LOG, (errmsg("bgw_libpq_worker %d started", index)));
+
+	/*
+	 * Everything a round allocates (conninfo strings, error messages) lives
+	 * here and is freed after the round, so a worker retrying a bad conninfo
+	 * every second for months does not grow.
+	 */
+	round_context = AllocSetContextCreate(TopMemoryContext, "bgw_libpq_worker round",
+										  ALLOCSET_DEFAULT_SIZES);
+	MemoryContextSwitchTo(round_context);
 
 	for (;;)
 	{
@@ -461,6 +474,8 @@ bgw_libpq_worker_main(Datum main_arg)
 								 index, libpq_worker_naptime)));
 			drop_connection();
 		}
+
+		MemoryContextReset(round_context);
 
 		rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 					   libpq_worker_naptime * 1000L, PG_WAIT_EXTENSION);
