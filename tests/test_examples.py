@@ -15,6 +15,7 @@ import re
 import signal
 import subprocess
 import threading
+import time
 
 import psycopg
 
@@ -167,3 +168,43 @@ def test_libpq_worker_sigterm_exits_cleanly_and_restarts(make_server):
     srv.wait_for_log(r"bgw_libpq_worker 1: round 1:", since=mark)
     assert "terminated by signal" not in srv.read_log()
     assert value(srv, "SELECT count(*) FROM bgw_libpq_worker_rounds") == "2"
+
+
+def test_libpq_worker_sigterm_during_a_blocked_query(make_server):
+    # A client holds the database's write lock, so the worker's INSERT waits
+    # in the server; the worker waits on its socket with WaitLatchOrSocket,
+    # so SIGTERM still ends it at once instead of after the client is done.
+    srv = start(make_server, shared_preload_libraries="bgw_libpq_worker",
+                **{"bgw_libpq_worker.naptime": 1})
+    (pid,) = srv.wait_children("bgw_libpq_worker", 1)
+    srv.wait_for_log(r"bgw_libpq_worker 1: round 1:")
+    holder = subprocess.Popen(
+        ["psql", "-X", "-A", "-t", "-h", str(srv.sockdir), "-p", str(srv.port), "-U", SUPERUSER,
+         "-d", "postgres", "-c",
+         "BEGIN; INSERT INTO bgw_libpq_worker_rounds (worker, round) VALUES (0, 0); "
+         "SELECT pg_sleep(60)"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=harness.pg_env())
+    srv.run_procs.append(holder)
+    try:
+        # Let the lock be taken and the worker's next INSERT start waiting.
+        harness.wait_until(
+            lambda: value(srv, "SELECT count(*) FROM pg_stat_activity "
+                               "WHERE query LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid()")
+            == "1", what="lock holder running")
+        mark = srv.log_mark()
+        time.sleep(2.5)
+        log = srv.log_since(mark)
+        assert not re.search(r"bgw_libpq_worker 1: (round \d+:|query failed)", log), log
+        # Its session is the one waiting, in the INSERT.
+        act = value(srv, "SELECT state, query FROM pg_stat_activity "
+                          "WHERE application_name = 'bgw_libpq_worker 1'")
+        assert act.startswith("active|INSERT INTO bgw_libpq_worker_rounds"), act
+        t0 = time.monotonic()
+        os.kill(pid, signal.SIGTERM)
+        harness.wait_gone([pid], timeout=10)
+        assert time.monotonic() - t0 < 5
+        srv.wait_for_log(r'"bgw_libpq_worker 1" \(PID %d\) exited with exit code 1' % pid,
+                         since=mark)
+    finally:
+        holder.kill()
+        holder.wait(timeout=20)

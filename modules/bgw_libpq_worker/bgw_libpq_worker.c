@@ -18,7 +18,7 @@
  * changes the conninfo drops the connection so the next round uses it.
  *
  * Each round (every bgw_libpq_worker.naptime seconds) creates the table
- * bgw_libpq_worker_rounds if missing, inserts a row with PQexecParams-style
+ * bgw_libpq_worker_rounds if missing (once per connection), inserts a row with PQexecParams-style
  * parameters, counts the rows and sends the count with pg_notify() on
  * bgw_libpq_worker.channel. Any failure is logged with PQerrorMessage, the
  * connection is dropped, and the next round reconnects: the server is never
@@ -66,6 +66,13 @@ static char *libpq_worker_channel = NULL;
 static PGconn *worker_conn = NULL;
 /* The conninfo worker_conn was opened with, to notice reloads that change it. */
 static char *worker_conn_conninfo = NULL;
+/*
+ * Whether the table was created (or found) on worker_conn. Checked once per
+ * connection, not every round: CREATE TABLE IF NOT EXISTS takes the
+ * database's write lock even when the table exists. A failure drops the
+ * connection, so a table dropped by someone is created again next round.
+ */
+static bool table_ready = false;
 
 /* Appends "key='value' " with libpq's quoting (backslash before ' and \). */
 static void
@@ -190,6 +197,7 @@ conn_error(PGconn *conn)
 static void
 drop_connection(void)
 {
+	table_ready = false;
 	if (worker_conn != NULL)
 	{
 		PQfinish(worker_conn);
@@ -379,12 +387,16 @@ do_round(int index, int round)
 	const char *insert_params[2];
 	const char *notify_params[2];
 
-	if (!run_command(index,
-					 "CREATE TABLE IF NOT EXISTS bgw_libpq_worker_rounds ("
-					 "worker int4 NOT NULL, round int4 NOT NULL, "
-					 "inserted_at timestamptz DEFAULT now())",
-					 0, NULL))
-		return false;
+	if (!table_ready)
+	{
+		if (!run_command(index,
+						 "CREATE TABLE IF NOT EXISTS bgw_libpq_worker_rounds ("
+						 "worker int4 NOT NULL, round int4 NOT NULL, "
+						 "inserted_at timestamptz DEFAULT now())",
+						 0, NULL))
+			return false;
+		table_ready = true;
+	}
 
 	snprintf(index_text, sizeof(index_text), "%d", index);
 	snprintf(round_text, sizeof(round_text), "%d", round);
