@@ -408,7 +408,13 @@ bgw_worker_spi_launch(PG_FUNCTION_ARGS)
 void
 _PG_init(void)
 {
-	/* Defined in every process that loads us: dynamic workers read them too. */
+	/*
+	 * Defined in every process that loads us, preloaded or not: dynamic
+	 * workers read them too. So neither can be PGC_POSTMASTER, which may
+	 * only be defined while preloading (FATAL otherwise, as in PostgreSQL).
+	 * A worker reads the database once, when it connects; changing it
+	 * affects workers started afterwards.
+	 */
 	DefineCustomIntVariable("bgw_worker_spi.naptime",
 							"Seconds between two folds of the deltas.",
 							NULL, &worker_spi_naptime, 10, 1, INT_MAX / 1000,
@@ -416,7 +422,7 @@ _PG_init(void)
 	DefineCustomStringVariable("bgw_worker_spi.database",
 							   "Database the workers connect to.",
 							   NULL, &worker_spi_database, "postgres",
-							   PGC_POSTMASTER, 0, NULL, NULL, NULL);
+							   PGC_SIGHUP, 0, NULL, NULL, NULL);
 
 	if (!process_shared_preload_libraries_in_progress)
 		return;
