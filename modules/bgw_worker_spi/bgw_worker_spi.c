@@ -284,8 +284,8 @@ bgw_worker_spi_main(Datum main_arg)
 
 	snprintf(table_name, sizeof(table_name), "bgw_worker_spi_%d", index);
 	table = quoted_identifier(table_name);
-	ereport(LOG, (errmsg("%s initialized with table %s", MyBgworkerEntry->bgw_name, table)));
 	initialize_table(table);
+	ereport(LOG, (errmsg("%s initialized with table %s", MyBgworkerEntry->bgw_name, table)));
 
 	for (;;)
 	{
