@@ -6,7 +6,20 @@ through libpq, found from the server's port and unix_socket_directories:
   * its NOTIFY reaches a psycopg listener, with the row count as payload;
   * a bad conninfo is logged with libpq's message, retried every naptime,
     never crashes the server, and a reload with a good conninfo recovers;
-  * SIGTERM ends it with exit code 1 (die), not a crash, and it restarts.
+  * SIGTERM ends it with exit code 1 (die), not a crash, and it restarts,
+    even while its query waits for a lock.
+
+modules/bgw_worker_spi: database workers on transactions and SPI:
+  * deltas inserted with psql are folded into the total;
+  * a reload of bgw_worker_spi.naptime takes effect;
+  * a failed round is caught (PG_TRY) and the worker lives on; an uncaught
+    connection error exits 1 and the worker is restarted;
+  * bgw_worker_spi_launch() starts dynamic workers (by database name or oid,
+    with flags) and rejects unknown flags.
+  These need the SPI work (include/postgres/executor/spi.h). Like the
+  module's CMakeLists.txt, they key on that header: without it they are
+  reported as skipped with that reason; with it, the module must be built
+  and they must pass.
 """
 
 import getpass
@@ -18,10 +31,16 @@ import threading
 import time
 
 import psycopg
+import pytest
 
 import harness
 
 SUPERUSER = os.environ.get("BGW_TEST_SUPERUSER") or getpass.getuser()
+SOURCE_DIR = os.environ.get("BGW_SOURCE_DIR", os.path.join(os.path.dirname(__file__), ".."))
+HAVE_SPI = os.path.exists(os.path.join(SOURCE_DIR, "include", "postgres", "executor", "spi.h"))
+needs_spi = pytest.mark.skipif(
+    not HAVE_SPI, reason="SPI not in this tree (include/postgres/executor/spi.h): "
+                         "bgw_worker_spi is not built")
 
 
 def start(make_server, **settings):
@@ -208,3 +227,125 @@ def test_libpq_worker_sigterm_during_a_blocked_query(make_server):
     finally:
         holder.kill()
         holder.wait(timeout=20)
+
+
+# ---------------------------------------------------------------------------
+# bgw_worker_spi (needs the SPI work: executor/spi.h and the server side)
+
+def spi_total(srv, index) -> str:
+    return value(srv, f"SELECT value FROM bgw_worker_spi_{index} WHERE type = 'total'")
+
+
+def wait_spi_table(srv, index):
+    harness.wait_until(lambda: table_exists(srv, f"bgw_worker_spi_{index}")
+                       and spi_total(srv, index) != "", what=f"table bgw_worker_spi_{index}")
+
+
+def spi_workers(srv) -> list[int]:
+    return srv.children_by_kind("bgw_worker_spi")
+
+
+@needs_spi
+def test_worker_spi_folds_deltas(make_server):
+    srv = start(make_server, shared_preload_libraries="bgw_worker_spi",
+                **{"bgw_worker_spi.naptime": 1, "bgw_worker_spi.total_workers": 2})
+    srv.wait_children("bgw_worker_spi", 2)
+    wait_spi_table(srv, 1)
+    wait_spi_table(srv, 2)
+    assert spi_total(srv, 1) == "0"
+    psql(srv, "INSERT INTO bgw_worker_spi_1 (type, value) "
+              "VALUES ('delta', 1), ('delta', 2), ('delta', 39)")
+    harness.wait_until(lambda: spi_total(srv, 1) == "42", what="total 42")
+    assert value(srv, "SELECT count(*) FROM bgw_worker_spi_1 WHERE type = 'delta'") == "0"
+    srv.wait_for_log(r"bgw_worker_spi worker 1: folded 3 deltas, total is now 42")
+    # Worker 2's table is its own.
+    assert spi_total(srv, 2) == "0"
+    # The unique index keeps a single total row.
+    cp = psql(srv, "INSERT INTO bgw_worker_spi_1 (type, value) VALUES ('total', 1)", check=False)
+    assert cp.returncode != 0
+
+
+@needs_spi
+def test_worker_spi_naptime_reload(make_server):
+    srv = start(make_server, shared_preload_libraries="bgw_worker_spi",
+                **{"bgw_worker_spi.naptime": 3600, "bgw_worker_spi.total_workers": 1})
+    (pid,) = srv.wait_children("bgw_worker_spi", 1)
+    wait_spi_table(srv, 1)
+    psql(srv, "INSERT INTO bgw_worker_spi_1 (type, value) VALUES ('delta', 5)")
+    time.sleep(1.5)
+    assert spi_total(srv, 1) == "0"  # asleep for an hour
+    mark = srv.log_mark()
+    srv.set_conf(**{"bgw_worker_spi.naptime": 1})
+    srv.reload()
+    srv.wait_for_log(r"bgw_worker_spi worker 1: naptime is now 1 s", since=mark)
+    harness.wait_until(lambda: spi_total(srv, 1) == "5", what="total 5")
+    # The new naptime, not only the reload's wake-up, drives later rounds.
+    psql(srv, "INSERT INTO bgw_worker_spi_1 (type, value) VALUES ('delta', 7)")
+    harness.wait_until(lambda: spi_total(srv, 1) == "12", timeout=15, what="total 12")
+    assert spi_workers(srv) == [pid]
+
+
+@needs_spi
+def test_worker_spi_survives_a_failed_round(make_server):
+    srv = start(make_server, shared_preload_libraries="bgw_worker_spi",
+                **{"bgw_worker_spi.naptime": 1, "bgw_worker_spi.total_workers": 1})
+    (pid,) = srv.wait_children("bgw_worker_spi", 1)
+    wait_spi_table(srv, 1)
+    mark = srv.log_mark()
+    psql(srv, "DROP TABLE bgw_worker_spi_1")
+    srv.wait_for_log(r"bgw_worker_spi worker 1: round failed, retrying in 1 s", since=mark)
+    log = srv.log_since(mark)
+    assert re.search(r'ERROR:  .*"?bgw_worker_spi_1"? does not exist', log), log
+    # Caught with PG_TRY/PG_CATCH: same process, transaction aborted cleanly.
+    assert spi_workers(srv) == [pid]
+    assert value(srv, "SELECT 1") == "1"
+
+
+@needs_spi
+def test_worker_spi_launch_dynamic(make_server):
+    srv = start(make_server, **{"bgw_worker_spi.naptime": 1})
+    psql(srv, "CREATE FUNCTION bgw_worker_spi_launch(int4, oid, oid, text) RETURNS int4 "
+              "AS 'bgw_worker_spi', 'bgw_worker_spi_launch' LANGUAGE C")
+    pid = int(value(srv, "SELECT bgw_worker_spi_launch(7, 0, 0, '')"))
+    assert harness.pid_alive(pid)
+    assert pid in spi_workers(srv)
+    wait_spi_table(srv, 7)
+    psql(srv, "INSERT INTO bgw_worker_spi_7 (type, value) VALUES ('delta', 3)")
+    harness.wait_until(lambda: spi_total(srv, 7) == "3", what="dynamic worker's total")
+
+    # By database oid, with flags.
+    dboid = value(srv, "SELECT oid FROM pg_database WHERE datname = 'postgres'")
+    pid8 = int(value(srv, f"SELECT bgw_worker_spi_launch(8, {dboid}, 0, "
+                          "'ALLOWCONN, rolelogincheck')"))
+    assert pid8 != pid and harness.pid_alive(pid8)
+    wait_spi_table(srv, 8)
+
+
+@needs_spi
+def test_worker_spi_launch_bad_flags(make_server):
+    srv = start(make_server)
+    psql(srv, "CREATE FUNCTION bgw_worker_spi_launch(int4, oid, oid, text) RETURNS int4 "
+              "AS 'bgw_worker_spi', 'bgw_worker_spi_launch' LANGUAGE C")
+    cp = psql(srv, "SELECT bgw_worker_spi_launch(1, 0, 0, 'ALLOWCONN,BOGUS')", check=False)
+    assert cp.returncode != 0
+    assert 'invalid flag value "BOGUS"' in cp.stderr, cp.stderr
+    assert spi_workers(srv) == []
+
+
+@needs_spi
+def test_worker_spi_uncaught_connection_error_restarts(make_server):
+    # BackgroundWorkerInitializeConnection's error is not caught: the worker
+    # exits with code 1 (no crash) and is restarted after bgw_restart_time.
+    srv = start(make_server, shared_preload_libraries="bgw_worker_spi",
+                **{"bgw_worker_spi.total_workers": 1, "bgw_worker_spi.database": "nosuchdb"})
+    m = srv.wait_for_log(r'background worker "bgw_worker_spi worker 1" \(PID (\d+)\) exited '
+                         r"with exit code 1")
+    first = int(m.group(1))
+    log = srv.read_log()
+    assert re.search(r'FATAL:  database "nosuchdb" does not exist', log), log[-3000:]
+    # Restarted (5 s later), failing the same way: a second, different PID.
+    rx = re.compile(r'"bgw_worker_spi worker 1" \(PID (\d+)\) exited with exit code 1')
+    harness.wait_until(lambda: any(int(p) != first for p in rx.findall(srv.read_log())),
+                       timeout=30, what="restarted worker")
+    assert "terminated by signal" not in srv.read_log()
+    assert value(srv, "SELECT 1") == "1"
