@@ -6,6 +6,7 @@ through libpq, found from the server's port and unix_socket_directories:
   * its NOTIFY reaches a psycopg listener, with the row count as payload;
   * a bad conninfo is logged with libpq's message, retried every naptime,
     never crashes the server, and a reload with a good conninfo recovers;
+  * a query error (its table dropped) is logged and the next round recovers;
   * SIGTERM ends it with exit code 1 (die), not a crash, and it restarts,
     even while its query waits for a lock.
 
@@ -169,6 +170,21 @@ def test_libpq_worker_bad_database_query_error(make_server):
     m = srv.wait_for_log(r"bgw_libpq_worker 1: could not connect: (.*)")
     assert "nosuchdb" in m.group(1), m.group(0)
     assert value(srv, "SELECT 1") == "1"
+
+
+def test_libpq_worker_recovers_from_a_dropped_table(make_server):
+    # The INSERT fails with the server's error; the worker reconnects and
+    # creates the table again on the next round.
+    srv = start(make_server, shared_preload_libraries="bgw_libpq_worker",
+                **{"bgw_libpq_worker.naptime": 1})
+    (pid,) = srv.wait_children("bgw_libpq_worker", 1)
+    srv.wait_for_log(r"bgw_libpq_worker 1: round 1:")
+    mark = srv.log_mark()
+    psql(srv, "DROP TABLE bgw_libpq_worker_rounds")
+    m = srv.wait_for_log(r"bgw_libpq_worker 1: query failed: (.*)", since=mark)
+    assert "bgw_libpq_worker_rounds" in m.group(1), m.group(0)
+    srv.wait_for_log(r"bgw_libpq_worker 1: round \d+: 1 rows", since=mark)
+    assert libpq_workers(srv) == [pid]
 
 
 def test_libpq_worker_sigterm_exits_cleanly_and_restarts(make_server):
