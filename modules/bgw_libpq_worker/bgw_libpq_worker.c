@@ -64,6 +64,8 @@ static char *libpq_worker_channel = NULL;
 
 /* The worker's connection; NULL between a failure and the next round. */
 static PGconn *worker_conn = NULL;
+/* A connection being opened (so that exiting mid-attempt closes it too). */
+static PGconn *pending_conn = NULL;
 /* The conninfo worker_conn was opened with, to notice reloads that change it. */
 static char *worker_conn_conninfo = NULL;
 /*
@@ -216,6 +218,11 @@ drop_connection_at_exit(int code, Datum arg)
 {
 	(void) code;
 	(void) arg;
+	if (pending_conn != NULL)
+	{
+		PQfinish(pending_conn);
+		pending_conn = NULL;
+	}
 	drop_connection();
 }
 
@@ -236,7 +243,7 @@ wait_for_socket(PGconn *conn, int io)
 		if (rc & WL_LATCH_SET)
 		{
 			ResetLatch(MyLatch);
-			/* SIGTERM: die() set the latch; FATAL here, the exit callback closes conn. */
+			/* SIGTERM: die() set the latch; FATAL here, the exit callback closes the connection. */
 			CHECK_FOR_INTERRUPTS();
 		}
 		if (rc & io)
@@ -264,6 +271,7 @@ open_connection(int index, char *conninfo)
 		pfree(conninfo);
 		return false;
 	}
+	pending_conn = conn;
 	while (poll != PGRES_POLLING_OK)
 	{
 		if (poll == PGRES_POLLING_FAILED)
@@ -273,12 +281,14 @@ open_connection(int index, char *conninfo)
 		{
 			ereport(LOG, (errmsg("bgw_libpq_worker %d: could not connect: timed out", index),
 						  errdetail("conninfo: %s", loggable_conninfo(conninfo))));
+			pending_conn = NULL;
 			PQfinish(conn);
 			pfree(conninfo);
 			return false;
 		}
 		poll = PQconnectPoll(conn);
 	}
+	pending_conn = NULL;
 	if (PQstatus(conn) != CONNECTION_OK)
 	{
 		ereport(LOG,
