@@ -112,16 +112,27 @@ def _reaper_loop() -> None:
         time.sleep(0.05)
 
 
+class _TrackedPopen(subprocess.Popen):
+    """Every Popen of the test process (also subprocess.run's, used directly
+    by tests) is registered before the reaper can see its child: otherwise
+    the reaper could reap a finished psql first, and Popen.wait() would then
+    report exit status 0 for a command that failed."""
+
+    def __init__(self, *args, **kwargs):
+        with _spawn_lock:
+            super().__init__(*args, **kwargs)
+            _tracked[self.pid] = self
+
+
+subprocess.Popen = _TrackedPopen  # subprocess.run looks Popen up at call time
+
 threading.Thread(target=_reaper_loop, name="bgw-test-reaper", daemon=True).start()
 
 
 def spawn(args, **kwargs) -> subprocess.Popen:
     """subprocess.Popen, registered so the reaper thread leaves it alone."""
     kwargs.setdefault("stdin", subprocess.DEVNULL)
-    with _spawn_lock:
-        p = subprocess.Popen([str(a) for a in args], **kwargs)
-        _tracked[p.pid] = p
-    return p
+    return subprocess.Popen([str(a) for a in args], **kwargs)
 
 
 def run(args, timeout: float = CMD_TIMEOUT, env=None, cwd=None) -> subprocess.CompletedProcess:

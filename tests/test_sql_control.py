@@ -89,6 +89,11 @@ def test_launch_list_and_terminate_a_worker(make_server):
     assert row == "sql idle|sql idle type|running|t"
     assert value(srv, f"SELECT backend_type FROM pg_stat_activity WHERE pid = {pid}") == \
         "sql idle type"
+    # Its latch wait shows as a wait event (PG_WAIT_EXTENSION).
+    assert harness.wait_until(
+        lambda: value(srv, "SELECT wait_event_type || '/' || wait_event FROM pg_stat_activity "
+                           f"WHERE pid = {pid}") == "Extension/Extension",
+        what="the worker's wait event")
     assert value(srv, f"SELECT bgw_terminate_worker({pid})") == "t"
     harness.wait_gone([pid])
     assert value(srv, "SELECT bgw_terminate_worker(1)") == "f"
