@@ -324,7 +324,8 @@ def test_worker_spi_launch_dynamic(make_server):
               "AS 'bgw_worker_spi', 'bgw_worker_spi_launch' LANGUAGE C")
     pid = int(value(srv, "SELECT bgw_worker_spi_launch(7, 0, 0, '')"))
     assert harness.pid_alive(pid)
-    assert pid in spi_workers(srv)
+    # Started means forked; its title may follow a moment later.
+    harness.wait_until(lambda: pid in spi_workers(srv), what="the worker's process title")
     wait_spi_table(srv, 7)
     psql(srv, "INSERT INTO bgw_worker_spi_7 (type, value) VALUES ('delta', 3)")
     harness.wait_until(lambda: spi_total(srv, 7) == "3", what="dynamic worker's total")
