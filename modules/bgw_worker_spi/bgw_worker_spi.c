@@ -356,7 +356,9 @@ parse_flags(const char *text)
 /*
  * bgw_worker_spi_launch(index int4, dboid oid, roleoid oid, flags text)
  * returns int4: starts a dynamic worker and returns its pid once it runs.
- * NULL dboid/roleoid/flags mean 0/0/none.
+ * NULL dboid/roleoid/flags mean 0/0/none. dboid 0 connects to
+ * bgw_worker_spi.database as the bootstrap superuser, and roleoid is then
+ * not used (a role goes with a database oid).
  */
 Datum
 bgw_worker_spi_launch(PG_FUNCTION_ARGS)
