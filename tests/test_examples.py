@@ -17,10 +17,6 @@ modules/bgw_worker_spi: database workers on transactions and SPI:
     connection error exits 1 and the worker is restarted;
   * bgw_worker_spi_launch() starts dynamic workers (by database name or oid,
     with flags) and rejects unknown flags.
-  These need the SPI work (include/postgres/executor/spi.h). Like the
-  module's CMakeLists.txt, they key on that header: without it they are
-  reported as skipped with that reason; with it, the module must be built
-  and they must pass.
 """
 
 import getpass
@@ -37,11 +33,6 @@ import pytest
 import harness
 
 SUPERUSER = os.environ.get("BGW_TEST_SUPERUSER") or getpass.getuser()
-SOURCE_DIR = os.environ.get("BGW_SOURCE_DIR", os.path.join(os.path.dirname(__file__), ".."))
-HAVE_SPI = os.path.exists(os.path.join(SOURCE_DIR, "include", "postgres", "executor", "spi.h"))
-needs_spi = pytest.mark.skipif(
-    not HAVE_SPI, reason="SPI not in this tree (include/postgres/executor/spi.h): "
-                         "bgw_worker_spi is not built")
 
 
 def start(make_server, **settings):
@@ -246,7 +237,7 @@ def test_libpq_worker_sigterm_during_a_blocked_query(make_server):
 
 
 # ---------------------------------------------------------------------------
-# bgw_worker_spi (needs the SPI work: executor/spi.h and the server side)
+# bgw_worker_spi
 
 def spi_total(srv, index) -> str:
     return value(srv, f"SELECT value FROM bgw_worker_spi_{index} WHERE type = 'total'")
@@ -261,7 +252,6 @@ def spi_workers(srv) -> list[int]:
     return srv.children_by_kind("bgw_worker_spi")
 
 
-@needs_spi
 def test_worker_spi_folds_deltas(make_server):
     srv = start(make_server, shared_preload_libraries="bgw_worker_spi",
                 **{"bgw_worker_spi.naptime": 1, "bgw_worker_spi.total_workers": 2})
@@ -281,7 +271,6 @@ def test_worker_spi_folds_deltas(make_server):
     assert cp.returncode != 0
 
 
-@needs_spi
 def test_worker_spi_naptime_reload(make_server):
     srv = start(make_server, shared_preload_libraries="bgw_worker_spi",
                 **{"bgw_worker_spi.naptime": 3600, "bgw_worker_spi.total_workers": 1})
@@ -301,7 +290,6 @@ def test_worker_spi_naptime_reload(make_server):
     assert spi_workers(srv) == [pid]
 
 
-@needs_spi
 def test_worker_spi_survives_a_failed_round(make_server):
     srv = start(make_server, shared_preload_libraries="bgw_worker_spi",
                 **{"bgw_worker_spi.naptime": 1, "bgw_worker_spi.total_workers": 1})
@@ -317,7 +305,6 @@ def test_worker_spi_survives_a_failed_round(make_server):
     assert value(srv, "SELECT 1") == "1"
 
 
-@needs_spi
 def test_worker_spi_launch_dynamic(make_server):
     srv = start(make_server, **{"bgw_worker_spi.naptime": 1})
     psql(srv, "CREATE FUNCTION bgw_worker_spi_launch(int4, oid, oid, text) RETURNS int4 "
@@ -338,7 +325,6 @@ def test_worker_spi_launch_dynamic(make_server):
     wait_spi_table(srv, 8)
 
 
-@needs_spi
 def test_worker_spi_launch_bad_flags(make_server):
     srv = start(make_server)
     psql(srv, "CREATE FUNCTION bgw_worker_spi_launch(int4, oid, oid, text) RETURNS int4 "
@@ -349,7 +335,6 @@ def test_worker_spi_launch_bad_flags(make_server):
     assert spi_workers(srv) == []
 
 
-@needs_spi
 def test_worker_spi_uncaught_connection_error_restarts(make_server):
     # BackgroundWorkerInitializeConnection's error is not caught: the worker
     # exits with code 1 (no crash) and is restarted after bgw_restart_time.

@@ -72,34 +72,6 @@ StaticAssertDecl(sizeof(WorkerSpiConnection) <= BGW_EXTRALEN,
 				 "WorkerSpiConnection must fit in bgw_extra");
 
 /*
- * The identifier as SQL text, double-quoted when it is not a plain
- * lower-case name. PostgreSQL has quote_identifier() for this; bgw's
- * utils/builtins.h does not declare it, and keywords are not a concern for
- * the table names built here.
- */
-static char *
-quoted_identifier(const char *ident)
-{
-	bool		plain = (ident[0] >= 'a' && ident[0] <= 'z') || ident[0] == '_';
-	StringInfoData buf;
-
-	for (const char *p = ident; *p && plain; p++)
-		plain = (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_';
-	if (plain)
-		return pstrdup(ident);
-	initStringInfo(&buf);
-	appendStringInfoChar(&buf, '"');
-	for (const char *p = ident; *p; p++)
-	{
-		if (*p == '"')
-			appendStringInfoChar(&buf, '"');
-		appendStringInfoChar(&buf, *p);
-	}
-	appendStringInfoChar(&buf, '"');
-	return buf.data;
-}
-
-/*
  * Runs `sql` through SPI, expecting result code `expected`; anything else
  * is a broken assumption about the table, raised as ERROR (SQL errors
  * themselves arrive as ERROR from SPI_execute).
@@ -268,7 +240,7 @@ bgw_worker_spi_main(Datum main_arg)
 	int			index = DatumGetInt32(main_arg);
 	WorkerSpiConnection conn;
 	char		table_name[NAMEDATALEN];
-	char	   *table;
+	const char *table;
 
 	memcpy(&conn, MyBgworkerEntry->bgw_extra, sizeof(conn));
 
@@ -283,7 +255,7 @@ bgw_worker_spi_main(Datum main_arg)
 		BackgroundWorkerInitializeConnection(worker_spi_database, NULL, conn.flags);
 
 	snprintf(table_name, sizeof(table_name), "bgw_worker_spi_%d", index);
-	table = quoted_identifier(table_name);
+	table = quote_identifier(table_name);
 	initialize_table(table);
 	ereport(LOG, (errmsg("%s initialized with table %s", MyBgworkerEntry->bgw_name, table)));
 
