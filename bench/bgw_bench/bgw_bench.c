@@ -26,6 +26,9 @@
  *                      worker (send loop start -> receiver has exited)
  *   shm_mq_100b_msg    the same with 100-byte messages
  *   lwlock_pair        uncontended LWLockAcquire(EXCLUSIVE) + LWLockRelease
+ *   dbconn_round_trip  register -> the worker connects to database postgres,
+ *                      runs SELECT 1 through SPI in a transaction, exits ->
+ *                      WaitForBackgroundWorkerShutdown returns
  *
  * Then it logs "bgw_bench DONE" and exits 0.
  *
@@ -47,6 +50,8 @@
 #include <sched.h>
 #include <time.h>
 
+#include "access/xact.h"
+#include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -60,6 +65,7 @@
 #include "storage/shm_mq.h"
 #include "storage/shmem.h"
 #include "utils/guc.h"
+#include "utils/snapmgr.h"
 
 PG_MODULE_MAGIC;
 
@@ -80,6 +86,7 @@ static shmem_request_hook_type prev_shmem_request_hook = NULL;
 #define MODE_PONG		2		/* answer every ping with a SetLatch */
 #define MODE_MQ			3		/* receive from the shm_mq in DSM handle payload */
 #define MODE_IDLE		4		/* sleep on the latch until terminated */
+#define MODE_DBCONN		5		/* connect to "postgres", SELECT 1 via SPI, exit */
 
 #define MQ_SIZE			65536
 
@@ -161,6 +168,8 @@ launch_mode(BackgroundWorkerHandle **handle, int mode, uint32 payload, int resta
 
 	memset(&worker, 0, sizeof(worker));
 	worker.bgw_flags = BGWORKER_SHMEM_ACCESS;
+	if (mode == MODE_DBCONN)
+		worker.bgw_flags |= BGWORKER_BACKEND_DATABASE_CONNECTION;
 	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
 	worker.bgw_restart_time = restart_time;
 	worker.bgw_main_arg = Int64GetDatum(((int64) mode << 32) | payload);
@@ -252,6 +261,19 @@ bgw_bench_target(Datum arg)
 		case MODE_MQ:
 			BackgroundWorkerUnblockSignals();
 			target_mq((dsm_handle) payload);
+			break;
+		case MODE_DBCONN:
+			BackgroundWorkerUnblockSignals();
+			BackgroundWorkerInitializeConnection("postgres", NULL, 0);
+			SetCurrentStatementStartTimestamp();
+			StartTransactionCommand();
+			SPI_connect();
+			PushActiveSnapshot(GetTransactionSnapshot());
+			if (SPI_execute("SELECT 1", true, 0) != SPI_OK_SELECT || SPI_processed != 1)
+				elog(ERROR, "bgw_bench: SELECT 1 failed");
+			SPI_finish();
+			PopActiveSnapshot();
+			CommitTransactionCommand();
 			break;
 		case MODE_IDLE:
 			BackgroundWorkerUnblockSignals();
@@ -411,6 +433,27 @@ measure_mq(const char *metric, Size msg_size, int msgs_per_round)
 }
 
 static void
+measure_dbconn(void)
+{
+	int			n = rounds(4);
+	int64	   *samples = palloc(sizeof(int64) * n);
+
+	for (int r = 0; r < n; r++)
+	{
+		BackgroundWorkerHandle *h;
+		int64		t0 = now_ns();
+
+		if (!launch_mode(&h, MODE_DBCONN, 0, BGW_NEVER_RESTART))
+			elog(ERROR, "bgw_bench: could not register a worker");
+		if (WaitForBackgroundWorkerShutdown(h) != BGWH_STOPPED)
+			elog(ERROR, "bgw_bench: postmaster died");
+		samples[r] = now_ns() - t0;
+		pfree(h);
+	}
+	report("dbconn_round_trip", samples, n);
+}
+
+static void
 measure_lwlock(void)
 {
 	int			n = rounds(20);
@@ -491,6 +534,7 @@ bgw_bench_driver(Datum arg)
 	measure_mq("shm_mq_8k_msg", 8192, 2000);
 	measure_mq("shm_mq_100b_msg", 100, 20000);
 	measure_lwlock();
+	measure_dbconn();
 	if (bench_burst > 0)
 		measure_burst();
 	elog(LOG, "bgw_bench DONE");
