@@ -583,6 +583,8 @@ _PG_init(void)
 	snprintf(worker.bgw_library_name, BGW_MAXLEN, "bgw_bench");
 	if (strcmp(bench_mode, "idle") == 0)
 	{
+		/* Restartable, so bench/run's kill -9 measure sees them come back. */
+		worker.bgw_restart_time = 1;
 		worker.bgw_main_arg = Int64GetDatum((int64) MODE_IDLE << 32);
 		snprintf(worker.bgw_function_name, BGW_MAXLEN, "bgw_bench_target");
 		snprintf(worker.bgw_type, BGW_MAXLEN, "bgw_bench idle");
