@@ -17,10 +17,10 @@
 #include "postgres/fmgr.h"
 #include "postgres/miscadmin.h"
 #include "postgres/pgstat.h"
-#include "postgres/utils/guc.h"
 #include "postgres/port.h"
 #include "postgres/storage/ipc.h"
 #include "postgres/storage/latch.h"
+#include "postgres/utils/guc.h"
 
 extern "C" {
 BackgroundWorker* MyBgworkerEntry = nullptr;

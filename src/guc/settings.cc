@@ -376,8 +376,7 @@ bool CheckNonEmpty(std::string& value, std::string* detail) {
 
 void DefineOrDie(const char* name, Status s) {
   if (!s.ok()) {
-    BGW_INTERNAL_ERROR("cannot define session parameter \"%s\": %s", name,
-                       s.message().c_str());
+    BGW_INTERNAL_ERROR("cannot define session parameter \"%s\": %s", name, s.message().c_str());
   }
 }
 
@@ -400,8 +399,7 @@ void DefineSessionSettings() {
   auto def_string = [](const char* name, const char* desc, char** addr, const char* boot,
                        Context ctx, StringCheck check = {}) {
     if (!IsDefined(name)) {
-      DefineOrDie(name,
-                  DefineString(name, desc, addr, boot, ctx, kNotInSample, std::move(check)));
+      DefineOrDie(name, DefineString(name, desc, addr, boot, ctx, kNotInSample, std::move(check)));
     }
   };
   def_int("statement_timeout", "Maximum allowed duration of any statement", &statement_timeout, 0,
@@ -437,8 +435,8 @@ void DefineSessionSettings() {
              Context::kUserset, CheckClientEncoding);
   def_string("DateStyle", "Display format for date and time values", &datestyle, "ISO, MDY",
              Context::kUserset, CheckDateStyle);
-  def_string("TimeZone", "Time zone for displaying and interpreting time stamps",
-             &timezone_setting, "UTC", Context::kUserset, CheckNonEmpty);
+  def_string("TimeZone", "Time zone for displaying and interpreting time stamps", &timezone_setting,
+             "UTC", Context::kUserset, CheckNonEmpty);
   def_string("IntervalStyle", "Display format for interval values", &intervalstyle, "postgres",
              Context::kUserset);
   def_string("application_name", "Name of the application, as pg_stat_activity shows it",
@@ -446,8 +444,7 @@ void DefineSessionSettings() {
   def_string("search_path", "Schema search order (accepted; there is one schema)", &search_path,
              "\"$user\", public", Context::kUserset);
   def_bool("standard_conforming_strings", "'...' strings treat backslashes literally (always on)",
-           &standard_conforming_strings, true, Context::kUserset,
-           [](bool& v, std::string* detail) {
+           &standard_conforming_strings, true, Context::kUserset, [](bool& v, std::string* detail) {
              if (v) return true;
              *detail = "Only on is supported.";
              return false;
@@ -464,8 +461,8 @@ void DefineSessionSettings() {
           150000, 150000, Context::kInternal, 0);
   def_string("server_encoding", "The server's character set encoding", &server_encoding, "UTF8",
              Context::kInternal);
-  def_bool("in_hot_standby", "Whether the server is a hot standby (never)", &in_hot_standby,
-           false, Context::kInternal);
+  def_bool("in_hot_standby", "Whether the server is a hot standby (never)", &in_hot_standby, false,
+           Context::kInternal);
   def_string("transaction_isolation", "The current transaction's isolation level",
              &transaction_isolation, "serializable", Context::kInternal);
   def_bool("is_superuser", "Whether the session user is a superuser", &is_superuser, false,

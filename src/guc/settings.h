@@ -46,17 +46,17 @@ extern bool restart_after_crash;  // sighup
 // sql::Session::Open calls it; a postmaster that wants them settable from
 // bgw.conf or -c calls it after DefineBuiltinSettings()). Never listed in
 // the sample file.
-extern int statement_timeout;        // ms, 0 = none; userset
-extern int lock_timeout;             // ms; accepted, not enforced; userset
+extern int statement_timeout;                    // ms, 0 = none; userset
+extern int lock_timeout;                         // ms; accepted, not enforced; userset
 extern int idle_in_transaction_session_timeout;  // ms; accepted, not enforced
-extern char* client_encoding;        // "UTF8" (or "SQL_ASCII", which libpq's C locale asks for)
-extern char* datestyle;              // "ISO, MDY"
-extern char* timezone_setting;       // "UTC"; any non-empty name is accepted
-extern char* intervalstyle;          // "postgres"
-extern char* application_name;       // userset
-extern char* search_path;            // accepted, not used (one schema)
-extern int extra_float_digits;       // -15..3
-extern int client_min_messages;      // a bgw::log::Level value
+extern char* client_encoding;    // "UTF8" (or "SQL_ASCII", which libpq's C locale asks for)
+extern char* datestyle;          // "ISO, MDY"
+extern char* timezone_setting;   // "UTC"; any non-empty name is accepted
+extern char* intervalstyle;      // "postgres"
+extern char* application_name;   // userset
+extern char* search_path;        // accepted, not used (one schema)
+extern int extra_float_digits;   // -15..3
+extern int client_min_messages;  // a bgw::log::Level value
 extern bool standard_conforming_strings;  // only on
 extern bool default_transaction_read_only;
 extern char* default_transaction_isolation;

@@ -23,9 +23,9 @@
 namespace bgw::backend_status {
 
 enum class State : uint8_t {
-  kUndefined,        // shown as NULL (e.g. a worker that never reported)
-  kIdle,             // "idle"
-  kRunning,          // "active"
+  kUndefined,                 // shown as NULL (e.g. a worker that never reported)
+  kIdle,                      // "idle"
+  kRunning,                   // "active"
   kIdleInTransaction,         // "idle in transaction"
   kIdleInTransactionAborted,  // "idle in transaction (aborted)"
   kFastpath,                  // "fastpath function call"
@@ -38,7 +38,7 @@ const char* StateName(State state);  // nullptr for kUndefined
 struct Entry {
   pid_t pid = 0;
   int child_slot = -1;
-  std::string backend_type;  // "client backend", or the worker's bgw_type
+  std::string backend_type;   // "client backend", or the worker's bgw_type
   uint32_t database_oid = 0;  // 0 = none
   std::string database_name;
   uint32_t role_oid = 0;  // 0 = none
@@ -75,7 +75,7 @@ void ReportApplicationName(std::string_view application_name);
 // query starts running and state_change on every state change.
 void ReportActivity(State state, const char* query);
 void ReportTransactionStart(int64_t start_us);  // 0 = not in a transaction
-bool Attached();  // this process has an entry
+bool Attached();                                // this process has an entry
 
 // Reader side.
 std::vector<Entry> Snapshot();

@@ -27,8 +27,10 @@
 #include "guc/guc.h"
 #include "guc/settings.h"
 #include "ipc/addin_shmem.h"
+#include "ipc/backend_status.h"
 #include "ipc/dsm.h"
 #include "ipc/lwlock.h"
+#include "ipc/notify.h"
 #include "ipc/pmdeath.h"
 #include "ipc/pmsignal.h"
 #include "ipc/proc.h"
@@ -44,8 +46,6 @@
 #include "postmaster/listen.h"
 #include "postmaster/lockfile.h"
 #include "postmaster/startup.h"
-#include "ipc/backend_status.h"
-#include "ipc/notify.h"
 #include "protocol/auth.h"
 #include "protocol/backend.h"
 
@@ -776,10 +776,9 @@ void Postmaster::LaunchBackend(UniqueFd client, Admission admission) {
     return;  // closes the connection
   }
   int client_fd = client.get();
-  Result<pid_t> pid =
-      LaunchChild(spec, [client_fd, admission, slot = spec.child_slot] {
-        BackendMain(UniqueFd(client_fd), admission, slot);
-      });
+  Result<pid_t> pid = LaunchChild(spec, [client_fd, admission, slot = spec.child_slot] {
+    BackendMain(UniqueFd(client_fd), admission, slot);
+  });
   if (!pid.ok()) {
     if (spec.child_slot >= 0) pmsignal::ReleaseChildSlot(spec.child_slot);
     log::EmitStatus(log::Level::kLog, pid.status());

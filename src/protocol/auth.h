@@ -25,8 +25,8 @@ namespace bgw::protocol {
 Status LoadHba(const std::string& path);
 
 struct ClientInfo {
-  bool is_unix = false;          // Unix-domain socket ("local" rules)
-  sockaddr_storage addr{};       // the peer, for host rules
+  bool is_unix = false;     // Unix-domain socket ("local" rules)
+  sockaddr_storage addr{};  // the peer, for host rules
   std::string user;
   std::string database;
 };

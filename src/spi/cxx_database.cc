@@ -8,10 +8,10 @@
 
 #include <cstring>
 
-#include "postgres/postgres.h"
 #include "postgres/access/xact.h"
 #include "postgres/catalog/pg_type.h"
 #include "postgres/executor/spi.h"
+#include "postgres/postgres.h"
 #include "postgres/postmaster/bgworker.h"
 #include "postgres/utils/builtins.h"
 #include "postgres/utils/snapmgr.h"

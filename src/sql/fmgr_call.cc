@@ -1,10 +1,11 @@
 // C functions on SQLite; see fmgr_call.h.
 //
 // ERROR handling: a module function may ereport(ERROR), which siglongjmps to
-// the innermost PG_TRY. The only PG_TRY around module code is in RunGuarded,
-// a function holding no C++ objects, so the jump never skips a destructor;
-// the module frames it unwinds are C. Everything with a destructor lives in
-// the callers, which see a plain "failed, here is the ErrorData" value.
+// the innermost PG_TRY. Module code runs only through CallGuarded, i.e. the
+// server's one PG_TRY-to-value bridge (bgworker::internal::
+// CallCatchingPgError), whose frame holds no C++ objects, so the jump never
+// skips a destructor; the module frames it unwinds are C. Everything with a
+// destructor lives in the callers, which see a plain SqlError value.
 #include "sql/fmgr_call.h"
 
 #include <cctype>
@@ -15,6 +16,7 @@
 #include <utility>
 
 #include "bgworker/dynamic_loader.h"
+#include "bgworker/error.h"
 #include "common/strutil.h"
 #include "postgres/fmgr.h"
 #include "postgres/utils/builtins.h"
@@ -29,45 +31,19 @@ std::optional<SqlError> last_error;
 
 // ---- calling module code under PG_TRY --------------------------------------
 
+// What a guarded call runs: a module function, or a library's _PG_init.
 struct Guarded {
-  void (*thunk)(Guarded*);
   PGFunction fn;
   FunctionCallInfo fcinfo;
   void (*init)(void);
   Datum result;
-  ErrorData* error;  // set when the call raised ERROR (palloc'd copy)
 };
 
-void CallThunk(Guarded* g) { g->result = g->fn(g->fcinfo); }
-void InitThunk(Guarded* g) { g->init(); }
-
-// Runs g->thunk(g); on ERROR fills g->error and returns false. No C++ object
-// lives in this frame (see the banner).
-bool RunGuarded(Guarded* g) {
-  MemoryContext volatile saved_context = CurrentMemoryContext;
-  volatile bool ok = true;
-  PG_TRY();
-  { g->thunk(g); }
-  PG_CATCH();
-  {
-    MemoryContextSwitchTo(saved_context);
-    g->error = CopyErrorData();
-    FlushErrorState();
-    ok = false;
-  }
-  PG_END_TRY();
-  return ok;
+void CallThunk(void* arg) {
+  auto* g = static_cast<Guarded*>(arg);
+  g->result = g->fn(g->fcinfo);
 }
-
-SqlError FromErrorData(ErrorData* e) {
-  SqlError err;
-  err.sqlstate = unpack_sql_state(e->sqlerrcode);
-  err.message = e->message != nullptr ? e->message : "";
-  err.detail = e->detail != nullptr ? e->detail : "";
-  err.hint = e->hint != nullptr ? e->hint : "";
-  FreeErrorData(e);
-  return err;
-}
+void InitThunk(void* arg) { static_cast<Guarded*>(arg)->init(); }
 
 // ---- tokens -----------------------------------------------------------------
 
@@ -543,9 +519,9 @@ void CallCFunction(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
     }
   }
   if (!error) {
-    Guarded g{CallThunk, b->fn, fcinfo, nullptr, 0, nullptr};
-    if (!RunGuarded(&g)) {
-      error = FromErrorData(g.error);
+    Guarded g{b->fn, fcinfo, nullptr, 0};
+    if (std::optional<SqlError> e = CallGuarded(CallThunk, &g)) {
+      error = std::move(e);
     } else if (fcinfo->isnull) {
       sqlite3_result_null(ctx);
     } else {
@@ -588,40 +564,17 @@ SqlError SqliteError(sqlite3* db) {
 
 // ---- public -----------------------------------------------------------------
 
-std::string TypeDisplayName(uint32_t type_oid) {
-  switch (type_oid) {
-    case oid::kInt2:
-      return "smallint";
-    case oid::kInt4:
-      return "integer";
-    case oid::kInt8:
-      return "bigint";
-    case oid::kBool:
-      return "boolean";
-    case oid::kFloat4:
-      return "real";
-    case oid::kFloat8:
-      return "double precision";
-    case oid::kOid:
-      return "oid";
-    case oid::kText:
-      return "text";
-    case oid::kVarchar:
-      return "character varying";
-    case oid::kBytea:
-      return "bytea";
-    case kVoidOid:
-      return "void";
-    default:
-      return "unknown";
-  }
+std::optional<SqlError> CallGuarded(void (*fn)(void* arg), void* arg) {
+  bgworker::ErrorInfo info;
+  if (bgworker::internal::CallCatchingPgError(fn, arg, &info)) return std::nullopt;
+  return SqlError{"ERROR", info.sqlstate, info.message, info.detail, info.hint};
 }
 
 std::string Signature(const std::string& name, const std::vector<uint32_t>& arg_types) {
   std::string s = name + "(";
   for (size_t i = 0; i < arg_types.size(); i++) {
     if (i > 0) s += ", ";
-    s += TypeDisplayName(arg_types[i]);
+    s += arg_types[i] == kVoidOid ? "void" : TypeDisplayName(arg_types[i]);
   }
   return s + ")";
 }
@@ -781,8 +734,8 @@ SqlResult<void*> Resolve(const CFunction& function) {
   Result<void*> handle = loader::LoadLibraryDeferInit(function.library, &init);
   if (!handle.ok()) return MakeError("58P01", handle.status().message());
   if (init != nullptr) {
-    Guarded g{InitThunk, nullptr, nullptr, init, 0, nullptr};
-    if (!RunGuarded(&g)) return FromErrorData(g.error);
+    Guarded g{nullptr, nullptr, init, 0};
+    if (std::optional<SqlError> e = CallGuarded(InitThunk, &g)) return *e;
   }
   Result<void*> fn = loader::LookupFunction(function.library, function.symbol);
   if (!fn.ok()) return MakeError("42883", fn.status().message());

@@ -51,10 +51,13 @@ struct DropSpec {
 };
 SqlResult<DropSpec> ParseDropFunction(std::string_view statement);
 
-// PostgreSQL's name for a type in messages ("integer", "text", ...).
-std::string TypeDisplayName(uint32_t type_oid);
 // "name(integer, text)".
 std::string Signature(const std::string& name, const std::vector<uint32_t>& arg_types);
+
+// Runs fn(arg), which may raise ereport(ERROR) (module code, the bgworker C
+// API), and returns the ERROR as a SqlError, or nullopt when fn returned.
+// fn must keep no C++ objects with destructors alive (see bgworker/error.h).
+std::optional<SqlError> CallGuarded(void (*fn)(void* arg), void* arg);
 
 // Loads the library (running _PG_init on first load; an ERROR there is
 // returned), checks pg_finfo_<symbol> and finds the function. 58P01 for a

@@ -237,10 +237,12 @@ namespace {
 // and rewriter must never crash, loop or read out of bounds on any of them.
 TEST(SqlRewriteTest, SurvivesRandomInput) {
   const char* const kPieces[] = {
-      "SELECT", " ", "'", "''", "E'", "\\", "$", "$$", "$a$", "$1", "::", "int", "(",  ")",
-      ",",      ";", "--", "\n", "/*", "*/", "\"", "CAST", "AS", "x",  ".",   "*",  "CASE",
-      "END",    "true", "default", "create", "table", "serial", "generated", "with", "returning",
-      "select", "from", "1.5e", "0x", "-", "IS", "DISTINCT", "LIMIT", "ALL", "pg_catalog"};
+      "SELECT", " ",         "'",        "''",        "E'",     "\\",        "$",      "$$",
+      "$a$",    "$1",        "::",       "int",       "(",      ")",         ",",      ";",
+      "--",     "\n",        "/*",       "*/",        "\"",     "CAST",      "AS",     "x",
+      ".",      "*",         "CASE",     "END",       "true",   "default",   "create", "table",
+      "serial", "generated", "with",     "returning", "select", "from",      "1.5e",   "0x",
+      "-",      "IS",        "DISTINCT", "LIMIT",     "ALL",    "pg_catalog"};
   uint32_t seed = 12345;
   auto next = [&]() {
     seed = seed * 1103515245 + 12345;

@@ -486,37 +486,23 @@ void NotifyFn(sqlite3_context* ctx, int, sqlite3_value** argv) {
   sqlite3_result_null(ctx);
 }
 
-// Registration and wait run under PG_TRY in a frame without C++ objects:
-// the bgworker API reports bad registrations and interrupts with ERROR.
+// Registration and wait run through fmgr::CallGuarded: the bgworker API
+// reports bad registrations and interrupts with ERROR.
 struct LaunchCall {
   BackgroundWorker worker;
   bool registered;
   BgwHandleStatus status;
   pid_t pid;
-  ErrorData* error;
 };
 
-bool LaunchGuarded(LaunchCall* call) {
-  MemoryContext volatile saved_context = CurrentMemoryContext;
-  volatile bool ok = true;
-  PG_TRY();
-  {
-    BackgroundWorkerHandle* handle = nullptr;
-    call->registered = RegisterDynamicBackgroundWorker(&call->worker, &handle);
-    if (call->registered) {
-      call->status = WaitForBackgroundWorkerStartup(handle, &call->pid);
-      pfree(handle);
-    }
+void LaunchThunk(void* arg) {
+  auto* call = static_cast<LaunchCall*>(arg);
+  BackgroundWorkerHandle* handle = nullptr;
+  call->registered = RegisterDynamicBackgroundWorker(&call->worker, &handle);
+  if (call->registered) {
+    call->status = WaitForBackgroundWorkerStartup(handle, &call->pid);
+    pfree(handle);
   }
-  PG_CATCH();
-  {
-    MemoryContextSwitchTo(saved_context);
-    call->error = CopyErrorData();
-    FlushErrorState();
-    ok = false;
-  }
-  PG_END_TRY();
-  return ok;
 }
 
 bool CopyName(char* dst, const std::string& src, const char* what, sqlite3_context* ctx) {
@@ -570,15 +556,8 @@ void LaunchWorkerFn(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
   call->worker.bgw_restart_time = static_cast<int>(restart);
   call->worker.bgw_main_arg = Int64GetDatum(argument);
   call->worker.bgw_notify_pid = MyProcPid > 0 ? MyProcPid : getpid();
-  if (!LaunchGuarded(call)) {
-    ErrorData* e = call->error;
-    SqlError err;
-    err.sqlstate = unpack_sql_state(e->sqlerrcode);
-    err.message = e->message != nullptr ? e->message : "";
-    err.detail = e->detail != nullptr ? e->detail : "";
-    err.hint = e->hint != nullptr ? e->hint : "";
-    FreeErrorData(e);
-    fmgr::ResultError(ctx, std::move(err));
+  if (std::optional<SqlError> e = fmgr::CallGuarded(LaunchThunk, call)) {
+    fmgr::ResultError(ctx, std::move(*e));
     return;
   }
   if (!call->registered) {

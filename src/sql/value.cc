@@ -40,44 +40,17 @@ std::string Lower(std::string_view s) {
   return out;
 }
 
-// The name PostgreSQL uses in input error messages ("integer", not "int4").
-const char* MessageTypeName(uint32_t type) {
-  switch (type) {
-    case oid::kBool:
-      return "boolean";
-    case oid::kInt2:
-      return "smallint";
-    case oid::kInt4:
-      return "integer";
-    case oid::kInt8:
-      return "bigint";
-    case oid::kOid:
-      return "oid";
-    case oid::kFloat4:
-      return "real";
-    case oid::kFloat8:
-      return "double precision";
-    case oid::kNumeric:
-      return "numeric";
-    case oid::kBytea:
-      return "bytea";
-    case oid::kTimestamptz:
-      return "timestamp with time zone";
-    default:
-      return TypeName(type);
-  }
-}
 
 SqlError InvalidSyntax(uint32_t type, std::string_view text) {
   return MakeError("22P02",
-                   StringPrintf("invalid input syntax for type %s: \"%.*s\"", MessageTypeName(type),
+                   StringPrintf("invalid input syntax for type %s: \"%.*s\"", TypeDisplayName(type),
                                 static_cast<int>(text.size()), text.data()));
 }
 
 SqlError OutOfRange(uint32_t type, std::string_view text) {
   return MakeError("22003",
                    StringPrintf("value \"%.*s\" is out of range for type %s",
-                                static_cast<int>(text.size()), text.data(), MessageTypeName(type)));
+                                static_cast<int>(text.size()), text.data(), TypeDisplayName(type)));
 }
 
 // Shortest round-trip digits in PostgreSQL's layout: plain notation for
@@ -235,7 +208,7 @@ SqlResult<Value> ParseFloat(std::string_view text, uint32_t type) {
   if (*end != '\0' || end == s.c_str()) return InvalidSyntax(type, text);
   if (errno == ERANGE && (std::isinf(d) || d == 0)) {
     return MakeError("22003", StringPrintf("\"%s\" is out of range for type %s", s.c_str(),
-                                           MessageTypeName(type)));
+                                           TypeDisplayName(type)));
   }
   if (type == oid::kFloat4) {
     float f = static_cast<float>(d);
@@ -494,6 +467,37 @@ int16_t TypeLength(uint32_t type_oid) {
       return 4;
     default:
       return -1;
+  }
+}
+
+const char* TypeDisplayName(uint32_t type_oid) {
+  switch (type_oid) {
+    case oid::kBool:
+      return "boolean";
+    case oid::kInt2:
+      return "smallint";
+    case oid::kInt4:
+      return "integer";
+    case oid::kInt8:
+      return "bigint";
+    case oid::kOid:
+      return "oid";
+    case oid::kFloat4:
+      return "real";
+    case oid::kFloat8:
+      return "double precision";
+    case oid::kNumeric:
+      return "numeric";
+    case oid::kBytea:
+      return "bytea";
+    case oid::kText:
+      return "text";
+    case oid::kVarchar:
+      return "character varying";
+    case oid::kTimestamptz:
+      return "timestamp with time zone";
+    default:
+      return TypeName(type_oid);
   }
 }
 

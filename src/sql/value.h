@@ -38,15 +38,35 @@ inline constexpr uint32_t kNumeric = 1700;
 struct Value {
   enum class Kind { kNull, kInt, kReal, kText, kBlob };
   Kind kind = Kind::kNull;
-  int64_t i = 0;   // kInt
-  double d = 0;    // kReal
-  std::string s;   // kText (UTF-8) or kBlob (raw bytes)
+  int64_t i = 0;  // kInt
+  double d = 0;   // kReal
+  std::string s;  // kText (UTF-8) or kBlob (raw bytes)
 
   static Value Null() { return Value{}; }
-  static Value Int(int64_t v) { Value x; x.kind = Kind::kInt; x.i = v; return x; }
-  static Value Real(double v) { Value x; x.kind = Kind::kReal; x.d = v; return x; }
-  static Value Text(std::string v) { Value x; x.kind = Kind::kText; x.s = std::move(v); return x; }
-  static Value Blob(std::string v) { Value x; x.kind = Kind::kBlob; x.s = std::move(v); return x; }
+  static Value Int(int64_t v) {
+    Value x;
+    x.kind = Kind::kInt;
+    x.i = v;
+    return x;
+  }
+  static Value Real(double v) {
+    Value x;
+    x.kind = Kind::kReal;
+    x.d = v;
+    return x;
+  }
+  static Value Text(std::string v) {
+    Value x;
+    x.kind = Kind::kText;
+    x.s = std::move(v);
+    return x;
+  }
+  static Value Blob(std::string v) {
+    Value x;
+    x.kind = Kind::kBlob;
+    x.s = std::move(v);
+    return x;
+  }
   bool is_null() const { return kind == Kind::kNull; }
 };
 
@@ -54,6 +74,9 @@ struct Value {
 int16_t TypeLength(uint32_t type_oid);
 // "int8", "text", ... ; "unknown" for an OID we do not know.
 const char* TypeName(uint32_t type_oid);
+// The name PostgreSQL uses in messages and signatures ("integer", "double
+// precision", "character varying"); TypeName's for the others.
+const char* TypeDisplayName(uint32_t type_oid);
 // The OID for a type name as written in SQL (int, integer, int4, bigint,
 // text, varchar(n), bool, boolean, float8, double precision, real, bytea,
 // numeric(p,s), timestamptz, ...), or 0 if unknown. Case-insensitive.
