@@ -3,6 +3,7 @@
 // entry while the owner keeps rewriting it, cancel keys are checked, and an
 // entry disappears when its owner exits.
 #include "ipc/backend_status.h"
+#include "ipc/ipc_testing.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -28,6 +29,9 @@
 namespace bgw::backend_status {
 namespace {
 
+using bgw::testing::WaitExit;
+using bgw::testing::WaitFor;
+
 constexpr int kSlots = 4;
 
 struct Sync {
@@ -38,23 +42,6 @@ struct Sync {
 };
 
 Sync* g_sync = nullptr;
-
-int WaitExit(pid_t pid) {
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return -1;
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 1000 + WTERMSIG(status);
-}
-
-template <typename P>
-bool WaitFor(P pred) {
-  for (int i = 0; i < 10000; i++) {
-    if (pred()) return true;
-    usleep(1000);
-  }
-  return pred();
-}
 
 void OnSigint(int) { g_sync->got_sigint.store(1); }
 

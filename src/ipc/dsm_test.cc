@@ -21,6 +21,7 @@
 
 #include "compat/compat_testing.h"
 #include "ipc/dsm.h"
+#include "ipc/ipc_testing.h"
 #include "ipc/proc_exit.h"
 #include "ipc/shmem.h"
 #include "postgres/miscadmin.h"
@@ -29,6 +30,9 @@
 
 namespace bgw {
 namespace {
+
+using bgw::testing::WaitExit;
+using bgw::testing::WaitFor;
 
 using compat::testing::CatchError;
 using compat::testing::CaughtError;
@@ -43,23 +47,6 @@ struct Sync {
   int order[16];
   char error[512];
 };
-
-int WaitExit(pid_t pid) {
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return -1;
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 1000 + WTERMSIG(status);
-}
-
-template <typename P>
-bool WaitFor(P pred) {
-  for (int i = 0; i < 20000; i++) {
-    if (pred()) return true;
-    usleep(1000);
-  }
-  return pred();
-}
 
 uint8_t Pattern(size_t i) { return static_cast<uint8_t>(i * 31 + 7); }
 

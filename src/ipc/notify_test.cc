@@ -4,6 +4,7 @@
 // queue fails the commit with 54000 without appending, and the space comes
 // back once listeners read or leave.
 #include "ipc/notify.h"
+#include "ipc/ipc_testing.h"
 
 #include <gtest/gtest.h>
 #include <sys/mman.h>
@@ -27,6 +28,9 @@
 namespace bgw::notify {
 namespace {
 
+using bgw::testing::WaitExit;
+using bgw::testing::WaitFor;
+
 constexpr int kSlots = 4;
 
 struct Sync {
@@ -35,23 +39,6 @@ struct Sync {
   std::atomic<int> sent;
   std::atomic<int> received;
 };
-
-int WaitExit(pid_t pid) {
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return -1;
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 1000 + WTERMSIG(status);
-}
-
-template <typename P>
-bool WaitFor(P pred) {
-  for (int i = 0; i < 10000; i++) {
-    if (pred()) return true;
-    usleep(1000);
-  }
-  return pred();
-}
 
 // Takes notifications, sleeping on the latch between tries, until `want`
 // arrived or 10 s passed.

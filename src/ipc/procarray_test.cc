@@ -15,6 +15,7 @@
 #include <cstring>
 #include <string>
 
+#include "ipc/ipc_testing.h"
 #include "ipc/proc.h"
 #include "ipc/proc_exit.h"
 #include "ipc/shmem.h"
@@ -27,6 +28,9 @@
 namespace bgw {
 namespace {
 
+using bgw::testing::WaitExit;
+using bgw::testing::WaitFor;
+
 constexpr int kProcSlots = 4;
 constexpr unsigned kChildAlarmSeconds = 60;
 
@@ -35,23 +39,6 @@ struct Sync {
   std::atomic<int> release;
   std::atomic<int> woken;
 };
-
-int WaitExit(pid_t pid) {
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return -1;
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 1000 + WTERMSIG(status);
-}
-
-template <typename P>
-bool WaitFor(P pred) {
-  for (int i = 0; i < 20000; i++) {
-    if (pred()) return true;
-    usleep(1000);
-  }
-  return pred();
-}
 
 class ProcArrayTest : public ::testing::Test {
  protected:

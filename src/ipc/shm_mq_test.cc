@@ -31,6 +31,7 @@
 
 #include "compat/compat_testing.h"
 #include "ipc/dsm.h"
+#include "ipc/ipc_testing.h"
 #include "ipc/proc.h"
 #include "ipc/proc_exit.h"
 #include "ipc/shmem.h"
@@ -44,6 +45,9 @@
 
 namespace bgw {
 namespace {
+
+using bgw::testing::WaitExit;
+using bgw::testing::WaitFor;
 
 using compat::testing::CatchError;
 using compat::testing::CaughtError;
@@ -77,24 +81,6 @@ long Mismatch(const void* data, uint64_t m, size_t len) {
     if (p[i] != Byte(m, i)) return static_cast<long>(i);
   }
   return -1;
-}
-
-int WaitExit(pid_t pid) {
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return -1;
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 1000 + WTERMSIG(status);
-}
-
-// Polls `pred` (test code only) for up to 20 s.
-template <typename P>
-bool WaitFor(P pred) {
-  for (int i = 0; i < 20000; i++) {
-    if (pred()) return true;
-    usleep(1000);
-  }
-  return pred();
 }
 
 class ShmMqTest : public ::testing::Test {

@@ -5,6 +5,7 @@
 // pg_terminate_backend / pg_cancel_backend signalling and refusing, and the
 // superuser checks of the worker and C function entry points.
 #include "sql/system.h"
+#include "ipc/ipc_testing.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -33,6 +34,9 @@
 namespace bgw::sql::system {
 namespace {
 
+using bgw::testing::WaitExit;
+using bgw::testing::WaitFor;
+
 constexpr int kSlots = 4;
 constexpr int kWorkerSlots = 3;
 
@@ -43,23 +47,6 @@ struct Sync {
 };
 Sync* g_sync = nullptr;
 void OnSigint(int) { g_sync->got_sigint.store(1); }
-
-int WaitExit(pid_t pid) {
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return -1;
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 1000 + WTERMSIG(status);
-}
-
-template <typename P>
-bool WaitFor(P pred) {
-  for (int i = 0; i < 10000; i++) {
-    if (pred()) return true;
-    usleep(1000);
-  }
-  return pred();
-}
 
 using Rows = std::vector<std::map<std::string, std::string>>;
 
