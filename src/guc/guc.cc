@@ -579,7 +579,12 @@ bool Check(const Variable& v, std::string_view name, Value* val, Error* err) {
 }
 
 // Runs the assign hook and stores the value. Fails only when out of memory.
+// Bumped by every Install: lets readers skip re-reading settings that
+// cannot have changed (ChangeCount in guc.h).
+uint64_t change_count = 0;
+
 bool Install(Variable& v, const Value& val, Error* err) {
+  change_count++;
   switch (v.type) {
     case VarType::kBool:
       if (v.bool_assign) v.bool_assign(val.b);
@@ -957,6 +962,8 @@ Result<std::string> GetConfigOption(std::string_view name) {
   }
   return Format(*v, Current(*v), true);
 }
+
+uint64_t ChangeCount() { return change_count; }
 
 std::string ShowValue(std::string_view name) {
   Result<std::string> r = GetConfigOption(name);

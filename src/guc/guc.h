@@ -173,6 +173,9 @@ Status ResetOption(std::string_view name, Context caller_context = Context::kSus
 // strings as-is). Unknown names give an empty string; use GetConfigOption to
 // tell them apart.
 std::string ShowValue(std::string_view name);
+// Increases whenever any setting's value is installed (SET, RESET, reload,
+// definition): equal counts mean no value changed in between.
+uint64_t ChangeCount();
 // Like ShowValue, but an unknown name is an error
 // (`unrecognized configuration parameter "%s"`).
 Result<std::string> GetConfigOption(std::string_view name);

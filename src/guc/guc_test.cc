@@ -86,6 +86,21 @@ TEST_F(GucTest, BoolValues) {
   EXPECT_EQ(ShowValue("b"), "off");
 }
 
+TEST_F(GucTest, ChangeCountMovesOnlyWhenAValueIsInstalled) {
+  int n = 0;
+  ASSERT_TRUE(DefineInt("n", "test", &n, 1, 0, 100, Context::kUserset, 0).ok());
+  uint64_t before = ChangeCount();
+  EXPECT_EQ(ShowValue("n"), "1");
+  EXPECT_FALSE(SetOption("n", "1000", Context::kUserset, Source::kSession).ok());
+  EXPECT_EQ(ChangeCount(), before);  // reads and refused values change nothing
+  ASSERT_TRUE(SetOption("n", "5", Context::kUserset, Source::kSession).ok());
+  uint64_t after_set = ChangeCount();
+  EXPECT_GT(after_set, before);
+  ASSERT_TRUE(ResetOption("n", Context::kUserset).ok());
+  EXPECT_GT(ChangeCount(), after_set);
+  EXPECT_EQ(n, 1);
+}
+
 TEST_F(GucTest, IntValuesAndUnits) {
   int plain = 0, mem = 0, ms = 0, sec = 0, blocks = 0;
   ASSERT_TRUE(DefineInt("plain", "", &plain, 0, -1000, 1000000, Context::kUserset).ok());

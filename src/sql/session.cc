@@ -892,6 +892,10 @@ guc::Context SessionImpl::SetContext() const {
 }
 
 void SessionImpl::CollectReports() {
+  // Runs at every transaction end: skip the lookups when no setting changed.
+  uint64_t count = guc::ChangeCount();
+  if (count == reports_change_count_) return;
+  reports_change_count_ = count;
   for (const char* name : kReportedSettings) {
     std::string now = guc::ShowValue(name);
     auto it = reported_.find(name);

@@ -227,6 +227,8 @@ class SessionImpl final : public Session {
   std::vector<SqlError> notices_;
   std::map<std::string, std::string> reported_;
   std::vector<std::pair<std::string, std::string>> pending_reports_;
+  // guc::ChangeCount() when CollectReports last looked (max = never).
+  uint64_t reports_change_count_ = UINT64_MAX;
   struct GucUndo {
     std::string name;
     std::string old_value;
