@@ -36,6 +36,9 @@
  * static workers sleep on their latches (bench/run measures what an idle
  * server costs: context switches, CPU, memory).
  *
+ * bgw_bench.only (default empty = all) limits the driver to a comma list of
+ * groups: launch, restart, latch, mq, lwlock, dbconn, burst.
+ *
  * bgw_bench.driver_cpu (default -1 = leave alone) pins the driver worker to
  * that CPU with sched_setaffinity before it measures. With the server itself
  * started under "taskset -c 0" and driver_cpu=1, the driver runs on CPU 1
@@ -78,6 +81,7 @@ static int	bench_driver_cpu = -1;
 static int	bench_burst = 200;
 static int	bench_idle_workers = 8;
 static char *bench_mode = NULL;
+static char *bench_only = NULL;
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 
 /* What a target worker does: bgw_main_arg = mode << 32 | payload. */
@@ -476,6 +480,29 @@ measure_lwlock(void)
 	report("lwlock_pair", samples, n);
 }
 
+/* True when bgw_bench.only is empty or names this group (comma list). */
+static bool
+wanted(const char *group)
+{
+	size_t		len = strlen(group);
+	const char *p = bench_only;
+
+	if (p == NULL || *p == '\0')
+		return true;
+	while (*p)
+	{
+		const char *end = strchr(p, ',');
+		size_t		n = end ? (size_t) (end - p) : strlen(p);
+
+		if (n == len && strncmp(p, group, len) == 0)
+			return true;
+		if (end == NULL)
+			break;
+		p = end + 1;
+	}
+	return false;
+}
+
 void
 bgw_bench_driver(Datum arg)
 {
@@ -507,7 +534,7 @@ bgw_bench_driver(Datum arg)
 			elog(LOG, "bgw_bench: driver pinned to CPU %d", bench_driver_cpu);
 	}
 
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n && wanted("launch"); i++)
 	{
 		BackgroundWorkerHandle *h;
 		pid_t		pid;
@@ -526,16 +553,26 @@ bgw_bench_driver(Datum arg)
 			running[nr++] = shared->entry_ns - t0;
 		pfree(h);
 	}
-	report("launch_to_started", started, ns);
-	report("launch_to_running", running, nr);
-	report("round_trip", round, nt);
-	measure_restart();
-	measure_latch();
-	measure_mq("shm_mq_8k_msg", 8192, 2000);
-	measure_mq("shm_mq_100b_msg", 100, 20000);
-	measure_lwlock();
-	measure_dbconn();
-	if (bench_burst > 0)
+	if (wanted("launch"))
+	{
+		report("launch_to_started", started, ns);
+		report("launch_to_running", running, nr);
+		report("round_trip", round, nt);
+	}
+	if (wanted("restart"))
+		measure_restart();
+	if (wanted("latch"))
+		measure_latch();
+	if (wanted("mq"))
+	{
+		measure_mq("shm_mq_8k_msg", 8192, 2000);
+		measure_mq("shm_mq_100b_msg", 100, 20000);
+	}
+	if (wanted("lwlock"))
+		measure_lwlock();
+	if (wanted("dbconn"))
+		measure_dbconn();
+	if (bench_burst > 0 && wanted("burst"))
 		measure_burst();
 	elog(LOG, "bgw_bench DONE");
 }
@@ -572,6 +609,11 @@ _PG_init(void)
 							NULL, NULL, NULL);
 	DefineCustomStringVariable("bgw_bench.mode", "measure (default) or idle.", NULL,
 							   &bench_mode, "measure", PGC_POSTMASTER, 0,
+							   NULL, NULL, NULL);
+	DefineCustomStringVariable("bgw_bench.only",
+							   "Comma list of measurement groups to run (empty: all): "
+							   "launch, restart, latch, mq, lwlock, dbconn, burst.",
+							   NULL, &bench_only, "", PGC_POSTMASTER, 0,
 							   NULL, NULL, NULL);
 	prev_shmem_request_hook = shmem_request_hook;
 	shmem_request_hook = bench_shmem_request;
