@@ -11,12 +11,15 @@
 #include <cerrno>
 #include <cstdlib>
 
+#include "ipc/latch_internal.h"
+
 namespace bgw::pmdeath {
 namespace {
 
 int pipe_fds[2] = {-1, -1};
 volatile sig_atomic_t death_signal = 0;
 pid_t expected_parent = 0;  // the postmaster, as seen by this child
+pid_t armed_in = 0;         // the process that armed PR_SET_PDEATHSIG
 timer_t kill_timer;
 bool kill_timer_armed_ok = false;
 
@@ -38,6 +41,9 @@ void DeathSignalHandler(int) {
     its.it_value.tv_nsec = static_cast<long>(ns % 1000000000);
     timer_settime(kill_timer, 0, &its, nullptr);  // async-signal-safe
   }
+  // A WaitLatch sleeping in FUTEX_WAIT would be restarted (SA_RESTART) and
+  // sleep on: make it re-check, and see death_signal.
+  latch::WakeFutexSleeperFromSignalHandler();
   errno = saved;
 }
 
@@ -74,11 +80,14 @@ void InitChild(int postmaster_pid) {
   sigaddset(&set, kDeathSignal);
   sigprocmask(SIG_UNBLOCK, &set, nullptr);
   prctl(PR_SET_PDEATHSIG, kDeathSignal);
+  armed_in = getpid();
   // The postmaster may have died between fork() and prctl().
   if (getppid() != postmaster_pid) raise(kDeathSignal);
 }
 
 bool DeathSignalReceived() { return death_signal != 0; }
+
+int DeathSignalArmedIn() { return armed_in; }
 
 bool PostmasterIsAlive() {
   if (pipe_fds[0] < 0) return true;  // not a child: we are the postmaster

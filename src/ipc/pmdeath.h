@@ -34,6 +34,12 @@ int ReadFd();
 bool PostmasterIsAlive();
 
 // Set (async-signal-safely) by the SIGPWR handler; waits may test it.
+// The handler then ends a futex sleep in WaitLatch (latch_internal.h), so a
+// wait that only tests this flag still notices a death promptly.
 bool DeathSignalReceived();
+
+// The process in which InitChild armed PR_SET_PDEATHSIG (it is not
+// inherited across fork), or 0. Only there can a wait rely on the signal.
+int DeathSignalArmedIn();
 
 }  // namespace bgw::pmdeath
