@@ -22,6 +22,7 @@
 #include "postgres/miscadmin.h"
 #include "postgres/storage/latch.h"
 #include "postgres/utils/guc.h"
+#include "postgres/utils/memutils.h"
 #include "postgres/utils/wait_event.h"
 #include "protocol/messages.h"
 
@@ -106,6 +107,14 @@ class Loop {
   bool send_ready_ = true;  // a ReadyForQuery is owed
   bool idle_ = false;       // the last thing sent was ReadyForQuery
   std::optional<SessionEnd> end_;
+  // The idle wait's client socket, MyLatch and postmaster death, registered
+  // once for the connection: an idle wait is then one epoll_wait, with no
+  // epoll_ctl to add and remove the socket each time.
+  struct FreeWaitSet {
+    void operator()(WaitEventSet* set) const { FreeWaitEventSet(set); }
+  };
+  std::unique_ptr<WaitEventSet, FreeWaitSet> idle_wait_;
+  int idle_latch_pos_ = -1;
 };
 
 sql::SqlStatus WireSink::Row(std::span<const sql::Value> values) {
@@ -234,8 +243,18 @@ bool Loop::WaitForMessage(FrontendMessage* msg) {
         return false;
       }
     }
-    int rc = WaitLatchOrSocket(MyLatch, WL_LATCH_SET | WL_SOCKET_READABLE | WL_POSTMASTER_DEATH,
-                               conn_.fd(), -1, WAIT_EVENT_CLIENT_READ);
+    if (!idle_wait_) {
+      idle_wait_.reset(CreateWaitEventSet(TopMemoryContext, 3));
+      AddWaitEventToSet(idle_wait_.get(), WL_SOCKET_READABLE, conn_.fd(), nullptr, nullptr);
+      idle_latch_pos_ =
+          AddWaitEventToSet(idle_wait_.get(), WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, nullptr);
+      AddWaitEventToSet(idle_wait_.get(), WL_POSTMASTER_DEATH, PGINVALID_SOCKET, nullptr, nullptr);
+    }
+    ModifyWaitEvent(idle_wait_.get(), idle_latch_pos_, WL_LATCH_SET, MyLatch);  // no system call
+    WaitEvent events[3];
+    int n = WaitEventSetWait(idle_wait_.get(), -1, events, 3, WAIT_EVENT_CLIENT_READ);
+    uint32_t rc = 0;
+    for (int i = 0; i < n; i++) rc |= events[i].events;
     if (rc & WL_POSTMASTER_DEATH) {
       // PostgreSQL tells the client why, best effort, and so do we.
       sql::SqlError e =
