@@ -38,11 +38,29 @@
 // likewise publishes consumed bytes (consume_pending) past a quarter of the
 // ring or before it waits.
 //
+// Spinning before sleeping (beyond PostgreSQL): a side that would wait for
+// the other first spins for at most kSpinNs, but only when the other side
+// is awake (its latch's maybe_sleeping is 0) and was last seen on another
+// CPU. Then the other side is producing or consuming right now, and the
+// bytes usually arrive within a message's memcpy; a sleep would cost a
+// cross-CPU wake-up instead (45-65 us on the 2-vCPU VMs we measure on, far
+// more than the spin). On one CPU, or when the other side sleeps, it never
+// spins: the other side cannot make progress while we spin. On the same
+// CPU, it yields instead (sched_yield), so the awake other side runs now
+// and, seeing us awake, sets our latch without a FUTEX_WAKE: neither a
+// wake-up system call nor a wake-up preemption per message.
+//   sender_cpu, receiver_cpu: the CPU each side last ran on (sched_getcpu,
+//     -1 unknown), stored (relaxed) by that side at each send or receive;
+//     a hint only, read relaxed: a stale value costs at most one spin
+//     budget or one sleep, never correctness.
+//
 // Errors: ereport(ERROR) unwinds with siglongjmp; nothing here holds a
 // resource across a call that can raise one.
 #include "postgres/storage/shm_mq.h"
 
+#include <sched.h>
 #include <signal.h>
+#include <time.h>
 
 #include <atomic>
 #include <cstddef>
@@ -53,6 +71,7 @@
 #include "ipc/proc.h"
 #include "postgres/miscadmin.h"
 #include "postgres/pgstat.h"
+#include "postgres/port/atomics.h"
 #include "postgres/storage/latch.h"
 #include "postgres/utils/memutils.h"
 
@@ -64,6 +83,8 @@ struct shm_mq {
   std::atomic<uint64_t> bytes_read;
   std::atomic<uint64_t> bytes_written;
   uint64_t ring_size;
+  std::atomic<int32_t> sender_cpu;  // see "Spinning" above
+  std::atomic<int32_t> receiver_cpu;
   // The ring follows at kRingOffset.
 };
 
@@ -109,6 +130,54 @@ void WakeProc(int32_t id) {
   if (id <= 0) return;
   if (bgw::proc::ProcSlot* slot = bgw::proc::Slot(id - 1); slot != nullptr) {
     SetLatch(&slot->pgproc.procLatch);
+  }
+}
+
+// Longest spin before sleeping; see "Spinning" above.
+constexpr int64_t kSpinNs = 20000;
+
+int64_t MonotonicNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+// True if process `id` runs or is about to: not sleeping on its latch, or
+// its latch is set (woken, or it will not sleep; a woken process clears
+// maybe_sleeping only once it runs).
+bool ProcAwake(int32_t id) {
+  if (id <= 0) return false;
+  bgw::proc::ProcSlot* slot = bgw::proc::Slot(id - 1);
+  if (slot == nullptr) return false;
+  const Latch& latch = slot->pgproc.procLatch;
+  return __atomic_load_n(&latch.maybe_sleeping, __ATOMIC_RELAXED) == 0 ||
+         __atomic_load_n(&latch.is_set, __ATOMIC_RELAXED) != 0;
+}
+
+// Records where this side runs (for the other side's spin decision).
+void NoteMyCpu(shm_mq* mq, bool receiver) {
+  (receiver ? mq->receiver_cpu : mq->sender_cpu).store(sched_getcpu(), std::memory_order_relaxed);
+}
+
+// Waits without sleeping until progress() is true (returns true), or gives
+// up at once or after kSpinNs (returns false: sleep). `peer` is the other
+// side's id. On another CPU, spins; on ours, yields the CPU to it.
+template <typename F>
+bool SpinForPeer(shm_mq* mq, bool receiver, int32_t peer, F progress) {
+  int me = sched_getcpu();
+  int theirs = (receiver ? mq->sender_cpu : mq->receiver_cpu).load(std::memory_order_relaxed);
+  if (me < 0 || theirs < 0 || !ProcAwake(peer)) return false;
+  const bool same_cpu = theirs == me;
+  int64_t start = MonotonicNs();
+  for (unsigned i = 1;; i++) {
+    if (progress()) return true;
+    if (same_cpu) {
+      sched_yield();
+    } else {
+      pg_spin_delay();
+      if (i % 64 != 0) continue;
+    }
+    if (MonotonicNs() - start > kSpinNs || !ProcAwake(peer)) return progress();
   }
 }
 
@@ -277,6 +346,12 @@ shm_mq_result SendBytes(shm_mq_handle* mqh, Size nbytes, const char* data, bool 
         *bytes_written = sent;
         return SHM_MQ_WOULD_BLOCK;
       }
+      if (SpinForPeer(mq, false, mq->receiver.load(std::memory_order_relaxed), [&] {
+            return mq->bytes_read.load(std::memory_order_relaxed) != rb ||
+                   mq->detached.load(std::memory_order_relaxed) != 0;
+          })) {
+        continue;
+      }
       // The latch is reset after the wait, not before the check: setting an
       // already-set latch is much cheaper than setting a reset one.
       (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_EXIT_ON_PM_DEATH, 0, WAIT_EVENT_MQ_SEND);
@@ -326,6 +401,12 @@ shm_mq_result ReceiveBytes(shm_mq_handle* mqh, Size bytes_needed, bool nowait, S
       mqh->consume_pending = 0;
     }
     if (nowait) return SHM_MQ_WOULD_BLOCK;
+    if (SpinForPeer(mq, true, mq->sender.load(std::memory_order_relaxed), [&] {
+          return mq->bytes_written.load(std::memory_order_relaxed) != written ||
+                 mq->detached.load(std::memory_order_relaxed) != 0;
+        })) {
+      continue;
+    }
     (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_EXIT_ON_PM_DEATH, 0, WAIT_EVENT_MQ_RECEIVE);
     ResetLatch(MyLatch);
     CHECK_FOR_INTERRUPTS();
@@ -365,6 +446,8 @@ shm_mq* shm_mq_create(void* address, Size size) {
   mq->detached.store(0, std::memory_order_relaxed);
   mq->bytes_read.store(0, std::memory_order_relaxed);
   mq->bytes_written.store(0, std::memory_order_relaxed);
+  mq->sender_cpu.store(-1, std::memory_order_relaxed);
+  mq->receiver_cpu.store(-1, std::memory_order_relaxed);
   mq->ring_size = size - kRingOffset;
   mq->magic = kMagic;
   return mq;
@@ -462,6 +545,7 @@ shm_mq_result(shm_mq_sendv)(shm_mq_handle* mqh, shm_mq_iovec* iov, int iovcnt, b
          mqh->sending_total, nbytes);
   }
   mqh->sending_total = nbytes;
+  NoteMyCpu(mq, false);
 
   shm_mq_result res;
   Size written = 0;
@@ -556,6 +640,7 @@ shm_mq_result shm_mq_receive(shm_mq_handle* mqh, Size* nbytesp, void** datap, bo
     }
     mqh->counterparty_attached = true;
   }
+  NoteMyCpu(mq, true);
 
   // The previous message (returned by pointer) is consumed now.
   if (mqh->consume_pending > mq->ring_size / 4) {

@@ -16,6 +16,7 @@
 // gtest first: the PostgreSQL headers define Max() and Min() macros.
 #include <gtest/gtest.h>
 
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -24,6 +25,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -223,6 +225,80 @@ TEST_F(ShmMqTest, MessagesMuchLargerThanTheRing) {
   });
   EXPECT_EQ(WaitExit(sender), 0) << sync_->error;
   EXPECT_EQ(WaitExit(receiver), 0) << sync_->error;
+}
+
+// The spin-or-yield before sleeping (shm_mq.cc, "Spinning"): messages
+// arrive intact and in order whether both sides share one CPU (yield), run
+// on two (spin), or go where the scheduler puts them; a sender that stays
+// busy outside shm_mq for longer than the spin budget makes the receiver
+// give up and sleep, and the next flush still wakes it.
+TEST_F(ShmMqTest, StreamsWhetherTheSidesShareACpuOrNot) {
+  cpu_set_t allowed;
+  ASSERT_EQ(sched_getaffinity(0, sizeof allowed, &allowed), 0);
+  std::vector<int> cpus;
+  for (int c = 0; c < CPU_SETSIZE; c++) {
+    if (CPU_ISSET(c, &allowed)) cpus.push_back(c);
+  }
+  ASSERT_FALSE(cpus.empty());
+  struct Placement {
+    const char* name;
+    int receiver_cpu;  // -1: unpinned
+    int sender_cpu;
+  };
+  std::vector<Placement> placements = {{"same CPU", cpus[0], cpus[0]}, {"unpinned", -1, -1}};
+  if (cpus.size() > 1) placements.push_back({"two CPUs", cpus[0], cpus[1]});
+  auto pin = [](int cpu) {
+    if (cpu < 0) return;
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    sched_setaffinity(0, sizeof one, &one);
+  };
+  constexpr int kCount = 3000;
+  auto len = [](int i) -> size_t {
+    return i % 7 == 0 ? 8192 : (static_cast<size_t>(i) * 37) % 300;
+  };
+  size_t offset = 0;
+  for (const Placement& where : placements) {
+    SCOPED_TRACE(where.name);
+    shm_mq* mq = NewQueue(16384, offset);
+    offset += 16384;
+    pid_t receiver = Child(0, [&] {
+      pin(where.receiver_cpu);
+      shm_mq_set_receiver(mq, MyProc);
+      shm_mq_handle* h = shm_mq_attach(mq, nullptr, nullptr);
+      for (int i = 0; i < kCount; i++) {
+        Size n = 0;
+        void* data = nullptr;
+        if (shm_mq_receive(h, &n, &data, false) != SHM_MQ_SUCCESS) return 10;
+        if (n != len(i)) return 11;
+        if (Mismatch(data, i, n) >= 0) return 12;
+      }
+      return 0;
+    });
+    pid_t sender = Child(1, [&] {
+      pin(where.sender_cpu);
+      shm_mq_set_sender(mq, MyProc);
+      shm_mq_handle* h = shm_mq_attach(mq, nullptr, nullptr);
+      std::vector<char> buf;
+      for (int i = 0; i < kCount; i++) {
+        Fill(buf, i, len(i));
+        if (shm_mq_send(h, buf.size(), buf.data(), false, i % 3 == 0) != SHM_MQ_SUCCESS) {
+          return 20;
+        }
+        if (i % 500 == 499) {
+          // Awake but busy elsewhere, past the spin budget.
+          auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(3);
+          while (std::chrono::steady_clock::now() < until) {
+          }
+        }
+      }
+      shm_mq_detach(h);
+      return 0;
+    });
+    EXPECT_EQ(WaitExit(sender), 0) << sync_->error;
+    EXPECT_EQ(WaitExit(receiver), 0) << sync_->error;
+  }
 }
 
 // Both sides nowait: WOULD_BLOCK, wait on the latch, call again with the
