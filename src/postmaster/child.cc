@@ -22,6 +22,16 @@ namespace {
 std::vector<int> postmaster_only_fds;
 pid_t postmaster_pid = 0;
 bool under_postmaster = false;
+// Postmaster: signals whose disposition may not be SIG_DFL (see
+// RecordSignalDispositions). Only the postmaster's thread writes it.
+sigset_t changed_dispositions;
+bool changed_dispositions_init = false;
+
+void InitChangedDispositions() {
+  if (changed_dispositions_init) return;
+  sigemptyset(&changed_dispositions);
+  changed_dispositions_init = true;
+}
 
 void QuickDieHandler(int) {
   // Immediate shutdown or crash of a sibling: shared memory may be corrupt,
@@ -52,6 +62,22 @@ void UnregisterPostmasterOnlyFd(int fd) {
                             postmaster_only_fds.end());
 }
 
+void RecordSignalDispositions() {
+  InitChangedDispositions();
+  for (int sig = 1; sig < NSIG; sig++) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    struct sigaction sa;
+    if (sigaction(sig, nullptr, &sa) != 0) continue;  // not a valid signal number
+    bool is_default = (sa.sa_flags & SA_SIGINFO) == 0 && sa.sa_handler == SIG_DFL;
+    if (!is_default) sigaddset(&changed_dispositions, sig);
+  }
+}
+
+void NoteSignalDisposition(int sig) {
+  InitChangedDispositions();
+  if (sig > 0 && sig < NSIG) sigaddset(&changed_dispositions, sig);
+}
+
 void SetPostmasterPid(pid_t pid) { postmaster_pid = pid; }
 pid_t PostmasterPid() { return postmaster_pid; }
 bool IsUnderPostmaster() { return under_postmaster; }
@@ -79,10 +105,12 @@ Result<pid_t> LaunchChild(const ChildSpec& spec, const std::function<void()>& ch
   setsid();
   ResetExitCallbacks();
 
+  // Dispositions survive fork; reset what the postmaster changed.
+  InitChangedDispositions();
   for (int sig = 1; sig < NSIG; sig++) {
-    if (sig == SIGKILL || sig == SIGSTOP) continue;
-    signal(sig, SIG_DFL);
+    if (sigismember(&changed_dispositions, sig) == 1) signal(sig, SIG_DFL);
   }
+  sigemptyset(&changed_dispositions);
   struct sigaction sa = {};
   sa.sa_handler = QuickDieHandler;
   sigfillset(&sa.sa_mask);

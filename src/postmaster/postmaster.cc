@@ -302,6 +302,8 @@ Status Postmaster::CreateSharedMemory() {
   bgworker::PublishToSlots();
   if (shmem_startup_hook != nullptr) shmem_startup_hook();
   lwlock::ReleaseLeftoverLocks();
+  // Every postmaster-side module hook has run: what children reset is known.
+  RecordSignalDispositions();
   log::Log(log::Level::kDebug1, "created shared memory segment of %zu bytes", shmem::SegmentSize());
   return Status::Ok();
 }
@@ -538,6 +540,7 @@ void Postmaster::ReloadConfiguration() {
   if (Status hba = protocol::LoadHba(options_.data_dir + "/" + datadir::kHbaFile); !hba.ok()) {
     log::EmitStatus(log::Level::kLog, hba);
   }
+  RecordSignalDispositions();  // settings' assign hooks are module code too
   SignalChildren(SIGHUP, false);
 }
 
