@@ -121,10 +121,14 @@ Result<pid_t> LaunchChild(const ChildSpec& spec, const std::function<void()>& ch
   sigaddset(&quit, SIGQUIT);
   sigprocmask(SIG_UNBLOCK, &quit, nullptr);
 
-  std::string kind_name = ChildKindName(spec.kind);
-  std::string title = "bgw: " + (spec.title_kind.empty() ? kind_name : spec.title_kind);
-  if (!spec.title_detail.empty()) title += " " + spec.title_detail;
-  process_title::Set(title);
+  std::string_view kind_name = ChildKindName(spec.kind);
+  // "bgw: <kind> <detail>", built on the stack: no heap page is touched.
+  char title[256];
+  std::string_view title_kind = spec.title_kind.empty() ? kind_name : spec.title_kind;
+  int n = std::snprintf(title, sizeof title, "bgw: %.*s%s%.*s", static_cast<int>(title_kind.size()),
+                        title_kind.data(), spec.title_detail.empty() ? "" : " ",
+                        static_cast<int>(spec.title_detail.size()), spec.title_detail.data());
+  process_title::Set(std::string_view(title, n < 0 ? 0 : std::min<size_t>(n, sizeof title - 1)));
   log::SetProcessKind(spec.log_kind.empty() ? kind_name : spec.log_kind);
   log::AfterFork();
 
@@ -136,7 +140,8 @@ Result<pid_t> LaunchChild(const ChildSpec& spec, const std::function<void()>& ch
 
   child_main();
   // A child main that returns is a bug in it; exit as a crash would.
-  log::Log(log::Level::kLog, "%s process returned from its main function", kind_name.c_str());
+  log::Log(log::Level::kLog, "%s process returned from its main function",
+           ChildKindName(spec.kind));
   ProcExit(1);
 }
 

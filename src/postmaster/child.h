@@ -22,6 +22,7 @@
 
 #include <functional>
 #include <string>
+#include <string_view>
 
 #include "common/status.h"
 
@@ -36,13 +37,16 @@ enum class ChildKind {
 
 const char* ChildKindName(ChildKind kind);  // "startup", "backend", ...
 
+// Views, not copies: the text they point at outlives the fork (the worker's
+// registry entry, literals), and neither the postmaster nor the child then
+// allocates for them (a heap write after fork is a copied page).
 struct ChildSpec {
   ChildKind kind;
-  std::string title_detail;  // after "bgw: <kind> "
-  std::string title_kind;    // replaces the kind name in the title if set
-  bool attach_shmem = true;  // false: the main segment is unmapped in the child
-  int child_slot = -1;       // pmsignal child slot when attach_shmem
-  std::string log_kind;      // %b in log lines; defaults to the kind name
+  std::string_view title_detail;  // after "bgw: <kind> "
+  std::string_view title_kind;    // replaces the kind name in the title if set
+  bool attach_shmem = true;       // false: the main segment is unmapped in the child
+  int child_slot = -1;            // pmsignal child slot when attach_shmem
+  std::string_view log_kind;      // %b in log lines; defaults to the kind name
 };
 
 // Postmaster: descriptors every child must close right after fork.

@@ -503,9 +503,16 @@ Result<pid_t> Postmaster::LaunchWorker(int worker_slot, const BackgroundWorker& 
   spec.title_kind = worker.bgw_type;
   spec.title_detail = worker.bgw_name;
   spec.log_kind = worker.bgw_type;
-  int child_slot = spec.child_slot;
-  Result<pid_t> pid = LaunchChild(
-      spec, [&worker, child_slot] { bgworker::BackgroundWorkerMain(worker, child_slot); });
+  // One reference captured: the closure fits std::function's inline buffer,
+  // so launching allocates nothing.
+  struct WorkerStart {
+    const BackgroundWorker* worker;
+    int child_slot;
+    bgworker_main_type entry;
+  } start{&worker, spec.child_slot, bgworker::ResolveLoadedEntry(worker)};
+  Result<pid_t> pid = LaunchChild(spec, [&start] {
+    bgworker::BackgroundWorkerMain(*start.worker, start.child_slot, start.entry);
+  });
   if (!pid.ok()) {
     if (spec.child_slot >= 0) pmsignal::ReleaseChildSlot(spec.child_slot);
     return Status::FromErrno("could not fork background worker process");
