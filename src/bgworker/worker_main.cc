@@ -96,9 +96,11 @@ void BackgroundWorkerMain(const BackgroundWorker& worker, int child_slot,
   MyBackendType = B_BG_WORKER;
   MyProcPid = getpid();
   MyStartTime = time(nullptr);
-  // The worker's own copy: what it reads cannot change under it.
-  MyBgworkerEntry = static_cast<BackgroundWorker*>(std::malloc(sizeof(BackgroundWorker)));
-  std::memcpy(MyBgworkerEntry, &worker, sizeof(BackgroundWorker));
+  // The worker's own copy: what it reads cannot change under it. Static,
+  // not malloc'd: no heap page is written (and copied) for it.
+  static BackgroundWorker entry_copy;
+  std::memcpy(&entry_copy, &worker, sizeof(BackgroundWorker));
+  MyBgworkerEntry = &entry_copy;
 
   InitializeLatchSupport();
   if (worker.bgw_flags & BGWORKER_SHMEM_ACCESS) {

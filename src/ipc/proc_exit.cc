@@ -20,6 +20,19 @@ struct Entry {
 std::vector<Entry> before_shmem, on_shmem, on_proc;
 bool in_progress = false;
 
+// Room reserved at process start, in the postmaster, so that the callbacks a
+// child registers while starting (its proc slot, its status entry) do not
+// allocate: a malloc after fork writes heap pages the child shares with the
+// postmaster, and each such page is copied. More callbacks than this still
+// work; the vector grows.
+constexpr size_t kReservedCallbacks = 16;
+[[maybe_unused]] const bool reserved = [] {
+  before_shmem.reserve(kReservedCallbacks);
+  on_shmem.reserve(kReservedCallbacks);
+  on_proc.reserve(kReservedCallbacks);
+  return true;
+}();
+
 void RunNewestFirst(std::vector<Entry>& list, int code) {
   // Pop before calling so a callback that exits again does not rerun itself.
   while (!list.empty()) {
