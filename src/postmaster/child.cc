@@ -5,7 +5,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <vector>
 
 #include "common/log.h"
@@ -23,15 +25,11 @@ std::vector<int> postmaster_only_fds;
 pid_t postmaster_pid = 0;
 bool under_postmaster = false;
 // Postmaster: signals whose disposition may not be SIG_DFL (see
-// RecordSignalDispositions). Only the postmaster's thread writes it.
-sigset_t changed_dispositions;
-bool changed_dispositions_init = false;
-
-void InitChangedDispositions() {
-  if (changed_dispositions_init) return;
-  sigemptyset(&changed_dispositions);
-  changed_dispositions_init = true;
-}
+// RecordSignalDispositions), bit `sig - 1`. A plain mask, not a sigset_t:
+// the child reads it without calling into libc (each libc function is code
+// the child pages in). Only the postmaster's thread writes it.
+static_assert(NSIG <= 65, "signal numbers must fit the mask");
+uint64_t changed_dispositions = 0;
 
 void QuickDieHandler(int) {
   // Immediate shutdown or crash of a sibling: shared memory may be corrupt,
@@ -63,19 +61,19 @@ void UnregisterPostmasterOnlyFd(int fd) {
 }
 
 void RecordSignalDispositions() {
-  InitChangedDispositions();
   for (int sig = 1; sig < NSIG; sig++) {
     if (sig == SIGKILL || sig == SIGSTOP) continue;
     struct sigaction sa;
     if (sigaction(sig, nullptr, &sa) != 0) continue;  // not a valid signal number
     bool is_default = (sa.sa_flags & SA_SIGINFO) == 0 && sa.sa_handler == SIG_DFL;
-    if (!is_default) sigaddset(&changed_dispositions, sig);
+    if (!is_default) changed_dispositions |= uint64_t{1} << (sig - 1);
   }
 }
 
 void NoteSignalDisposition(int sig) {
-  InitChangedDispositions();
-  if (sig > 0 && sig < NSIG) sigaddset(&changed_dispositions, sig);
+  if (sig > 0 && sig < NSIG) {
+    changed_dispositions |= uint64_t{1} << (sig - 1);
+  }
 }
 
 void SetPostmasterPid(pid_t pid) { postmaster_pid = pid; }
@@ -106,11 +104,10 @@ Result<pid_t> LaunchChild(const ChildSpec& spec, const std::function<void()>& ch
   ResetExitCallbacks();
 
   // Dispositions survive fork; reset what the postmaster changed.
-  InitChangedDispositions();
-  for (int sig = 1; sig < NSIG; sig++) {
-    if (sigismember(&changed_dispositions, sig) == 1) signal(sig, SIG_DFL);
+  for (uint64_t mask = changed_dispositions; mask != 0; mask &= mask - 1) {
+    signal(__builtin_ctzll(mask) + 1, SIG_DFL);
   }
-  sigemptyset(&changed_dispositions);
+  changed_dispositions = 0;
   struct sigaction sa = {};
   sa.sa_handler = QuickDieHandler;
   sigfillset(&sa.sa_mask);
@@ -122,13 +119,22 @@ Result<pid_t> LaunchChild(const ChildSpec& spec, const std::function<void()>& ch
   sigprocmask(SIG_UNBLOCK, &quit, nullptr);
 
   std::string_view kind_name = ChildKindName(spec.kind);
-  // "bgw: <kind> <detail>", built on the stack: no heap page is touched.
+  // "bgw: <kind> <detail>", built on the stack with plain copies: no heap
+  // page is written, and no printf code is paged in for it.
   char title[256];
-  std::string_view title_kind = spec.title_kind.empty() ? kind_name : spec.title_kind;
-  int n = std::snprintf(title, sizeof title, "bgw: %.*s%s%.*s", static_cast<int>(title_kind.size()),
-                        title_kind.data(), spec.title_detail.empty() ? "" : " ",
-                        static_cast<int>(spec.title_detail.size()), spec.title_detail.data());
-  process_title::Set(std::string_view(title, n < 0 ? 0 : std::min<size_t>(n, sizeof title - 1)));
+  size_t len = 0;
+  auto append = [&](std::string_view part) {
+    size_t n = std::min(part.size(), sizeof title - len);
+    std::memcpy(title + len, part.data(), n);
+    len += n;
+  };
+  append("bgw: ");
+  append(spec.title_kind.empty() ? kind_name : spec.title_kind);
+  if (!spec.title_detail.empty()) {
+    append(" ");
+    append(spec.title_detail);
+  }
+  process_title::Set(std::string_view(title, len));
   log::SetProcessKind(spec.log_kind.empty() ? kind_name : spec.log_kind);
   log::AfterFork();
 
