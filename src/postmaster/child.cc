@@ -104,8 +104,10 @@ Result<pid_t> LaunchChild(const ChildSpec& spec, const std::function<void()>& ch
   ResetExitCallbacks();
 
   // Dispositions survive fork; reset what the postmaster changed.
+  struct sigaction dfl = {};
+  dfl.sa_handler = SIG_DFL;
   for (uint64_t mask = changed_dispositions; mask != 0; mask &= mask - 1) {
-    signal(__builtin_ctzll(mask) + 1, SIG_DFL);
+    sigaction(__builtin_ctzll(mask) + 1, &dfl, nullptr);
   }
   changed_dispositions = 0;
   struct sigaction sa = {};
@@ -118,7 +120,8 @@ Result<pid_t> LaunchChild(const ChildSpec& spec, const std::function<void()>& ch
   sigaddset(&quit, SIGQUIT);
   sigprocmask(SIG_UNBLOCK, &quit, nullptr);
 
-  std::string_view kind_name = ChildKindName(spec.kind);
+  // Only when no override is given: strlen would be code and data to page in.
+  auto kind_name = [&] { return std::string_view(ChildKindName(spec.kind)); };
   // "bgw: <kind> <detail>", built on the stack with plain copies: no heap
   // page is written, and no printf code is paged in for it.
   char title[256];
@@ -129,13 +132,13 @@ Result<pid_t> LaunchChild(const ChildSpec& spec, const std::function<void()>& ch
     len += n;
   };
   append("bgw: ");
-  append(spec.title_kind.empty() ? kind_name : spec.title_kind);
+  append(spec.title_kind.empty() ? kind_name() : spec.title_kind);
   if (!spec.title_detail.empty()) {
     append(" ");
     append(spec.title_detail);
   }
   process_title::Set(std::string_view(title, len));
-  log::SetProcessKind(spec.log_kind.empty() ? kind_name : spec.log_kind);
+  log::SetProcessKind(spec.log_kind.empty() ? kind_name() : spec.log_kind);
   log::AfterFork();
 
   if (!spec.attach_shmem) {
