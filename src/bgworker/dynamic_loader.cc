@@ -18,8 +18,9 @@ namespace {
 
 std::string data_directory;
 // Loaded libraries by resolved path, and by the name they were asked for.
+// std::less<>: LoadedHandle looks names up without building a std::string.
 std::map<std::string, void*> by_path;
-std::map<std::string, void*> by_name;
+std::map<std::string, void*, std::less<>> by_name;
 
 bool IsFile(const std::string& path) {
   struct stat st;
@@ -137,6 +138,11 @@ Result<void*> LoadLibraryDeferInit(const std::string& name, void (**init)(void))
   by_name[name] = handle;
   *init = reinterpret_cast<void (*)(void)>(dlsym(handle, "_PG_init"));
   return handle;
+}
+
+void* LoadedHandle(std::string_view name) {
+  auto it = by_name.find(name);
+  return it == by_name.end() ? nullptr : it->second;
 }
 
 Result<void*> LookupFunction(const std::string& library, const std::string& function) {

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "common/status.h"
 
@@ -31,6 +32,11 @@ Result<void*> LoadLibrary(const std::string& name);
 // (nullptr when there is nothing to run): callers that may be unwound by an
 // ERROR from _PG_init (siglongjmp) run it once their C++ objects are gone.
 Result<void*> LoadLibraryDeferInit(const std::string& name, void (**init)(void));
+
+// The handle of `name` if this process has already loaded it under that
+// name (a preloaded library in the postmaster), else nullptr. Never loads,
+// never allocates.
+void* LoadedHandle(std::string_view name);
 
 // Finds `function` in `library` (loading it if needed).
 Result<void*> LookupFunction(const std::string& library, const std::string& function);

@@ -1,6 +1,7 @@
 // The background worker process; see worker_main.h.
 #include "bgworker/worker_main.h"
 
+#include <dlfcn.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <unistd.h>
@@ -8,7 +9,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <string_view>
 
+#include "bgworker/dynamic_loader.h"
 #include "bgworker/signals.h"
 #include "common/log.h"
 #include "ipc/backend_status.h"
@@ -56,11 +59,16 @@ constexpr InternalWorker kInternalWorkers[] = {
     {"IdleWorkerMain", IdleWorkerMain},
 };
 
+bgworker_main_type FindInternal(const BackgroundWorker& w) {
+  for (const InternalWorker& iw : kInternalWorkers) {
+    if (std::strcmp(iw.name, w.bgw_function_name) == 0) return iw.fn;
+  }
+  return nullptr;
+}
+
 bgworker_main_type LookupEntry(const BackgroundWorker& w) {
   if (std::strcmp(w.bgw_library_name, "postgres") == 0) {
-    for (const InternalWorker& iw : kInternalWorkers) {
-      if (std::strcmp(iw.name, w.bgw_function_name) == 0) return iw.fn;
-    }
+    if (bgworker_main_type fn = FindInternal(w)) return fn;
     elog(ERROR, "internal function \"%s\" not found", w.bgw_function_name);
   }
   return reinterpret_cast<bgworker_main_type>(
@@ -69,15 +77,30 @@ bgworker_main_type LookupEntry(const BackgroundWorker& w) {
 
 }  // namespace
 
-void BackgroundWorkerMain(const BackgroundWorker& worker, int child_slot) {
+bgworker_main_type ResolveLoadedEntry(const BackgroundWorker& worker) {
+  if (std::strcmp(worker.bgw_library_name, "postgres") == 0) return FindInternal(worker);
+  // The postmaster never trusts a name to be terminated.
+  size_t lib_len = strnlen(worker.bgw_library_name, BGW_MAXLEN);
+  if (lib_len == BGW_MAXLEN || strnlen(worker.bgw_function_name, BGW_MAXLEN) == BGW_MAXLEN) {
+    return nullptr;
+  }
+  void* handle = loader::LoadedHandle(std::string_view(worker.bgw_library_name, lib_len));
+  if (handle == nullptr) return nullptr;
+  return reinterpret_cast<bgworker_main_type>(dlsym(handle, worker.bgw_function_name));
+}
+
+void BackgroundWorkerMain(const BackgroundWorker& worker, int child_slot,
+                          bgworker_main_type entry) {
   IsBackgroundWorker = true;
   IsUnderPostmaster = true;
   MyBackendType = B_BG_WORKER;
   MyProcPid = getpid();
   MyStartTime = time(nullptr);
-  // The worker's own copy: what it reads cannot change under it.
-  MyBgworkerEntry = static_cast<BackgroundWorker*>(std::malloc(sizeof(BackgroundWorker)));
-  std::memcpy(MyBgworkerEntry, &worker, sizeof(BackgroundWorker));
+  // The worker's own copy: what it reads cannot change under it. Static,
+  // not malloc'd: no heap page is written (and copied) for it.
+  static BackgroundWorker entry_copy;
+  std::memcpy(&entry_copy, &worker, sizeof(BackgroundWorker));
+  MyBgworkerEntry = &entry_copy;
 
   InitializeLatchSupport();
   if (worker.bgw_flags & BGWORKER_SHMEM_ACCESS) {
@@ -97,8 +120,8 @@ void BackgroundWorkerMain(const BackgroundWorker& worker, int child_slot) {
   }
   PG_exception_stack = &top_level;
 
-  bgworker_main_type entry = LookupEntry(*MyBgworkerEntry);
-  entry(MyBgworkerEntry->bgw_main_arg);
+  bgworker_main_type fn = entry != nullptr ? entry : LookupEntry(*MyBgworkerEntry);
+  fn(MyBgworkerEntry->bgw_main_arg);
   proc_exit(0);
 }
 

@@ -25,6 +25,10 @@ struct State {
   bool stderr_is_file = false;
   std::string process_kind = "postmaster";
   std::string user, database, application;
+  // Room for any process kind (a worker's bgw_type is < 96 bytes), reserved
+  // in the postmaster: a child renaming itself right after fork then writes
+  // the existing buffer instead of allocating (no malloc after fork).
+  State() { process_kind.reserve(96); }
 };
 
 State& S() {
@@ -181,7 +185,7 @@ void Configure(const Options& options) {
 
 const Options& CurrentOptions() { return S().options; }
 
-void SetProcessKind(std::string_view kind) { S().process_kind = std::string(kind); }
+void SetProcessKind(std::string_view kind) { S().process_kind.assign(kind.data(), kind.size()); }
 
 void SetSessionInfo(std::string_view user, std::string_view database,
                     std::string_view application) {

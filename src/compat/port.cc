@@ -16,6 +16,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "postmaster/child.h"
+
 namespace {
 
 // strerror_r comes in two flavours (XSI returns int, GNU returns the text).
@@ -269,6 +271,8 @@ pqsigfunc pqsignal(int signo, pqsigfunc func) {
   act.sa_flags = SA_RESTART;
   if (signo == SIGCHLD) act.sa_flags |= SA_NOCLDSTOP;
   if (sigaction(signo, &act, &oact) < 0) return SIG_ERR;
+  // In the postmaster, children must reset this one (child.h).
+  if (func != SIG_DFL) bgw::NoteSignalDisposition(signo);
   return oact.sa_handler;
 }
 

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,8 +21,6 @@ int pipe_fds[2] = {-1, -1};
 volatile sig_atomic_t death_signal = 0;
 pid_t expected_parent = 0;  // the postmaster, as seen by this child
 pid_t armed_in = 0;         // the process that armed PR_SET_PDEATHSIG
-timer_t kill_timer;
-bool kill_timer_armed_ok = false;
 
 constexpr int kDeathSignal = SIGPWR;
 
@@ -33,13 +32,25 @@ void DeathSignalHandler(int) {
     errno = saved;
     return;
   }
+  if (death_signal) {  // a repeated SIGPWR: the timer already runs
+    errno = saved;
+    return;
+  }
   death_signal = 1;
-  if (kill_timer_armed_ok) {
+  // The SIGKILL timer is created here, on the rare death, not at every
+  // child start (a system call and a page of glibc per launch). Raw system
+  // calls, because glibc documents timer_create as not async-signal-safe;
+  // for SIGEV_SIGNAL glibc passes the same sigevent to the kernel.
+  struct sigevent ev = {};
+  ev.sigev_notify = SIGEV_SIGNAL;
+  ev.sigev_signo = SIGKILL;
+  int timer_id;
+  if (syscall(SYS_timer_create, CLOCK_MONOTONIC, &ev, &timer_id) == 0) {
     struct itimerspec its = {};
     auto ns = std::chrono::nanoseconds(kGracePeriod).count();
     its.it_value.tv_sec = static_cast<time_t>(ns / 1000000000);
     its.it_value.tv_nsec = static_cast<long>(ns % 1000000000);
-    timer_settime(kill_timer, 0, &its, nullptr);  // async-signal-safe
+    syscall(SYS_timer_settime, timer_id, 0, &its, nullptr);
   }
   // A WaitLatch sleeping in FUTEX_WAIT would be restarted (SA_RESTART) and
   // sleep on: make it re-check, and see death_signal.
@@ -63,11 +74,6 @@ void InitChild(int postmaster_pid) {
   }
   // The read end must not block a PostmasterIsAlive() probe.
   fcntl(pipe_fds[0], F_SETFL, fcntl(pipe_fds[0], F_GETFL) | O_NONBLOCK);
-
-  struct sigevent ev = {};
-  ev.sigev_notify = SIGEV_SIGNAL;
-  ev.sigev_signo = SIGKILL;
-  kill_timer_armed_ok = timer_create(CLOCK_MONOTONIC, &ev, &kill_timer) == 0;
 
   struct sigaction sa = {};
   sa.sa_handler = DeathSignalHandler;

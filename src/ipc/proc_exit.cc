@@ -17,34 +17,71 @@ struct Entry {
   ExitCallback fn;
   uintptr_t arg;
 };
-std::vector<Entry> before_shmem, on_shmem, on_proc;
+
+// A callback list whose first entries live in the list itself (static
+// storage), not on the heap: registering the callbacks every child sets up
+// while starting (its proc slot, its status entry) writes no heap page.
+// After fork each heap page written is copied, and an allocation writes
+// several (tcache, chunk headers). More entries than kInline still work:
+// they go to a vector, newer than every inline one.
+class CallbackList {
+ public:
+  void Push(Entry e) {
+    if (count_ < kInline) {
+      inline_[count_++] = e;
+    } else {
+      overflow_.push_back(e);
+    }
+  }
+  bool Empty() const { return count_ == 0 && overflow_.empty(); }
+  const Entry& Newest() const { return overflow_.empty() ? inline_[count_ - 1] : overflow_.back(); }
+  void PopNewest() {
+    if (!overflow_.empty()) {
+      overflow_.pop_back();
+    } else {
+      count_--;
+    }
+  }
+  void Clear() {
+    count_ = 0;
+    overflow_.clear();
+  }
+
+ private:
+  static constexpr size_t kInline = 16;
+  Entry inline_[kInline] = {};
+  size_t count_ = 0;
+  std::vector<Entry> overflow_;
+};
+
+CallbackList before_shmem, on_shmem, on_proc;
 bool in_progress = false;
 
-void RunNewestFirst(std::vector<Entry>& list, int code) {
+void RunNewestFirst(CallbackList& list, int code) {
   // Pop before calling so a callback that exits again does not rerun itself.
-  while (!list.empty()) {
-    Entry e = list.back();
-    list.pop_back();
+  while (!list.Empty()) {
+    Entry e = list.Newest();
+    list.PopNewest();
     e.fn(code, e.arg);
   }
 }
 
 }  // namespace
 
-void OnProcExit(ExitCallback fn, uintptr_t arg) { on_proc.push_back({fn, arg}); }
-void BeforeShmemExit(ExitCallback fn, uintptr_t arg) { before_shmem.push_back({fn, arg}); }
-void OnShmemExit(ExitCallback fn, uintptr_t arg) { on_shmem.push_back({fn, arg}); }
+void OnProcExit(ExitCallback fn, uintptr_t arg) { on_proc.Push({fn, arg}); }
+void BeforeShmemExit(ExitCallback fn, uintptr_t arg) { before_shmem.Push({fn, arg}); }
+void OnShmemExit(ExitCallback fn, uintptr_t arg) { on_shmem.Push({fn, arg}); }
 
 void CancelBeforeShmemExit(ExitCallback fn, uintptr_t arg) {
-  if (!before_shmem.empty() && before_shmem.back().fn == fn && before_shmem.back().arg == arg) {
-    before_shmem.pop_back();
+  if (!before_shmem.Empty() && before_shmem.Newest().fn == fn && before_shmem.Newest().arg == arg) {
+    before_shmem.PopNewest();
   }
 }
 
 void ResetExitCallbacks() {
-  before_shmem.clear();
-  on_shmem.clear();
-  on_proc.clear();
+  before_shmem.Clear();
+  on_shmem.Clear();
+  on_proc.Clear();
   in_progress = false;
 }
 

@@ -100,6 +100,35 @@ TEST(ProcExitTest, ListsRunNewestFirstBeforeShmemThenShmemThenProc) {
   EXPECT_EQ(r.calls, "B4b4S4s4P4p4");
 }
 
+// The first 16 entries of a list live in the list itself, the rest in a
+// vector: 40 callbacks still run newest first, cancel still finds the newest
+// one past the boundary, and a reset empties both parts.
+TEST(ProcExitTest, ListsLongerThanTheirInlineRoomKeepTheOrder) {
+  ChildResult r = RunChild([] {
+    for (int i = 0; i < 40; i++) OnProcExit(Record, static_cast<uintptr_t>('A' + i));
+    for (int i = 0; i < 20; i++) BeforeShmemExit(Record, static_cast<uintptr_t>('a' + i));
+    CancelBeforeShmemExit(Record, 'a' + 19);  // the newest, in the overflow part
+    CancelBeforeShmemExit(Record, 'a' + 18);
+    CancelBeforeShmemExit(Record, 'a' + 17);
+    CancelBeforeShmemExit(Record, 'a' + 16);
+    CancelBeforeShmemExit(Record, 'a' + 15);  // the newest inline one
+    ProcExit(0);
+  });
+  std::string want;
+  for (int i = 14; i >= 0; i--) want += std::string{static_cast<char>('a' + i), '0'};
+  for (int i = 39; i >= 0; i--) want += std::string{static_cast<char>('A' + i), '0'};
+  EXPECT_EQ(ExitCode(r.status), 0);
+  EXPECT_EQ(r.calls, want);
+
+  ChildResult reset = RunChild([] {
+    for (int i = 0; i < 30; i++) OnShmemExit(Record, 'x');
+    ResetExitCallbacks();
+    OnShmemExit(Record, 'y');
+    ProcExit(0);
+  });
+  EXPECT_EQ(reset.calls, "y0");
+}
+
 TEST(ProcExitTest, ExitWithoutCallbacksUsesTheCode) {
   EXPECT_EQ(ExitCode(RunChild([] { ProcExit(0); }).status), 0);
   EXPECT_EQ(ExitCode(RunChild([] { ProcExit(1); }).status), 1);

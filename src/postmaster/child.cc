@@ -5,7 +5,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <vector>
 
 #include "common/log.h"
@@ -22,6 +24,12 @@ namespace {
 std::vector<int> postmaster_only_fds;
 pid_t postmaster_pid = 0;
 bool under_postmaster = false;
+// Postmaster: signals whose disposition may not be SIG_DFL (see
+// RecordSignalDispositions), bit `sig - 1`. A plain mask, not a sigset_t:
+// the child reads it without calling into libc (each libc function is code
+// the child pages in). Only the postmaster's thread writes it.
+static_assert(NSIG <= 65, "signal numbers must fit the mask");
+uint64_t changed_dispositions = 0;
 
 void QuickDieHandler(int) {
   // Immediate shutdown or crash of a sibling: shared memory may be corrupt,
@@ -52,6 +60,22 @@ void UnregisterPostmasterOnlyFd(int fd) {
                             postmaster_only_fds.end());
 }
 
+void RecordSignalDispositions() {
+  for (int sig = 1; sig < NSIG; sig++) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    struct sigaction sa;
+    if (sigaction(sig, nullptr, &sa) != 0) continue;  // not a valid signal number
+    bool is_default = (sa.sa_flags & SA_SIGINFO) == 0 && sa.sa_handler == SIG_DFL;
+    if (!is_default) changed_dispositions |= uint64_t{1} << (sig - 1);
+  }
+}
+
+void NoteSignalDisposition(int sig) {
+  if (sig > 0 && sig < NSIG) {
+    changed_dispositions |= uint64_t{1} << (sig - 1);
+  }
+}
+
 void SetPostmasterPid(pid_t pid) { postmaster_pid = pid; }
 pid_t PostmasterPid() { return postmaster_pid; }
 bool IsUnderPostmaster() { return under_postmaster; }
@@ -79,10 +103,13 @@ Result<pid_t> LaunchChild(const ChildSpec& spec, const std::function<void()>& ch
   setsid();
   ResetExitCallbacks();
 
-  for (int sig = 1; sig < NSIG; sig++) {
-    if (sig == SIGKILL || sig == SIGSTOP) continue;
-    signal(sig, SIG_DFL);
+  // Dispositions survive fork; reset what the postmaster changed.
+  struct sigaction dfl = {};
+  dfl.sa_handler = SIG_DFL;
+  for (uint64_t mask = changed_dispositions; mask != 0; mask &= mask - 1) {
+    sigaction(__builtin_ctzll(mask) + 1, &dfl, nullptr);
   }
+  changed_dispositions = 0;
   struct sigaction sa = {};
   sa.sa_handler = QuickDieHandler;
   sigfillset(&sa.sa_mask);
@@ -93,11 +120,25 @@ Result<pid_t> LaunchChild(const ChildSpec& spec, const std::function<void()>& ch
   sigaddset(&quit, SIGQUIT);
   sigprocmask(SIG_UNBLOCK, &quit, nullptr);
 
-  std::string kind_name = ChildKindName(spec.kind);
-  std::string title = "bgw: " + (spec.title_kind.empty() ? kind_name : spec.title_kind);
-  if (!spec.title_detail.empty()) title += " " + spec.title_detail;
-  process_title::Set(title);
-  log::SetProcessKind(spec.log_kind.empty() ? kind_name : spec.log_kind);
+  // Only when no override is given: strlen would be code and data to page in.
+  auto kind_name = [&] { return std::string_view(ChildKindName(spec.kind)); };
+  // "bgw: <kind> <detail>", built on the stack with plain copies: no heap
+  // page is written, and no printf code is paged in for it.
+  char title[256];
+  size_t len = 0;
+  auto append = [&](std::string_view part) {
+    size_t n = std::min(part.size(), sizeof title - len);
+    std::memcpy(title + len, part.data(), n);
+    len += n;
+  };
+  append("bgw: ");
+  append(spec.title_kind.empty() ? kind_name() : spec.title_kind);
+  if (!spec.title_detail.empty()) {
+    append(" ");
+    append(spec.title_detail);
+  }
+  process_title::Set(std::string_view(title, len));
+  log::SetProcessKind(spec.log_kind.empty() ? kind_name() : spec.log_kind);
   log::AfterFork();
 
   if (!spec.attach_shmem) {
@@ -108,7 +149,8 @@ Result<pid_t> LaunchChild(const ChildSpec& spec, const std::function<void()>& ch
 
   child_main();
   // A child main that returns is a bug in it; exit as a crash would.
-  log::Log(log::Level::kLog, "%s process returned from its main function", kind_name.c_str());
+  log::Log(log::Level::kLog, "%s process returned from its main function",
+           ChildKindName(spec.kind));
   ProcExit(1);
 }
 

@@ -7,8 +7,9 @@
 //   * starts its own process group (signals to the postmaster's terminal
 //     group, e.g. Ctrl-C on `bgw run`, reach only the postmaster, which
 //     decides what children get);
-//   * resets signal dispositions, installs SIGQUIT = immediate _exit(2), arms
-//     postmaster-death detection (pmdeath.h);
+//   * resets to SIG_DFL the signals whose disposition the postmaster had
+//     changed (RecordSignalDispositions), installs SIGQUIT = immediate
+//     _exit(2), arms postmaster-death detection (pmdeath.h);
 //   * sets its process title "bgw: <kind> <detail>" and log process kind;
 //   * detaches shared memory unless the child may use it, else marks its
 //     child slot ACTIVE (the dead-man switch, pmsignal.h);
@@ -21,6 +22,7 @@
 
 #include <functional>
 #include <string>
+#include <string_view>
 
 #include "common/status.h"
 
@@ -35,18 +37,32 @@ enum class ChildKind {
 
 const char* ChildKindName(ChildKind kind);  // "startup", "backend", ...
 
+// Views, not copies: the text they point at outlives the fork (the worker's
+// registry entry, literals), and neither the postmaster nor the child then
+// allocates for them (a heap write after fork is a copied page).
 struct ChildSpec {
   ChildKind kind;
-  std::string title_detail;  // after "bgw: <kind> "
-  std::string title_kind;    // replaces the kind name in the title if set
-  bool attach_shmem = true;  // false: the main segment is unmapped in the child
-  int child_slot = -1;       // pmsignal child slot when attach_shmem
-  std::string log_kind;      // %b in log lines; defaults to the kind name
+  std::string_view title_detail;  // after "bgw: <kind> "
+  std::string_view title_kind;    // replaces the kind name in the title if set
+  bool attach_shmem = true;       // false: the main segment is unmapped in the child
+  int child_slot = -1;            // pmsignal child slot when attach_shmem
+  std::string_view log_kind;      // %b in log lines; defaults to the kind name
 };
 
 // Postmaster: descriptors every child must close right after fork.
 void RegisterPostmasterOnlyFd(int fd);
 void UnregisterPostmasterOnlyFd(int fd);
+
+// Postmaster: notes which signals have a disposition other than SIG_DFL
+// right now (inherited SIG_IGN, SIGPIPE, handlers a module's _PG_init or
+// shmem_startup_hook installed), so that a child resets only those: one
+// sigaction per changed signal instead of one per signal (64 system calls,
+// ~20 us of every launch). Call after postmaster code that may change
+// dispositions has run: shared memory creation (after the modules' hooks)
+// and configuration reload. pqsignal() in the postmaster also notes its
+// signal (NoteSignalDisposition).
+void RecordSignalDispositions();
+void NoteSignalDisposition(int sig);
 
 // Postmaster: the postmaster's pid as children see it (set once at startup).
 void SetPostmasterPid(pid_t pid);

@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "common/status.h"
-#include "postmaster/lockfile.h"
 #include "port/unique_fd.h"
+#include "postmaster/lockfile.h"
 
 namespace bgw {
 
@@ -35,8 +35,7 @@ struct ListenSet {
 // Opens every socket. Each address that cannot be bound is logged (WARNING,
 // like PostgreSQL); it is an error only if nothing at all could be opened, or
 // if a Unix socket directory is unusable.
-Result<std::unique_ptr<ListenSet>> OpenListenSockets(const std::string& listen_addresses,
-                                                     int port,
+Result<std::unique_ptr<ListenSet>> OpenListenSockets(const std::string& listen_addresses, int port,
                                                      const std::string& unix_socket_directories,
                                                      const std::string& data_dir, int backlog);
 

@@ -302,6 +302,8 @@ Status Postmaster::CreateSharedMemory() {
   bgworker::PublishToSlots();
   if (shmem_startup_hook != nullptr) shmem_startup_hook();
   lwlock::ReleaseLeftoverLocks();
+  // Every postmaster-side module hook has run: what children reset is known.
+  RecordSignalDispositions();
   log::Log(log::Level::kDebug1, "created shared memory segment of %zu bytes", shmem::SegmentSize());
   return Status::Ok();
 }
@@ -501,9 +503,16 @@ Result<pid_t> Postmaster::LaunchWorker(int worker_slot, const BackgroundWorker& 
   spec.title_kind = worker.bgw_type;
   spec.title_detail = worker.bgw_name;
   spec.log_kind = worker.bgw_type;
-  int child_slot = spec.child_slot;
-  Result<pid_t> pid = LaunchChild(
-      spec, [&worker, child_slot] { bgworker::BackgroundWorkerMain(worker, child_slot); });
+  // One reference captured: the closure fits std::function's inline buffer,
+  // so launching allocates nothing.
+  struct WorkerStart {
+    const BackgroundWorker* worker;
+    int child_slot;
+    bgworker_main_type entry;
+  } start{&worker, spec.child_slot, bgworker::ResolveLoadedEntry(worker)};
+  Result<pid_t> pid = LaunchChild(spec, [&start] {
+    bgworker::BackgroundWorkerMain(*start.worker, start.child_slot, start.entry);
+  });
   if (!pid.ok()) {
     if (spec.child_slot >= 0) pmsignal::ReleaseChildSlot(spec.child_slot);
     return Status::FromErrno("could not fork background worker process");
@@ -538,6 +547,7 @@ void Postmaster::ReloadConfiguration() {
   if (Status hba = protocol::LoadHba(options_.data_dir + "/" + datadir::kHbaFile); !hba.ok()) {
     log::EmitStatus(log::Level::kLog, hba);
   }
+  RecordSignalDispositions();  // settings' assign hooks are module code too
   SignalChildren(SIGHUP, false);
 }
 

@@ -21,6 +21,7 @@
 #include <netinet/in.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <sys/random.h>
 
 #include <array>
 #include <fstream>
@@ -56,7 +57,11 @@ bool g_mock_secret_set = false;
 
 void EnsureMockSecret() {
   if (g_mock_secret_set) return;
-  if (RAND_bytes(g_mock_secret.data(), static_cast<int>(g_mock_secret.size())) != 1) {
+  // getrandom, not RAND_bytes: the postmaster sets this in LoadHba, and
+  // OpenSSL's generator would initialize its providers there (~250 kB of
+  // heap in the postmaster that every fork then copies and tears down).
+  if (getrandom(g_mock_secret.data(), g_mock_secret.size(), 0) !=
+      static_cast<ssize_t>(g_mock_secret.size())) {
     BGW_INTERNAL_ERROR("could not generate random bytes");
   }
   g_mock_secret_set = true;
