@@ -749,6 +749,7 @@ SqlStatus SessionImpl::Initialize() {
                                            info_.database_path.c_str(), msg.c_str()));
   }
   sqlite3_extended_result_codes(db_, 1);
+  storage::ConfigureConnection(db_);
   sqlite3_busy_handler(db_, BusyHandler, &fctx_);
   // synchronous=FULL: in WAL mode SQLite then syncs the WAL at every commit,
   // so a commit that was acknowledged survives a power loss, as PostgreSQL's
