@@ -568,7 +568,7 @@ std::string PortalImpl::CompletionTag(SessionImpl* s) const {
   switch (tag.style) {
     case TagStyle::kRows:
       if (tag.base == "EXPLAIN") return tag.base;
-      return StringPrintf("%s %lld", tag.base.c_str(), static_cast<long long>(rows_));
+      return tag.base + " " + std::to_string(rows_);
     case TagStyle::kInsert:
       return StringPrintf("INSERT 0 %lld", changes);
     case TagStyle::kUpdate:
