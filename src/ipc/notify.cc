@@ -173,6 +173,9 @@ sql::SqlStatus Notify(std::string_view channel, std::string_view payload) {
 }
 
 sql::SqlStatus AtCommit() {
+  // Most transactions neither listen nor notify: then nothing changes and
+  // the queue's lock is not taken (this runs at every commit).
+  if (pending_actions.empty() && pending_notifies.empty()) return sql::SqlOk();
   const int me = MySlot();
   if (control == nullptr || me < 0) {
     // No shared queue in this process: nothing can be delivered anywhere.
@@ -259,6 +262,10 @@ std::vector<sql::Notification> Take() {
   const int me = MySlot();
   if (me < 0) return out;
   Listener& mine = Listeners()[me];
+  // Only this process sets its own flag, so it can be read without the
+  // lock; a session that does not listen (nearly all) skips the lock that
+  // would otherwise be taken at every idle wait and transaction end.
+  if (!mine.listening.load(std::memory_order_relaxed)) return out;
   LWLockAcquire(&control->lock, LW_SHARED);
   if (mine.listening.load(std::memory_order_relaxed)) {
     uint64_t pos = mine.pos.load(std::memory_order_relaxed);

@@ -48,6 +48,7 @@
 #include "postmaster/startup.h"
 #include "protocol/auth.h"
 #include "protocol/backend.h"
+#include "storage/catalog.h"
 
 namespace bgw {
 namespace {
@@ -187,6 +188,8 @@ Status Postmaster::Initialize() {
   }
   ApplyLogSettings();
   if (Status s = protocol::LoadHba(dir + "/" + datadir::kHbaFile); !s.ok()) return s;
+  // Every backend and database worker opens SQLite: set it up once here.
+  storage::InitializeEngineBeforeFork();
   IsPostmasterEnvironment = true;
   MyProcPid = getpid();
   ::PostmasterPid = getpid();

@@ -271,7 +271,9 @@ std::vector<std::string> SplitSql(std::string_view sql) {
       continue;
     }
     significant = true;
-    if (t.kind == TokenKind::kWord) {
+    // Only the first words and a trigger body's need looking at; this runs
+    // over every simple query's text.
+    if (t.kind == TokenKind::kWord && (words < 4 || create_trigger)) {
       std::string w = Lower(t.text);
       if (words < 4) {
         first_words += w + " ";

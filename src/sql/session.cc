@@ -530,7 +530,11 @@ SqlStatus PortalImpl::Start(SessionImpl* s) {
   deadline_us_ = guc::statement_timeout > 0 ? now + int64_t{guc::statement_timeout} * 1000 : 0;
   s->fctx().statement_start_us = now;
   s->fctx().deadline_us = deadline_us_;
-  SqlStatus st = s->EnsureTransaction(true, sqlite3_stmt_readonly(Stmt(s)) == 0);
+  const bool write = sqlite3_stmt_readonly(Stmt(s)) == 0;
+  // A statement that writes may change the schema (DDL, a C function's
+  // row): this session's cached statements are then prepared afresh.
+  if (write) s->InvalidateStatementCache();
+  SqlStatus st = s->EnsureTransaction(true, write);
   s->fctx().deadline_us = 0;
   if (!st.ok()) return st;
   started_ = true;
@@ -564,7 +568,7 @@ std::string PortalImpl::CompletionTag(SessionImpl* s) const {
   switch (tag.style) {
     case TagStyle::kRows:
       if (tag.base == "EXPLAIN") return tag.base;
-      return StringPrintf("%s %lld", tag.base.c_str(), static_cast<long long>(rows_));
+      return tag.base + " " + std::to_string(rows_);
     case TagStyle::kInsert:
       return StringPrintf("INSERT 0 %lld", changes);
     case TagStyle::kUpdate:
@@ -728,6 +732,11 @@ SessionImpl::~SessionImpl() {
   }
   registry_->session = nullptr;
   for (PortalImpl* p : registry_->live) p->TransactionEnded();
+  statement_cache_.clear();
+  for (sqlite3_stmt*& stmt : control_) {
+    sqlite3_finalize(stmt);
+    stmt = nullptr;
+  }
   if (db_ != nullptr) {
     if (sqlite_open_ && sqlite3_get_autocommit(db_) == 0) {
       sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
@@ -749,6 +758,7 @@ SqlStatus SessionImpl::Initialize() {
                                            info_.database_path.c_str(), msg.c_str()));
   }
   sqlite3_extended_result_codes(db_, 1);
+  storage::ConfigureConnection(db_);
   sqlite3_busy_handler(db_, BusyHandler, &fctx_);
   // synchronous=FULL: in WAL mode SQLite then syncs the WAL at every commit,
   // so a commit that was acknowledged survives a power loss, as PostgreSQL's
@@ -824,6 +834,21 @@ SqlError SessionImpl::MapSqliteError(int rc) {
   return TranslateSqliteError(rc, sqlite3_extended_errcode(db_), message);
 }
 
+SqlStatus SessionImpl::RunControl(Control which) {
+  static const char* const kText[] = {"BEGIN", "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"};
+  sqlite3_stmt*& stmt = control_[static_cast<int>(which)];
+  if (stmt == nullptr) {
+    int rc = sqlite3_prepare_v3(db_, kText[static_cast<int>(which)], -1, SQLITE_PREPARE_PERSISTENT,
+                                &stmt, nullptr);
+    if (rc != SQLITE_OK) return MapSqliteError(rc);
+  }
+  int rc = sqlite3_step(stmt);
+  SqlStatus result = SqlOk();
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW) result = MapSqliteError(rc);
+  sqlite3_reset(stmt);
+  return result;
+}
+
 SqlStatus SessionImpl::Exec(const char* sql) {
   int rc = sqlite3_exec(db_, sql, nullptr, nullptr, nullptr);
   if (rc != SQLITE_OK) return MapSqliteError(rc);
@@ -842,7 +867,9 @@ SqlStatus SessionImpl::EnsureTransaction(bool need_sqlite, bool write) {
     StartTransactionClock();
   }
   if (need_sqlite && !sqlite_open_) {
-    if (SqlStatus st = Exec(write ? "BEGIN IMMEDIATE" : "BEGIN"); !st.ok()) return st;
+    if (SqlStatus st = RunControl(write ? Control::kBeginImmediate : Control::kBegin); !st.ok()) {
+      return st;
+    }
     sqlite_open_ = true;
   }
   return SqlOk();
@@ -856,14 +883,14 @@ SqlStatus SessionImpl::EndTransaction(bool commit) {
       // SQLite already rolled the transaction back (e.g. after an I/O error).
       commit = false;
     } else if (commit) {
-      SqlStatus st = Exec("COMMIT");
+      SqlStatus st = RunControl(Control::kCommit);
       if (!st.ok()) {
         result = st;
         commit = false;
-        if (sqlite3_get_autocommit(db_) == 0) (void)Exec("ROLLBACK");
+        if (sqlite3_get_autocommit(db_) == 0) (void)RunControl(Control::kRollback);
       }
     } else {
-      (void)Exec("ROLLBACK");
+      (void)RunControl(Control::kRollback);
     }
     sqlite_open_ = false;
   }
@@ -871,6 +898,9 @@ SqlStatus SessionImpl::EndTransaction(bool commit) {
     if (SqlStatus st = notify::AtCommit(); !st.ok()) result = st;
   } else {
     notify::AtAbort();
+    // A rolled-back CREATE or ALTER leaves statements prepared against a
+    // schema that no longer exists.
+    InvalidateStatementCache();
   }
   // SET is transactional: a rolled-back transaction undoes its SETs; SET
   // LOCAL ends with the transaction either way.
@@ -953,8 +983,51 @@ uint32_t SessionImpl::CFunctionReturnType(const std::string& name) {
   return type;
 }
 
+std::shared_ptr<StatementImpl> SessionImpl::CachedStatement(std::string_view sql,
+                                                            std::span<const uint32_t> types) {
+  if (statement_cache_.empty()) return nullptr;
+  // Another connection's commit (seen when this one last began a read)
+  // may have changed the schema.
+  unsigned int version = 0;
+  if (sqlite3_file_control(db_, "main", SQLITE_FCNTL_DATA_VERSION, &version) != SQLITE_OK ||
+      version != cache_data_version_) {
+    statement_cache_.clear();
+    return nullptr;
+  }
+  auto it = statement_cache_.find(std::string(sql));
+  if (it == statement_cache_.end()) return nullptr;
+  const CacheEntry& e = it->second;
+  if (e.statement.use_count() != 1 ||
+      !std::equal(e.types.begin(), e.types.end(), types.begin(), types.end())) {
+    return nullptr;
+  }
+  // What a Describe of an earlier Parse reported is that Parse's alone.
+  e.statement->reported.reset();
+  return e.statement;
+}
+
+void SessionImpl::RememberStatement(const std::shared_ptr<StatementImpl>& st,
+                                    std::span<const uint32_t> types) {
+  if (statement_cache_.empty()) {
+    unsigned int version = 0;
+    if (sqlite3_file_control(db_, "main", SQLITE_FCNTL_DATA_VERSION, &version) != SQLITE_OK) {
+      return;
+    }
+    cache_data_version_ = version;
+  }
+  if (statement_cache_.size() >= kStatementCacheLimit) statement_cache_.clear();
+  statement_cache_[st->sql_] = CacheEntry{std::vector<uint32_t>(types.begin(), types.end()), st};
+}
+
 SqlResult<std::shared_ptr<Statement>> SessionImpl::Prepare(std::string_view sql,
                                                            std::span<const uint32_t> types) {
+  // Only SQLite statements are cached, so a hit needs no classification;
+  // in a failed block they are refused below, so look only outside one.
+  if (state_ != TxState::kFailed) {
+    if (std::shared_ptr<StatementImpl> hit = CachedStatement(sql, types)) {
+      return std::shared_ptr<Statement>(std::move(hit));
+    }
+  }
   auto st = std::make_shared<StatementImpl>();
   st->registry = registry_;
   st->sql_ = std::string(sql);
@@ -1023,6 +1096,7 @@ SqlResult<std::shared_ptr<Statement>> SessionImpl::Prepare(std::string_view sql,
       if (t == 0 && i < st->rewritten.param_casts.size()) t = st->rewritten.param_casts[i];
       st->params.push_back(t != 0 ? t : oid::kText);
     }
+    if (st->kind == Kind::kSqlite) RememberStatement(st, types);
   } else {
     for (uint32_t t : types) st->params.push_back(t != 0 ? t : oid::kText);
   }

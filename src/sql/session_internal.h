@@ -8,6 +8,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "common/status.h"
@@ -198,8 +199,23 @@ class SessionImpl final : public Session {
   uint32_t CFunctionReturnType(const std::string& name);
   // Queues a NoticeResponse for the client (TakeNotices).
   void Notice(std::string severity, std::string sqlstate, std::string message);
+  // Something this session ran may have changed the schema (DDL, a write,
+  // CREATE/DROP FUNCTION, a rollback): cached statements must be prepared
+  // again.
+  void InvalidateStatementCache() { statement_cache_.clear(); }
+  size_t statement_cache_size() const { return statement_cache_.size(); }
 
  private:
+  // BEGIN, BEGIN IMMEDIATE, COMMIT, ROLLBACK: run at every implicit
+  // transaction, so prepared once instead of parsed each time.
+  enum class Control { kBegin, kBeginImmediate, kCommit, kRollback, kCount };
+  SqlStatus RunControl(Control which);
+  // The statement cache (see Prepare): a free cached statement for `sql`
+  // and `types`, or null.
+  std::shared_ptr<StatementImpl> CachedStatement(std::string_view sql,
+                                                 std::span<const uint32_t> types);
+  void RememberStatement(const std::shared_ptr<StatementImpl>& st, std::span<const uint32_t> types);
+
   void StartTransactionClock();
   void CollectReports();
   guc::Context SetContext() const;
@@ -236,6 +252,26 @@ class SessionImpl final : public Session {
   };
   std::vector<GucUndo> guc_undo_;
   std::unique_ptr<storage::Catalog> catalog_;
+  sqlite3_stmt* control_[static_cast<int>(Control::kCount)] = {};
+
+  // Statements SQLite runs, by exact text: clients re-send the same text
+  // (every simple query, every re-Parse of the unnamed statement), and
+  // lexing, rewriting and sqlite3_prepare were the largest part of the
+  // engine's time per query. An entry is reused only while nothing else
+  // holds it (use_count 1), so a reuse is indistinguishable from a fresh
+  // Prepare. Its validity rests on the schema it was prepared against:
+  // InvalidateStatementCache covers this session's own changes, and the
+  // database's data version (SQLITE_FCNTL_DATA_VERSION, which changes when
+  // any connection's commit is seen) covers everyone else's. SQLite's own
+  // schema is refreshed at the same moments, so a cached entry is never
+  // staler than a fresh prepare would be.
+  struct CacheEntry {
+    std::vector<uint32_t> types;
+    std::shared_ptr<StatementImpl> statement;
+  };
+  static constexpr size_t kStatementCacheLimit = 64;
+  std::unordered_map<std::string, CacheEntry> statement_cache_;
+  uint32_t cache_data_version_ = 0;
 };
 
 }  // namespace bgw::sql::internal

@@ -806,5 +806,96 @@ TEST_F(SqlSessionTest, SqliteStatementsPassThrough) {
   EXPECT_EQ(o.tag, "SELECT 2");
 }
 
+// The statement cache: a repeated text reuses the prepared statement, and
+// every way the schema can change under it prepares afresh.
+TEST_F(SqlSessionTest, RepeatedStatementTextReusesThePreparedStatement) {
+  auto* impl = static_cast<internal::SessionImpl*>(session_.get());
+  const Statement* first = nullptr;
+  {
+    auto st = session_->Prepare("SELECT 1", {});
+    ASSERT_TRUE(st.ok());
+    first = st->get();
+  }
+  auto again = session_->Prepare("SELECT 1", {});
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->get(), first);
+  // While one Parse holds it, another gets its own statement.
+  auto other = session_->Prepare("SELECT 1", {});
+  ASSERT_TRUE(other.ok());
+  EXPECT_NE(other->get(), first);
+  // Other declared parameter types are another statement.
+  auto typed = session_->Prepare("SELECT $1", std::vector<uint32_t>{oid::kInt4});
+  ASSERT_TRUE(typed.ok());
+  auto untyped = session_->Prepare("SELECT $1", {});
+  ASSERT_TRUE(untyped.ok());
+  EXPECT_EQ((*untyped)->param_types(), std::vector<uint32_t>{oid::kText});
+  EXPECT_GT(impl->statement_cache_size(), 0u);
+}
+
+TEST_F(SqlSessionTest, StatementCacheFollowsThisSessionsSchemaChanges) {
+  ASSERT_TRUE(Simple("CREATE TABLE t (a INTEGER)").ok);
+  ASSERT_TRUE(Simple("INSERT INTO t VALUES (1)").ok);
+  ASSERT_EQ(Simple("SELECT * FROM t").columns.size(), 1u);
+  ASSERT_EQ(Simple("SELECT * FROM t").columns.size(), 1u);
+  ASSERT_TRUE(Simple("ALTER TABLE t ADD COLUMN b TEXT").ok);
+  Outcome o = Simple("SELECT * FROM t");
+  ASSERT_TRUE(o.ok) << o.error.message;
+  ASSERT_EQ(o.columns.size(), 2u);
+  EXPECT_EQ(o.columns[1].type_oid, oid::kText);
+
+  // Inside a block the change is seen at once, and a rollback undoes it.
+  ASSERT_TRUE(Simple("BEGIN").ok);
+  ASSERT_TRUE(Exec(*session_, "ALTER TABLE t ADD COLUMN c BOOLEAN").ok);
+  o = Exec(*session_, "SELECT * FROM t");
+  ASSERT_TRUE(o.ok) << o.error.message;
+  EXPECT_EQ(o.columns.size(), 3u);
+  ASSERT_TRUE(Simple("ROLLBACK").ok);
+  o = Simple("SELECT * FROM t");
+  ASSERT_TRUE(o.ok) << o.error.message;
+  EXPECT_EQ(o.columns.size(), 2u);
+
+  // A dropped table fails at Parse again, as without the cache.
+  ASSERT_TRUE(Simple("DROP TABLE t").ok);
+  SqlResult<std::shared_ptr<Statement>> gone = session_->Prepare("SELECT * FROM t", {});
+  ASSERT_FALSE(gone.ok());
+  EXPECT_EQ(gone.error().sqlstate, "42P01");
+}
+
+TEST_F(SqlSessionTest, StatementCacheFollowsOtherSessionsSchemaChanges) {
+  ASSERT_TRUE(Simple("CREATE TABLE t (a INTEGER)").ok);
+  ASSERT_TRUE(Simple("INSERT INTO t VALUES (1)").ok);
+  ASSERT_EQ(Simple("SELECT * FROM t").columns.size(), 1u);
+  std::unique_ptr<Session> other = OpenSession(true);
+  ASSERT_TRUE(Simple(*other, "ALTER TABLE t ADD COLUMN b TEXT").ok);
+  // This session sees the other's commit when it next reads (SQLite's
+  // schema check at the start of a statement), and prepares afresh from
+  // then on.
+  ASSERT_TRUE(Simple("SELECT count(*) FROM t").ok);
+  Outcome o = Simple("SELECT * FROM t");
+  ASSERT_TRUE(o.ok) << o.error.message;
+  EXPECT_EQ(o.columns.size(), 2u);
+}
+
+TEST_F(SqlSessionTest, CachedStatementDoesNotCarryAnotherParsesDescription) {
+  // The value's type depends on a setting, so only the row tells it.
+  const std::string q =
+      "SELECT CASE WHEN current_setting('application_name') = 'n' THEN 1 ELSE 'x' END AS v";
+  ASSERT_TRUE(Simple("SET application_name = 'n'").ok);
+  {
+    auto st = session_->Prepare(q, {});
+    ASSERT_TRUE(st.ok());
+    std::vector<Column> described = (*st)->DescribeColumns();
+    ASSERT_EQ(described.size(), 1u);
+    EXPECT_EQ(described[0].type_oid, oid::kInt8);
+  }
+  ASSERT_TRUE(Simple("SET application_name = 'm'").ok);
+  // A new Parse learns the type from its own first row, as a fresh one would.
+  Outcome o = Simple(q);
+  ASSERT_TRUE(o.ok) << o.error.message;
+  ASSERT_EQ(o.columns.size(), 1u);
+  EXPECT_EQ(o.columns[0].type_oid, oid::kText);
+  EXPECT_EQ(o.rows, (std::vector<std::vector<std::string>>{{"x"}}));
+}
+
 }  // namespace
 }  // namespace bgw::sql

@@ -160,6 +160,26 @@ SqlResult<storage::Catalog*> SessionImpl::Catalog() {
 
 SqlResult<UtilityResult> SessionImpl::RunUtility(const StatementImpl& st) {
   switch (st.kind) {
+    // These leave the schema and the functions as they are; anything else
+    // (ROLLBACK TO, CREATE FUNCTION, DROP ... CASCADE, VACUUM, ...) may not.
+    case Kind::kBegin:
+    case Kind::kCommit:
+    case Kind::kSavepoint:
+    case Kind::kRelease:
+    case Kind::kSet:
+    case Kind::kShow:
+    case Kind::kReset:
+    case Kind::kListen:
+    case Kind::kUnlisten:
+    case Kind::kNotify:
+    case Kind::kNoop:
+    case Kind::kEmpty:
+      break;
+    default:
+      InvalidateStatementCache();
+      break;
+  }
+  switch (st.kind) {
     case Kind::kBegin:
     case Kind::kCommit:
     case Kind::kRollback:

@@ -544,6 +544,12 @@ sql::SqlStatus Catalog::Initialize(const std::string& data_dir, const std::strin
   return result;
 }
 
+void InitializeEngineBeforeFork() { (void)sqlite3_initialize(); }
+
+void ConfigureConnection(sqlite3* db) {
+  (void)sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
+}
+
 sql::SqlResult<std::unique_ptr<Catalog>> Catalog::Open(const std::string& data_dir) {
   const std::string path = CatalogPath(data_dir);
   if (access(path.c_str(), F_OK) != 0) {
@@ -553,6 +559,7 @@ sql::SqlResult<std::unique_ptr<Catalog>> Catalog::Open(const std::string& data_d
   sql::SqlResult<sqlite3*> db = OpenDb(path, /*create=*/false);
   if (!db.ok()) return db.error();
   auto catalog = std::make_unique<SqliteCatalog>(data_dir, *db);
+  ConfigureConnection(*db);
   // Persistent in the file already; asked again so a catalog copied from
   // elsewhere still runs in WAL mode.
   if (auto s = Exec(*db, "PRAGMA journal_mode=WAL", "could not open the catalog"); !s.ok()) {
