@@ -352,8 +352,9 @@ int Postmaster::Run() {
     return 1;
   }
   state_ = PmState::kStartup;
-  // Before the first fork: nobody else can be using the files yet (the data
-  // directory lock), so each is reset as SQLite's first connection would.
+  // Before the first fork: no process of a server uses the files now (the
+  // data directory lock), so each is reset as SQLite's first connection
+  // would; a file an outside SQLite client has open is joined instead.
   wal_index_pins_.emplace(options_.data_dir);
   wal_index_retries_left_ = kWalIndexRetries;
   NoteWalIndexResult(wal_index_pins_->Reconcile());
