@@ -19,6 +19,7 @@ namespace bgw::pmsignal {
 
 enum class Reason : int {
   kBackgroundWorkerChange = 0,  // a worker slot was registered or terminated
+  kDatabaseFilesChange,         // CREATE/DROP DATABASE committed (postmaster/wal_index_pins.h)
   kNumReasons
 };
 

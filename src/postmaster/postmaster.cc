@@ -46,6 +46,7 @@
 #include "postmaster/listen.h"
 #include "postmaster/lockfile.h"
 #include "postmaster/startup.h"
+#include "postmaster/wal_index_pins.h"
 #include "protocol/auth.h"
 #include "protocol/backend.h"
 #include "storage/catalog.h"
@@ -60,6 +61,8 @@ using Clock = std::chrono::steady_clock;
 // after SIGQUIT (SIGKILL_CHILDREN_AFTER_SECS); we apply the same bound to
 // children that ignore SIGTERM during shutdown.
 constexpr auto kKillTimeout = std::chrono::seconds(5);
+constexpr auto kWalIndexRetryDelay = std::chrono::milliseconds(100);
+constexpr int kWalIndexRetries = 20;
 // Connections accepted per listen-socket wake-up before the loop looks at
 // other events again: a connection flood cannot starve signals or exits.
 constexpr int kMaxAcceptsPerWakeup = 64;
@@ -126,6 +129,7 @@ class Postmaster {
   void SignalChildren(int sig, bool include_dead_end);
   void SetKillDeadline();
   void ArmTimer();
+  void NoteWalIndexResult(bool all_held);
   void SetPidFileStatus(const char* status);
   size_t CountChildren(ChildKind kind) const;
   bool AnyChildExceptDeadEnd() const;
@@ -147,6 +151,12 @@ class Postmaster {
   bool start_workers_now_ = false;  // more workers to launch without sleeping
   Shutdown pending_shutdown_ = Shutdown::kNone;
   std::optional<Clock::time_point> kill_deadline_;
+  // See wal_index_pins.h. Busy files are retried on this deadline, a
+  // bounded number of times (a first connection holds a file exclusively
+  // for microseconds; the next CREATE/DROP DATABASE tries again anyway).
+  std::optional<WalIndexPins> wal_index_pins_;
+  std::optional<Clock::time_point> wal_index_retry_;
+  int wal_index_retries_left_ = 0;
   bool exit_now_ = false;
   int exit_code_ = 0;
 
@@ -342,6 +352,12 @@ int Postmaster::Run() {
     return 1;
   }
   state_ = PmState::kStartup;
+  // Before the first fork: no process of a server uses the files now (the
+  // data directory lock), so each is reset as SQLite's first connection
+  // would; a file an outside SQLite client has open is joined instead.
+  wal_index_pins_.emplace(options_.data_dir);
+  wal_index_retries_left_ = kWalIndexRetries;
+  NoteWalIndexResult(wal_index_pins_->Reconcile());
   LaunchStartupProcess();
   Loop();
   // Every child has exited: remove the dynamic shared memory segments that
@@ -459,10 +475,18 @@ void Postmaster::ProcessPending() {
       bgworker::AbsorbChanges(state_ < PmState::kStopBackends && !fatal_error_,
                               [this](pid_t pid) { return children_.count(pid) != 0; });
     }
+    if (pmsignal::CheckAndClear(pmsignal::Reason::kDatabaseFilesChange)) {
+      wal_index_retries_left_ = kWalIndexRetries;
+      NoteWalIndexResult(wal_index_pins_->Reconcile());
+    }
   }
   if (pending_status_) {
     pending_status_ = false;
     WriteStatusFile();
+  }
+  if (wal_index_retry_ && Clock::now() >= *wal_index_retry_) {
+    wal_index_retry_.reset();
+    NoteWalIndexResult(wal_index_pins_->Reconcile());
   }
   bgworker::PromoteDueRestarts(Clock::now());
   if (kill_deadline_ && Clock::now() >= *kill_deadline_) {
@@ -722,6 +746,8 @@ void Postmaster::Reinitialize() {
   fatal_error_ = false;
   state_ = PmState::kStartup;
   SetPidFileStatus(kStatusStarting);
+  wal_index_retries_left_ = kWalIndexRetries;
+  NoteWalIndexResult(wal_index_pins_->ResetAfterCrash());
   LaunchStartupProcess();
 }
 
@@ -814,8 +840,18 @@ void Postmaster::SetKillDeadline() {
   if (!kill_deadline_) kill_deadline_ = Clock::now() + kKillTimeout;
 }
 
+void Postmaster::NoteWalIndexResult(bool all_held) {
+  if (all_held || wal_index_retries_left_ <= 0) {
+    wal_index_retry_.reset();
+    return;
+  }
+  wal_index_retries_left_--;
+  wal_index_retry_ = Clock::now() + kWalIndexRetryDelay;
+}
+
 void Postmaster::ArmTimer() {
   std::optional<Clock::time_point> deadline = kill_deadline_;
+  if (wal_index_retry_ && (!deadline || *wal_index_retry_ < *deadline)) deadline = wal_index_retry_;
   if (auto restart = bgworker::NextRestart(); restart && (!deadline || *restart < *deadline)) {
     deadline = restart;
   }

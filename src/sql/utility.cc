@@ -19,6 +19,8 @@
 #include "guc/guc.h"
 #include "ipc/backend_status.h"
 #include "ipc/notify.h"
+#include "ipc/pmsignal.h"
+#include "postgres/miscadmin.h"
 #include "protocol/auth.h"
 #include "sql/session_internal.h"
 #include "sql/system.h"
@@ -700,6 +702,10 @@ SqlResult<UtilityResult> SessionImpl::RunDatabase(const StatementImpl& st) {
     if (!options.owner) options.owner = info_.role_oid;
     SqlResult<storage::DatabaseInfo> made = catalog->CreateDatabase(*name, options);
     if (!made.ok()) return made.error();
+    // The postmaster then holds the new file's wal-index, so that later
+    // connections to it skip SQLite's first-connection reset. A session
+    // outside a server (unit tests) has no postmaster to tell.
+    if (IsUnderPostmaster) pmsignal::Send(pmsignal::Reason::kDatabaseFilesChange);
     return Tag("CREATE DATABASE");
   }
 
@@ -748,6 +754,9 @@ SqlResult<UtilityResult> SessionImpl::RunDatabase(const StatementImpl& st) {
                     : StringPrintf("There are %d other sessions using the database.", others));
   }
   if (SqlStatus s = catalog->DropDatabase(*name); !s.ok()) return s.error();
+  // The postmaster's lock keeps the removed -shm file's inode alive until
+  // it lets go of it.
+  if (IsUnderPostmaster) pmsignal::Send(pmsignal::Reason::kDatabaseFilesChange);
   return Tag("DROP DATABASE");
 }
 
