@@ -50,6 +50,7 @@
 #include "protocol/auth.h"
 #include "protocol/backend.h"
 #include "storage/catalog.h"
+#include "storage/catalog_cache.h"
 
 namespace bgw {
 namespace {
@@ -298,6 +299,7 @@ Status Postmaster::CreateSharedMemory() {
   shmem::RequestSpace(addin::ShmemSize());
   shmem::RequestSpace(backend_status::ShmemSize(child_slots));
   shmem::RequestSpace(notify::ShmemSize(child_slots));
+  shmem::RequestSpace(storage::catalog_cache::ShmemSize());
   // No child runs now (startup, or every child of the crashed generation is
   // gone): segments left by a killed predecessor or by the crashed
   // generation, pinned or not, can go.
@@ -312,6 +314,7 @@ Status Postmaster::CreateSharedMemory() {
   dsm::ShmemInit(dsm_segments);
   backend_status::ShmemInit(child_slots);
   notify::ShmemInit(child_slots);
+  storage::catalog_cache::ShmemInit();
   bgworker::PublishToSlots();
   if (shmem_startup_hook != nullptr) shmem_startup_hook();
   lwlock::ReleaseLeftoverLocks();

@@ -32,6 +32,7 @@
 #include "protocol/wire.h"
 #include "sql/session.h"
 #include "storage/catalog.h"
+#include "storage/catalog_cache.h"
 
 namespace bgw {
 namespace {
@@ -131,9 +132,10 @@ sql::SqlResult<std::vector<std::pair<std::string, std::string>>> StartupSettings
 }
 
 // Authentication, then the role checks of PostgreSQL's InitPostgres: the
-// role exists and may log in. Runs before the process touches shared memory
-// (see BackendMain). Ends the process on any failure, after the FATAL answer.
-storage::RoleInfo AuthenticateRole(protocol::Connection& conn, storage::Catalog& catalog,
+// role exists and may log in. Runs before the process takes anything in
+// shared memory (it only reads the catalog snapshot; see BackendMain). Ends the process on any
+// failure, after the FATAL answer.
+storage::RoleInfo AuthenticateRole(protocol::Connection& conn, storage::CatalogLookup& catalog,
                                    const protocol::StartupResult& r, const Peer& peer,
                                    protocol::Deadline deadline) {
   auto role = catalog.FindRole(r.user);
@@ -160,7 +162,7 @@ storage::RoleInfo AuthenticateRole(protocol::Connection& conn, storage::Catalog&
 // visible in backend_status (the counts include it): the role's connection
 // limit, then the database (exists, accepts connections, its limit).
 // Superusers are exempt from both limits. Returns the SessionInfo to open.
-sql::SessionInfo CheckConnection(protocol::Connection& conn, storage::Catalog& catalog,
+sql::SessionInfo CheckConnection(protocol::Connection& conn, storage::CatalogLookup& catalog,
                                  const protocol::StartupResult& r, const storage::RoleInfo& ri,
                                  const std::string& data_dir) {
   backend_status::ReportConnection(0, "", ri.oid, ri.name, r.application_name);
@@ -190,7 +192,7 @@ sql::SessionInfo CheckConnection(protocol::Connection& conn, storage::Catalog& c
   sql::SessionInfo info;
   info.database_oid = di.oid;
   info.database_name = di.name;
-  info.database_path = catalog.DatabasePath(di.oid);
+  info.database_path = storage::DatabaseFilePath(data_dir, di.oid);
   info.role_oid = ri.oid;
   info.role_name = ri.name;
   info.superuser = ri.superuser;
@@ -262,14 +264,12 @@ void BackendMain(UniqueFd client, Admission admission, int child_slot) {
 
   // Authentication waits on the client, for up to authentication_timeout:
   // it runs before anything in shared memory is ours, while SIGTERM still
-  // ends the process at once (the catalog is SQLite: its locks die with us).
+  // ends the process at once. The lookups are answered from the shared
+  // catalog snapshot when it is current, read without a lock; only when it
+  // is stale is global/catalog.db opened (SQLite: its locks die with us) and
+  // the snapshot republished, with signals blocked (see catalog_cache.h).
   std::string data_dir = DataDir != nullptr ? DataDir : ".";
-  std::unique_ptr<storage::Catalog> catalog;
-  {
-    auto opened = storage::Catalog::Open(data_dir);
-    if (!opened.ok()) RejectWith(conn, opened.error());
-    catalog = std::move(*opened);
-  }
+  std::optional<storage::CatalogLookup> catalog(std::in_place, data_dir);
   storage::RoleInfo role = AuthenticateRole(conn, *catalog, r, peer, opts.deadline);
 
   // Shared state next: the proc slot (latch) and the activity entry, so the

@@ -22,6 +22,7 @@
 #include "spi/spi_internal.h"
 #include "sql/session.h"
 #include "storage/catalog.h"
+#include "storage/catalog_cache.h"
 
 namespace bgw::spi {
 namespace {
@@ -37,17 +38,14 @@ void Fatal(int sqlerrcode, const std::string& message, PendingError* err) {
 void ConnectImpl(const char* dbname, const char* username, Oid dboid, Oid useroid, uint32 flags,
                  PendingError* err) {
   std::string data_dir = DataDir != nullptr ? DataDir : ".";
-  auto catalog = storage::Catalog::Open(data_dir);
-  if (!catalog.ok()) {
-    Capture(catalog.error(), err);
-    err->elevel = FATAL;
-    return;
-  }
+  // The shared snapshot answers when it is current; else the catalog is
+  // opened (and a failure to open it is FATAL, as before).
+  storage::CatalogLookup catalog(data_dir);
 
   sql::SqlResult<std::optional<storage::RoleInfo>> role =
-      username != nullptr     ? (*catalog)->FindRole(std::string(username))
-      : useroid != InvalidOid ? (*catalog)->FindRole(static_cast<uint32_t>(useroid))
-                              : (*catalog)->FindRole(storage::kBootstrapSuperuserOid);
+      username != nullptr     ? catalog.FindRole(std::string(username))
+      : useroid != InvalidOid ? catalog.FindRole(static_cast<uint32_t>(useroid))
+                              : catalog.FindRole(storage::kBootstrapSuperuserOid);
   if (!role.ok()) {
     Capture(role.error(), err);
     err->elevel = FATAL;
@@ -75,8 +73,8 @@ void ConnectImpl(const char* dbname, const char* username, Oid dboid, Oid useroi
     connected = true;
     return;
   }
-  auto db = dbname != nullptr ? (*catalog)->FindDatabase(std::string(dbname))
-                              : (*catalog)->FindDatabase(static_cast<uint32_t>(dboid));
+  auto db = dbname != nullptr ? catalog.FindDatabase(std::string(dbname))
+                              : catalog.FindDatabase(static_cast<uint32_t>(dboid));
   if (!db.ok()) {
     Capture(db.error(), err);
     err->elevel = FATAL;
@@ -100,7 +98,7 @@ void ConnectImpl(const char* dbname, const char* username, Oid dboid, Oid useroi
   sql::SessionInfo info;
   info.database_oid = di.oid;
   info.database_name = di.name;
-  info.database_path = (*catalog)->DatabasePath(di.oid);
+  info.database_path = storage::DatabaseFilePath(data_dir, di.oid);
   info.role_oid = ri.oid;
   info.role_name = ri.name;
   info.superuser = ri.superuser;

@@ -19,6 +19,7 @@
 #include <cstring>
 
 #include "common/strutil.h"
+#include "storage/catalog_cache.h"
 
 namespace bgw::storage {
 namespace {
@@ -229,7 +230,7 @@ class SqliteCatalog : public Catalog {
   }
 
   std::string DatabasePath(uint32_t database_oid) const override {
-    return data_dir_ + "/base/" + std::to_string(database_oid) + ".db";
+    return DatabaseFilePath(data_dir_, database_oid);
   }
 
   sql::SqlResult<DatabaseInfo> CreateDatabase(const std::string& name,
@@ -425,6 +426,11 @@ class SqliteCatalog : public Catalog {
     const sql::SqlError& error() const { return status_.error(); }
     sql::SqlStatus Commit() {
       sql::SqlStatus s = Exec(c_->db_, "COMMIT", "could not commit a catalog change");
+      // After the commit, before the caller reports success: every
+      // connection from now on reads the new rows. Also when COMMIT failed:
+      // after an I/O error its outcome is not always known, and a needless
+      // invalidation only costs one rebuild.
+      catalog_cache::Invalidate();
       if (s.ok()) open_ = false;
       return s;
     }
@@ -531,7 +537,7 @@ sql::SqlStatus Catalog::Initialize(const std::string& data_dir, const std::strin
     return s;  // the catalog's destructor closes the connection (checkpointing the WAL)
   }();
   if (result.ok()) {
-    result = CreateDatabaseFile(data_dir + "/base/" + std::to_string(kPostgresDatabaseOid) + ".db");
+    result = CreateDatabaseFile(DatabaseFilePath(data_dir, kPostgresDatabaseOid));
   }
   if (result.ok() && rename(tmp.c_str(), path.c_str()) != 0) {
     result = sql::MakeError(
@@ -539,9 +545,13 @@ sql::SqlStatus Catalog::Initialize(const std::string& data_dir, const std::strin
   }
   if (!result.ok()) {
     RemoveDatabaseFiles(tmp);
-    RemoveDatabaseFiles(data_dir + "/base/" + std::to_string(kPostgresDatabaseOid) + ".db");
+    RemoveDatabaseFiles(DatabaseFilePath(data_dir, kPostgresDatabaseOid));
   }
   return result;
+}
+
+std::string DatabaseFilePath(const std::string& data_dir, uint32_t database_oid) {
+  return data_dir + "/base/" + std::to_string(database_oid) + ".db";
 }
 
 void InitializeEngineBeforeFork() { (void)sqlite3_initialize(); }

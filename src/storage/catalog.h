@@ -86,6 +86,11 @@ void InitializeEngineBeforeFork();
 // auto-checkpoint size at a commit.
 void ConfigureConnection(sqlite3* db);
 
+// The SQLite file of a database: <data_dir>/base/<oid>.db. A pure function
+// of its arguments, so a connection answered from the shared snapshot
+// (catalog_cache.h) needs no open catalog for it.
+std::string DatabaseFilePath(const std::string& data_dir, uint32_t database_oid);
+
 class Catalog {
  public:
   // Creates global/catalog.db, base/, database "postgres" (oid 5) owned by
