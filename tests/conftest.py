@@ -5,6 +5,7 @@ import os
 import pytest
 
 import harness
+import pwauth
 
 
 @pytest.fixture(autouse=True)
@@ -40,5 +41,21 @@ def server(make_server):
     """A running server: 127.0.0.1 on a free port, socket dir under the test dir or /tmp."""
     srv = make_server()
     srv.init()
+    srv.start()
+    return srv
+
+
+@pytest.fixture
+def pwsrv(make_server, tmp_path):
+    """A running server with SCRAM for everyone: superuser pwauth.ADMIN, password
+    pwauth.PASSWORD; TCP on 127.0.0.1 and a Unix socket."""
+    srv = make_server()
+    pwfile = tmp_path / "pw"
+    pwfile.write_text(pwauth.PASSWORD + "\n")
+    cp = harness.bgw("init", "-D", srv.datadir, "-A", "scram-sha-256", "--pwfile", str(pwfile),
+                     "-U", pwauth.ADMIN)
+    assert cp.returncode == 0, harness.describe(cp)
+    srv.set_conf(port=srv.port, listen_addresses="127.0.0.1",
+                 unix_socket_directories=str(srv.sockdir), authentication_timeout=600)
     srv.start()
     return srv

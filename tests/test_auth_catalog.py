@@ -7,58 +7,12 @@ for every refusal.
 
 from __future__ import annotations
 
-import subprocess
 
 import psycopg
 import pytest
 
 import harness
-
-PASSWORD = "s3cret pass"
-ADMIN = "admin"
-
-
-def psql(srv, sql: str, user: str = ADMIN, password: str | None = PASSWORD,
-         dbname: str = "postgres", host: str | None = None) -> subprocess.CompletedProcess:
-    env = harness.pg_env()
-    if password is not None:
-        env["PGPASSWORD"] = password
-    cmd = ["psql", "-X", "-q", "-A", "-t", "-w", "-v", "ON_ERROR_STOP=1", "-v",
-           "VERBOSITY=verbose", "-h", host or str(srv.sockdir), "-p", str(srv.port), "-U", user,
-           "-d", dbname, "-c", sql]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=env)
-
-
-def ok(cp: subprocess.CompletedProcess) -> str:
-    assert cp.returncode == 0, harness.describe(cp)
-    return cp.stdout.strip()
-
-
-def refused(cp: subprocess.CompletedProcess, sqlstate: str, text: str) -> None:
-    """A failed statement: psql's verbose error shows the SQLSTATE."""
-    assert cp.returncode != 0, harness.describe(cp)
-    assert sqlstate in cp.stderr and text in cp.stderr, harness.describe(cp)
-
-
-def refused_login(cp: subprocess.CompletedProcess, text: str) -> None:
-    """A refused connection: psql shows only the FATAL message (the unit tests
-    in src/protocol and tests/test_protocol.py check these SQLSTATEs)."""
-    assert cp.returncode == 2, harness.describe(cp)
-    assert text in cp.stderr, harness.describe(cp)
-
-
-@pytest.fixture
-def pwsrv(make_server, tmp_path):
-    srv = make_server()
-    pwfile = tmp_path / "pw"
-    pwfile.write_text(PASSWORD + "\n")
-    cp = harness.bgw("init", "-D", srv.datadir, "-A", "scram-sha-256", "--pwfile", str(pwfile),
-                     "-U", ADMIN)
-    assert cp.returncode == 0, harness.describe(cp)
-    srv.set_conf(port=srv.port, listen_addresses="127.0.0.1",
-                 unix_socket_directories=str(srv.sockdir), authentication_timeout=600)
-    srv.start()
-    return srv
+from pwauth import ADMIN, PASSWORD, ok, psql, refused, refused_login
 
 
 def test_scram_password_right_wrong_and_missing(pwsrv):

@@ -15,46 +15,7 @@ import subprocess
 import pytest
 
 import harness
-
-PASSWORD = "s3cret pass"
-ADMIN = "admin"
-
-
-def psql(srv, sql: str | list[str], user: str = ADMIN, password: str | None = PASSWORD,
-         dbname: str = "postgres") -> subprocess.CompletedProcess:
-    """One session; a list is several -c commands, each its own transaction."""
-    env = harness.pg_env()
-    if password is not None:
-        env["PGPASSWORD"] = password
-    cmd = ["psql", "-X", "-q", "-A", "-t", "-w", "-v", "ON_ERROR_STOP=1", "-h",
-           str(srv.sockdir), "-p", str(srv.port), "-U", user, "-d", dbname]
-    for command in [sql] if isinstance(sql, str) else sql:
-        cmd += ["-c", command]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=env)
-
-
-def ok(cp: subprocess.CompletedProcess) -> str:
-    assert cp.returncode == 0, harness.describe(cp)
-    return cp.stdout.strip()
-
-
-def refused_login(cp: subprocess.CompletedProcess, text: str) -> None:
-    assert cp.returncode == 2, harness.describe(cp)
-    assert text in cp.stderr, harness.describe(cp)
-
-
-@pytest.fixture
-def pwsrv(make_server, tmp_path):
-    srv = make_server()
-    pwfile = tmp_path / "pw"
-    pwfile.write_text(PASSWORD + "\n")
-    cp = harness.bgw("init", "-D", srv.datadir, "-A", "scram-sha-256", "--pwfile", str(pwfile),
-                     "-U", ADMIN)
-    assert cp.returncode == 0, harness.describe(cp)
-    srv.set_conf(port=srv.port, listen_addresses="127.0.0.1",
-                 unix_socket_directories=str(srv.sockdir), authentication_timeout=600)
-    srv.start()
-    return srv
+from pwauth import PASSWORD, ok, psql, refused_login
 
 
 def test_created_roles_and_databases_are_seen_at_once(pwsrv):
