@@ -257,6 +257,7 @@ bgw_bench_target(Datum arg)
 				proc_exit(1);
 			}
 			shared->entry_ns = now_ns();
+			SetLatch(shared->driver_latch);
 			break;
 		case MODE_PONG:
 			BackgroundWorkerUnblockSignals();
@@ -340,18 +341,38 @@ measure_restart(void)
 	int64	   *samples = palloc(sizeof(int64) * n);
 	int			k = 0;
 
+	shared->driver_latch = MyLatch;
 	for (int r = 0; r < n; r++)
 	{
 		BackgroundWorkerHandle *h;
+		int			waits = 0;
 
 		pg_atomic_write_u32(&shared->incarnation, 0);
 		shared->entry_ns = shared->exit_ns = 0;
 		if (!launch_mode(&h, MODE_RESTART, 0, 0))
 			elog(ERROR, "bgw_bench: could not register a worker");
+
+		/*
+		 * WaitForBackgroundWorkerShutdown returns as soon as the first
+		 * incarnation exits (both servers report a restartable worker's exit
+		 * as BGWH_STOPPED), so wait for the second incarnation's entry, then
+		 * for its exit. Otherwise the next round's registration races with
+		 * the restart and the postmaster forks both in one go.
+		 */
+		for (;;)
+		{
+			ResetLatch(MyLatch);
+			if (shared->entry_ns != 0)
+				break;
+			if (++waits > 100)
+				elog(ERROR, "bgw_bench: the restarted worker did not run within 10 s");
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 100,
+							 PG_WAIT_EXTENSION);
+			CHECK_FOR_INTERRUPTS();
+		}
 		if (WaitForBackgroundWorkerShutdown(h) != BGWH_STOPPED)
 			elog(ERROR, "bgw_bench: postmaster died");
-		if (shared->entry_ns != 0 && shared->exit_ns != 0)
-			samples[k++] = shared->entry_ns - shared->exit_ns;
+		samples[k++] = shared->entry_ns - shared->exit_ns;
 		pfree(h);
 	}
 	report("restart_exit1", samples, k);
