@@ -20,12 +20,15 @@
 
 #include "common/strutil.h"
 #include "storage/catalog_cache.h"
+#include "storage/sqlite_stmt.h"
 
 namespace bgw::storage {
 namespace {
 
 constexpr int kBusyTimeoutMs = 10000;
-constexpr int kCatalogVersion = 1;
+// Version 2 added role attributes, memberships, database ACLs and the
+// predefined roles; Open migrates a version 1 catalog in place.
+constexpr int kCatalogVersion = 2;
 
 constexpr const char* kSchema = R"(
 CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -35,14 +38,65 @@ CREATE TABLE roles(
   superuser INTEGER NOT NULL,
   can_login INTEGER NOT NULL,
   connection_limit INTEGER NOT NULL,
-  password TEXT NOT NULL);
+  password TEXT NOT NULL,
+  inherit INTEGER NOT NULL DEFAULT 1,
+  create_role INTEGER NOT NULL DEFAULT 0,
+  create_db INTEGER NOT NULL DEFAULT 0,
+  replication INTEGER NOT NULL DEFAULT 0,
+  bypass_rls INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE databases(
   oid INTEGER PRIMARY KEY,
   name TEXT NOT NULL UNIQUE,
   owner INTEGER NOT NULL,
   allow_connections INTEGER NOT NULL,
-  connection_limit INTEGER NOT NULL);
+  connection_limit INTEGER NOT NULL,
+  acl TEXT);
+CREATE TABLE members(
+  role INTEGER NOT NULL,
+  member INTEGER NOT NULL,
+  grantor INTEGER NOT NULL,
+  admin_option INTEGER NOT NULL,
+  PRIMARY KEY(role, member));
 )";
+
+// Version 1 to 2, inside the migrating transaction.
+constexpr const char* kMigrateFrom1 = R"(
+ALTER TABLE roles ADD COLUMN inherit INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE roles ADD COLUMN create_role INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE roles ADD COLUMN create_db INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE roles ADD COLUMN replication INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE roles ADD COLUMN bypass_rls INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE databases ADD COLUMN acl TEXT;
+CREATE TABLE members(
+  role INTEGER NOT NULL,
+  member INTEGER NOT NULL,
+  grantor INTEGER NOT NULL,
+  admin_option INTEGER NOT NULL,
+  PRIMARY KEY(role, member));
+UPDATE meta SET value = 2 WHERE key = 'version';
+)";
+
+// PostgreSQL 15's predefined roles, and the memberships among them.
+struct PredefinedRole {
+  uint32_t oid;
+  const char* name;
+};
+constexpr PredefinedRole kPredefinedRoles[] = {
+    {kPgDatabaseOwnerOid, "pg_database_owner"},
+    {kPgReadAllDataOid, "pg_read_all_data"},
+    {kPgWriteAllDataOid, "pg_write_all_data"},
+    {kPgMonitorOid, "pg_monitor"},
+    {kPgReadAllSettingsOid, "pg_read_all_settings"},
+    {kPgReadAllStatsOid, "pg_read_all_stats"},
+    {kPgStatScanTablesOid, "pg_stat_scan_tables"},
+    {kPgReadServerFilesOid, "pg_read_server_files"},
+    {kPgWriteServerFilesOid, "pg_write_server_files"},
+    {kPgExecuteServerProgramOid, "pg_execute_server_program"},
+    {kPgSignalBackendOid, "pg_signal_backend"},
+    {kPgCheckpointOid, "pg_checkpoint"},
+};
+constexpr uint32_t kMonitorMembersOf[] = {kPgReadAllSettingsOid, kPgReadAllStatsOid,
+                                          kPgStatScanTablesOid};
 
 std::string CatalogPath(const std::string& data_dir) { return data_dir + "/global/catalog.db"; }
 
@@ -67,47 +121,6 @@ sql::SqlError SqliteError(sqlite3* db, const std::string& what) {
   }
   return sql::MakeError(state, what + ": " + msg);
 }
-
-// A prepared statement, finalized on scope exit.
-class Stmt {
- public:
-  Stmt(sqlite3* db, const char* sql) : db_(db) {
-    rc_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr);
-  }
-  ~Stmt() { sqlite3_finalize(stmt_); }
-  Stmt(const Stmt&) = delete;
-  Stmt& operator=(const Stmt&) = delete;
-
-  bool ok() const { return rc_ == SQLITE_OK; }
-  Stmt& Bind(int i, int64_t v) {
-    if (rc_ == SQLITE_OK) rc_ = sqlite3_bind_int64(stmt_, i, v);
-    return *this;
-  }
-  Stmt& Bind(int i, const std::string& v) {
-    if (rc_ == SQLITE_OK) {
-      rc_ = sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-    }
-    return *this;
-  }
-  // SQLITE_ROW, SQLITE_DONE, or an error code.
-  int Step() {
-    if (rc_ != SQLITE_OK) return rc_;
-    int rc = sqlite3_step(stmt_);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) rc_ = rc;
-    return rc;
-  }
-  int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
-  std::string Text(int col) const {
-    const unsigned char* t = sqlite3_column_text(stmt_, col);
-    int n = sqlite3_column_bytes(stmt_, col);
-    return t == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(t), n);
-  }
-
- private:
-  sqlite3* db_;
-  sqlite3_stmt* stmt_ = nullptr;
-  int rc_;
-};
 
 sql::SqlStatus Exec(sqlite3* db, const char* sql, const std::string& what) {
   char* err = nullptr;
@@ -162,6 +175,11 @@ RoleInfo RowToRole(const Stmt& s) {
   r.can_login = s.Int(3) != 0;
   r.connection_limit = static_cast<int>(s.Int(4));
   r.password = s.Text(5);
+  r.inherit = s.Int(6) != 0;
+  r.create_role = s.Int(7) != 0;
+  r.create_db = s.Int(8) != 0;
+  r.replication = s.Int(9) != 0;
+  r.bypass_rls = s.Int(10) != 0;
   return r;
 }
 
@@ -172,13 +190,28 @@ DatabaseInfo RowToDatabase(const Stmt& s) {
   d.owner = static_cast<uint32_t>(s.Int(2));
   d.allow_connections = s.Int(3) != 0;
   d.connection_limit = static_cast<int>(s.Int(4));
+  if (!s.IsNull(5)) d.acl = s.Text(5);
   return d;
 }
 
 constexpr const char* kRoleColumns =
-    "SELECT oid, name, superuser, can_login, connection_limit, password FROM roles ";
+    "SELECT oid, name, superuser, can_login, connection_limit, password, inherit, create_role, "
+    "create_db, replication, bypass_rls FROM roles ";
 constexpr const char* kDatabaseColumns =
-    "SELECT oid, name, owner, allow_connections, connection_limit FROM databases ";
+    "SELECT oid, name, owner, allow_connections, connection_limit, acl FROM databases ";
+
+// Whether an ACL in storage form ("grantee=privs/grantor,...", see
+// sql/acl.h) names `role` as a grantee or grantor.
+bool AclMentions(const std::string& acl, uint32_t role) {
+  const std::string oid = std::to_string(role);
+  for (const std::string& item : SplitTrimmed(acl, ',')) {
+    const size_t eq = item.find('='), slash = item.rfind('/');
+    if (eq == std::string::npos || slash == std::string::npos) continue;
+    if (item.compare(0, eq, oid) == 0 && eq == oid.size()) return true;
+    if (item.compare(slash + 1, std::string::npos, oid) == 0) return true;
+  }
+  return false;
+}
 
 sql::SqlError DatabaseMissing(const std::string& name) {
   return sql::MakeError("3D000", "database \"" + name + "\" does not exist");
@@ -225,6 +258,17 @@ class SqliteCatalog : public Catalog {
     std::vector<RoleInfo> out;
     int rc;
     while ((rc = s.Step()) == SQLITE_ROW) out.push_back(RowToRole(s));
+    if (rc != SQLITE_DONE) return SqliteError(db_, "could not read the catalog");
+    return out;
+  }
+  sql::SqlResult<std::vector<Membership>> ListMemberships() override {
+    Stmt s(db_, "SELECT role, member, grantor, admin_option FROM members ORDER BY role, member");
+    std::vector<Membership> out;
+    int rc;
+    while ((rc = s.Step()) == SQLITE_ROW) {
+      out.push_back(Membership{static_cast<uint32_t>(s.Int(0)), static_cast<uint32_t>(s.Int(1)),
+                               static_cast<uint32_t>(s.Int(2)), s.Int(3) != 0});
+    }
     if (rc != SQLITE_DONE) return SqliteError(db_, "could not read the catalog");
     return out;
   }
@@ -281,11 +325,17 @@ class SqliteCatalog : public Catalog {
     }
     if (options.allow_connections) d.allow_connections = *options.allow_connections;
     if (options.connection_limit) d.connection_limit = *options.connection_limit;
+    if (options.acl) d.acl = *options.acl;
     Stmt up(db_,
-            "UPDATE databases SET owner = ?2, allow_connections = ?3, connection_limit = ?4 "
-            "WHERE oid = ?1");
+            "UPDATE databases SET owner = ?2, allow_connections = ?3, connection_limit = ?4, "
+            "acl = ?5 WHERE oid = ?1");
     up.Bind(1, d.oid).Bind(2, d.owner).Bind(3, d.allow_connections ? 1 : 0);
     up.Bind(4, d.connection_limit);
+    if (d.acl) {
+      up.Bind(5, *d.acl);
+    } else {
+      up.BindNull(5);
+    }
     if (up.Step() != SQLITE_DONE) {
       return SqliteError(db_, "could not alter database \"" + name + "\"");
     }
@@ -341,6 +391,11 @@ class SqliteCatalog : public Catalog {
     r.can_login = options.can_login.value_or(false);
     r.connection_limit = options.connection_limit.value_or(-1);
     r.password = options.password.value_or("");
+    r.inherit = options.inherit.value_or(true);
+    r.create_role = options.create_role.value_or(false);
+    r.create_db = options.create_db.value_or(false);
+    r.replication = options.replication.value_or(false);
+    r.bypass_rls = options.bypass_rls.value_or(false);
     auto oid = NextOid();
     if (!oid.ok()) return oid.error();
     r.oid = *oid;
@@ -360,13 +415,66 @@ class SqliteCatalog : public Catalog {
     if (options.can_login) r.can_login = *options.can_login;
     if (options.connection_limit) r.connection_limit = *options.connection_limit;
     if (options.password) r.password = *options.password;
+    if (options.inherit) r.inherit = *options.inherit;
+    if (options.create_role) r.create_role = *options.create_role;
+    if (options.create_db) r.create_db = *options.create_db;
+    if (options.replication) r.replication = *options.replication;
+    if (options.bypass_rls) r.bypass_rls = *options.bypass_rls;
     Stmt up(db_,
             "UPDATE roles SET superuser = ?2, can_login = ?3, connection_limit = ?4, "
-            "password = ?5 WHERE oid = ?1");
+            "password = ?5, inherit = ?6, create_role = ?7, create_db = ?8, replication = ?9, "
+            "bypass_rls = ?10 WHERE oid = ?1");
     up.Bind(1, r.oid).Bind(2, r.superuser ? 1 : 0).Bind(3, r.can_login ? 1 : 0);
-    up.Bind(4, r.connection_limit).Bind(5, r.password);
+    up.Bind(4, r.connection_limit).Bind(5, r.password).Bind(6, r.inherit ? 1 : 0);
+    up.Bind(7, r.create_role ? 1 : 0).Bind(8, r.create_db ? 1 : 0);
+    up.Bind(9, r.replication ? 1 : 0).Bind(10, r.bypass_rls ? 1 : 0);
     if (up.Step() != SQLITE_DONE) return SqliteError(db_, "could not alter role \"" + name + "\"");
     return txn.Commit();
+  }
+
+  sql::SqlStatus RenameRole(const std::string& name, const std::string& new_name) override {
+    Txn txn(this);
+    if (!txn.ok()) return txn.error();
+    auto found = FindRole(name);
+    if (!found.ok()) return found.error();
+    if (!*found) return RoleMissing(name);
+    auto clash = FindRole(new_name);
+    if (!clash.ok()) return clash.error();
+    if (*clash) return sql::MakeError("42710", "role \"" + new_name + "\" already exists");
+    // An MD5 verifier is salted with the role name: it cannot survive a
+    // rename (PostgreSQL clears it and says so; the caller warns).
+    const bool md5 = (*found)->password.rfind("md5", 0) == 0;
+    Stmt up(db_, md5 ? "UPDATE roles SET name = ?2, password = '' WHERE oid = ?1"
+                     : "UPDATE roles SET name = ?2 WHERE oid = ?1");
+    up.Bind(1, (*found)->oid).Bind(2, new_name);
+    if (up.Step() != SQLITE_DONE) return SqliteError(db_, "could not rename role \"" + name + "\"");
+    return txn.Commit();
+  }
+
+  sql::SqlStatus GrantMembership(const Membership& m) override {
+    Txn txn(this);
+    if (!txn.ok()) return txn.error();
+    Stmt up(db_,
+            "INSERT INTO members(role, member, grantor, admin_option) VALUES (?1, ?2, ?3, ?4) "
+            "ON CONFLICT(role, member) DO UPDATE SET admin_option = "
+            "max(admin_option, excluded.admin_option)");
+    up.Bind(1, m.role).Bind(2, m.member).Bind(3, m.grantor).Bind(4, m.admin_option ? 1 : 0);
+    if (up.Step() != SQLITE_DONE) return SqliteError(db_, "could not grant membership");
+    return txn.Commit();
+  }
+
+  sql::SqlResult<bool> RevokeMembership(uint32_t role, uint32_t member,
+                                        bool admin_option_only) override {
+    Txn txn(this);
+    if (!txn.ok()) return txn.error();
+    Stmt del(db_, admin_option_only
+                      ? "UPDATE members SET admin_option = 0 WHERE role = ?1 AND member = ?2"
+                      : "DELETE FROM members WHERE role = ?1 AND member = ?2");
+    del.Bind(1, role).Bind(2, member);
+    if (del.Step() != SQLITE_DONE) return SqliteError(db_, "could not revoke membership");
+    const bool changed = sqlite3_changes(db_) > 0;
+    if (auto s = txn.Commit(); !s.ok()) return s.error();
+    return changed;
   }
 
   sql::SqlStatus DropRole(const std::string& name) override {
@@ -388,27 +496,82 @@ class SqliteCatalog : public Catalog {
       detail += "owner of database " + owned.Text(0);
     }
     if (rc != SQLITE_DONE) return SqliteError(db_, "could not read the catalog");
+    // Grants on databases name the role by OID inside the ACL text.
+    Stmt granted(db_, "SELECT name, acl FROM databases WHERE acl IS NOT NULL ORDER BY oid");
+    while ((rc = granted.Step()) == SQLITE_ROW) {
+      if (AclMentions(granted.Text(1), (*found)->oid)) {
+        if (!detail.empty()) detail += "\n";
+        detail += "privileges for database " + granted.Text(0);
+      }
+    }
+    if (rc != SQLITE_DONE) return SqliteError(db_, "could not read the catalog");
     if (!detail.empty()) {
       return sql::MakeError(
           "2BP01", "role \"" + name + "\" cannot be dropped because some objects depend on it",
           detail);
     }
-    Stmt del(db_, "DELETE FROM roles WHERE oid = ?1");
-    del.Bind(1, (*found)->oid);
-    if (del.Step() != SQLITE_DONE) return SqliteError(db_, "could not drop role \"" + name + "\"");
+    for (const char* sql : {"DELETE FROM members WHERE role = ?1 OR member = ?1",
+                            "DELETE FROM roles WHERE oid = ?1"}) {
+      Stmt del(db_, sql);
+      del.Bind(1, (*found)->oid);
+      if (del.Step() != SQLITE_DONE) {
+        return SqliteError(db_, "could not drop role \"" + name + "\"");
+      }
+    }
     return txn.Commit();
   }
 
   // For Initialize: the fixed-oid rows.
   sql::SqlStatus InsertRole(const RoleInfo& r) {
     Stmt ins(db_,
-             "INSERT INTO roles(oid, name, superuser, can_login, connection_limit, password) "
-             "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+             "INSERT INTO roles(oid, name, superuser, can_login, connection_limit, password, "
+             "inherit, create_role, create_db, replication, bypass_rls) "
+             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
     ins.Bind(1, r.oid).Bind(2, r.name).Bind(3, r.superuser ? 1 : 0).Bind(4, r.can_login ? 1 : 0);
-    ins.Bind(5, r.connection_limit).Bind(6, r.password);
+    ins.Bind(5, r.connection_limit).Bind(6, r.password).Bind(7, r.inherit ? 1 : 0);
+    ins.Bind(8, r.create_role ? 1 : 0).Bind(9, r.create_db ? 1 : 0);
+    ins.Bind(10, r.replication ? 1 : 0).Bind(11, r.bypass_rls ? 1 : 0);
     if (ins.Step() != SQLITE_DONE)
       return SqliteError(db_, "could not create role \"" + r.name + "\"");
     return sql::SqlOk();
+  }
+
+  // For Initialize and the version 1 migration, inside their transaction:
+  // the predefined roles that are missing (a name already taken by a role
+  // of the old catalog keeps that role, and the predefined one is skipped).
+  sql::SqlStatus InsertPredefinedRoles() {
+    for (const PredefinedRole& p : kPredefinedRoles) {
+      Stmt ins(db_,
+               "INSERT OR IGNORE INTO roles(oid, name, superuser, can_login, connection_limit, "
+               "password) VALUES (?1, ?2, 0, 0, -1, '')");
+      ins.Bind(1, p.oid).Bind(2, std::string(p.name));
+      if (ins.Step() != SQLITE_DONE) return SqliteError(db_, "could not create predefined roles");
+    }
+    for (uint32_t role : kMonitorMembersOf) {
+      Stmt ins(db_,
+               "INSERT OR IGNORE INTO members(role, member, grantor, admin_option) "
+               "SELECT ?1, ?2, ?3, 0 WHERE EXISTS (SELECT 1 FROM roles WHERE oid = ?2)");
+      ins.Bind(1, role).Bind(2, kPgMonitorOid).Bind(3, kBootstrapSuperuserOid);
+      if (ins.Step() != SQLITE_DONE) return SqliteError(db_, "could not create predefined roles");
+    }
+    return sql::SqlOk();
+  }
+
+  // Brings a catalog of an older version up to kCatalogVersion, in one
+  // transaction (concurrent openers serialize on the write lock and find
+  // the work done). Returns the version found.
+  sql::SqlResult<int64_t> Migrate() {
+    Txn txn(this);
+    if (!txn.ok()) return txn.error();
+    Stmt version(db_, "SELECT value FROM meta WHERE key = 'version'");
+    if (version.Step() != SQLITE_ROW) return SqliteError(db_, "could not read the catalog");
+    const int64_t found = version.Int(0);
+    if (found != 1) return found;
+    if (auto s = Exec(db_, kMigrateFrom1, "could not migrate the catalog"); !s.ok())
+      return s.error();
+    if (auto s = InsertPredefinedRoles(); !s.ok()) return s.error();
+    if (auto s = txn.Commit(); !s.ok()) return s.error();
+    return int64_t{kCatalogVersion};
   }
 
  private:
@@ -525,6 +688,7 @@ sql::SqlStatus Catalog::Initialize(const std::string& data_dir, const std::strin
       r.password = password_verifier;
       s = catalog.InsertRole(r);
     }
+    if (s.ok()) s = catalog.InsertPredefinedRoles();
     if (s.ok()) {
       std::string ins = StringPrintf(
           "INSERT INTO databases(oid, name, owner, allow_connections, connection_limit) "
@@ -575,8 +739,17 @@ sql::SqlResult<std::unique_ptr<Catalog>> Catalog::Open(const std::string& data_d
   if (auto s = Exec(*db, "PRAGMA journal_mode=WAL", "could not open the catalog"); !s.ok()) {
     return s.error();
   }
-  Stmt version(*db, "SELECT value FROM meta WHERE key = 'version'");
-  if (version.Step() != SQLITE_ROW || version.Int(0) != kCatalogVersion) {
+  int64_t found = 0;
+  {
+    Stmt version(*db, "SELECT value FROM meta WHERE key = 'version'");
+    if (version.Step() == SQLITE_ROW) found = version.Int(0);
+  }
+  if (found > 0 && found < kCatalogVersion) {
+    sql::SqlResult<int64_t> migrated = catalog->Migrate();
+    if (!migrated.ok()) return migrated.error();
+    found = *migrated;
+  }
+  if (found != kCatalogVersion) {
     return sql::MakeError("XX000", "catalog \"" + path + "\" is corrupt or of another version");
   }
   return std::unique_ptr<Catalog>(std::move(catalog));

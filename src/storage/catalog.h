@@ -11,7 +11,15 @@
 // Errors carry PostgreSQL's SQLSTATEs and messages: 42P04 database "x"
 // already exists, 3D000 database "x" does not exist, 42710 role "x" already
 // exists, 42704 role "x" does not exist, 2BP01 role "x" cannot be dropped
-// because some objects depend on it (it owns a database).
+// because some objects depend on it (it owns a database or holds privileges
+// on one).
+//
+// Role membership (GRANT role TO role) lives here too, as PostgreSQL's
+// pg_auth_members, and so do PostgreSQL 15's predefined roles
+// (pg_database_owner, pg_read_all_data, ...), with PostgreSQL's OIDs; what
+// membership means is decided by the SQL layer (src/sql/roles.h). A
+// database's ACL is stored as text in acl.h's storage form; NULL means the
+// defaults (owner all, PUBLIC CONNECT and TEMPORARY).
 #pragma once
 
 #include <cstdint>
@@ -32,12 +40,27 @@ inline constexpr uint32_t kBootstrapSuperuserOid = 10;
 inline constexpr uint32_t kPostgresDatabaseOid = 5;
 inline constexpr uint32_t kFirstNormalOid = 16384;
 
+// PostgreSQL 15's predefined roles (NOLOGIN, created with every catalog).
+inline constexpr uint32_t kPgDatabaseOwnerOid = 6171;
+inline constexpr uint32_t kPgReadAllDataOid = 6181;
+inline constexpr uint32_t kPgWriteAllDataOid = 6182;
+inline constexpr uint32_t kPgMonitorOid = 3373;
+inline constexpr uint32_t kPgReadAllSettingsOid = 3374;
+inline constexpr uint32_t kPgReadAllStatsOid = 3375;
+inline constexpr uint32_t kPgStatScanTablesOid = 3377;
+inline constexpr uint32_t kPgSignalBackendOid = 4200;
+inline constexpr uint32_t kPgCheckpointOid = 4544;
+inline constexpr uint32_t kPgReadServerFilesOid = 4569;
+inline constexpr uint32_t kPgWriteServerFilesOid = 4570;
+inline constexpr uint32_t kPgExecuteServerProgramOid = 4571;
+
 struct DatabaseInfo {
   uint32_t oid = 0;
   std::string name;
   uint32_t owner = 0;  // role oid
   bool allow_connections = true;
-  int connection_limit = -1;  // -1 = no limit
+  int connection_limit = -1;       // -1 = no limit
+  std::optional<std::string> acl;  // acl.h storage form; nullopt = defaults
 };
 
 struct RoleInfo {
@@ -47,6 +70,19 @@ struct RoleInfo {
   bool can_login = false;
   int connection_limit = -1;
   std::string password;  // a verifier ("SCRAM-SHA-256$..." or "md5..."), "" = none
+  bool inherit = true;   // uses the privileges of the roles it is a member of
+  bool create_role = false;
+  bool create_db = false;
+  bool replication = false;
+  bool bypass_rls = false;
+};
+
+// One row of pg_auth_members: `member` is a member of `role`.
+struct Membership {
+  uint32_t role = 0;
+  uint32_t member = 0;
+  uint32_t grantor = 0;
+  bool admin_option = false;
 };
 
 // Options of CREATE/ALTER ROLE; unset = leave as is (ALTER) or default (CREATE).
@@ -57,12 +93,19 @@ struct RoleOptions {
   // A verifier already computed by the caller (never a plain password), or
   // "" to clear (PASSWORD NULL).
   std::optional<std::string> password;
+  std::optional<bool> inherit;
+  std::optional<bool> create_role;
+  std::optional<bool> create_db;
+  std::optional<bool> replication;
+  std::optional<bool> bypass_rls;
 };
 
 struct DatabaseOptions {
   std::optional<uint32_t> owner;
   std::optional<bool> allow_connections;
   std::optional<int> connection_limit;
+  // The new ACL (storage form), or nullopt inside to go back to the defaults.
+  std::optional<std::optional<std::string>> acl;
 };
 
 // Postmaster only, once, before the first child is forked: initializes the
@@ -108,6 +151,7 @@ class Catalog {
   virtual sql::SqlResult<std::optional<RoleInfo>> FindRole(const std::string& name) = 0;
   virtual sql::SqlResult<std::optional<RoleInfo>> FindRole(uint32_t oid) = 0;
   virtual sql::SqlResult<std::vector<RoleInfo>> ListRoles() = 0;
+  virtual sql::SqlResult<std::vector<Membership>> ListMemberships() = 0;
 
   // The SQLite file of a database.
   virtual std::string DatabasePath(uint32_t database_oid) const = 0;
@@ -123,7 +167,19 @@ class Catalog {
   virtual sql::SqlResult<RoleInfo> CreateRole(const std::string& name,
                                               const RoleOptions& options) = 0;
   virtual sql::SqlStatus AlterRole(const std::string& name, const RoleOptions& options) = 0;
+  virtual sql::SqlStatus RenameRole(const std::string& name, const std::string& new_name) = 0;
+  // Also removes the role's memberships, both ways. The caller has checked
+  // that no database object still refers to it (2BP01 otherwise).
   virtual sql::SqlStatus DropRole(const std::string& name) = 0;
+
+  // GRANT role TO member [WITH ADMIN OPTION]: adds the row, or adds the
+  // admin option to an existing one. The caller has checked privileges and
+  // circularity.
+  virtual sql::SqlStatus GrantMembership(const Membership& membership) = 0;
+  // REVOKE [ADMIN OPTION FOR] role FROM member. False if there was no such
+  // membership (the caller warns, as PostgreSQL does).
+  virtual sql::SqlResult<bool> RevokeMembership(uint32_t role, uint32_t member,
+                                                bool admin_option_only) = 0;
 };
 
 }  // namespace bgw::storage

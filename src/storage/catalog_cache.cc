@@ -32,20 +32,40 @@ struct DatabaseEntry {
   int32_t connection_limit;
   uint8_t allow_connections;
   uint8_t name_len;
+  uint8_t has_acl;
+  uint16_t acl_len;
   char name[kMaxNameLen];
+  char acl[kMaxAclLen];
+};
+
+// RoleEntry::flags
+enum : uint8_t {
+  kSuperuser = 1,
+  kCanLogin = 2,
+  kInherit = 4,
+  kCreateRole = 8,
+  kCreateDb = 16,
+  kReplication = 32,
+  kBypassRls = 64,
 };
 
 struct RoleEntry {
   uint32_t oid;
   int32_t connection_limit;
-  uint8_t superuser;
-  uint8_t can_login;
+  uint8_t flags;
   uint8_t name_len;
   uint8_t verifier_len;
   char name[kMaxNameLen];
   char verifier[kMaxVerifierLen];
 };
-static_assert(kMaxNameLen <= UINT8_MAX && kMaxVerifierLen <= UINT8_MAX);
+
+struct MembershipEntry {
+  uint32_t role;
+  uint32_t member;
+  uint32_t grantor;
+  uint8_t admin_option;
+};
+static_assert(kMaxNameLen <= UINT8_MAX && kMaxVerifierLen <= UINT8_MAX && kMaxAclLen <= UINT16_MAX);
 
 // The snapshot in the main segment.
 //
@@ -69,7 +89,10 @@ static_assert(kMaxNameLen <= UINT8_MAX && kMaxVerifierLen <= UINT8_MAX);
 //   publishing: the publishers' try-lock (exchange 1, acquire; store 0,
 //     release). Held with every catchable signal blocked, so only a crash
 //     (which reinitializes shared memory) can leave it held.
-//   changecount, num_databases, num_roles, databases, roles: a seqlock,
+//   objects_generation: InvalidateObjects' counter (catalog_cache.h);
+//     independent of the rest, only ever incremented (seq_cst).
+//   changecount, num_databases, num_roles, num_memberships, databases, roles,
+//     memberships: a seqlock,
 //     written only by the publish-lock holder: it stores changecount+1 (odd)
 //     and issues a release fence (pairs with the reader's acquire fence after
 //     its copy), writes the rows, counts and snapshot_generation, then stores
@@ -82,15 +105,19 @@ struct Shared {
   std::atomic<uint64_t> generation;
   std::atomic<uint64_t> overflow_generation;
   std::atomic<uint32_t> publishing;
+  std::atomic<uint64_t> objects_generation;
   alignas(64) std::atomic<uint32_t> changecount;
   std::atomic<uint64_t> snapshot_generation;
   uint32_t num_databases;
   uint32_t num_roles;
+  uint32_t num_memberships;
   DatabaseEntry databases[kMaxDatabases];
   RoleEntry roles[kMaxRoles];
+  MembershipEntry memberships[kMaxMemberships];
 };
 static_assert(std::is_trivially_copyable_v<DatabaseEntry> &&
-              std::is_trivially_copyable_v<RoleEntry>);
+              std::is_trivially_copyable_v<RoleEntry> &&
+              std::is_trivially_copyable_v<MembershipEntry>);
 
 Shared* shared = nullptr;
 const void* shared_segment = nullptr;  // the mapping `shared` points into
@@ -126,6 +153,7 @@ DatabaseInfo ToInfo(const DatabaseEntry& e) {
   d.owner = e.owner;
   d.allow_connections = e.allow_connections != 0;
   d.connection_limit = e.connection_limit;
+  if (e.has_acl != 0) d.acl.emplace(e.acl, std::min<size_t>(e.acl_len, kMaxAclLen));
   return d;
 }
 
@@ -133,14 +161,21 @@ RoleInfo ToInfo(const RoleEntry& e) {
   RoleInfo r;
   r.oid = e.oid;
   r.name.assign(e.name, std::min<size_t>(e.name_len, kMaxNameLen));
-  r.superuser = e.superuser != 0;
-  r.can_login = e.can_login != 0;
+  r.superuser = (e.flags & kSuperuser) != 0;
+  r.can_login = (e.flags & kCanLogin) != 0;
+  r.inherit = (e.flags & kInherit) != 0;
+  r.create_role = (e.flags & kCreateRole) != 0;
+  r.create_db = (e.flags & kCreateDb) != 0;
+  r.replication = (e.flags & kReplication) != 0;
+  r.bypass_rls = (e.flags & kBypassRls) != 0;
   r.connection_limit = e.connection_limit;
   r.password.assign(e.verifier, std::min<size_t>(e.verifier_len, kMaxVerifierLen));
   return r;
 }
 
-bool Fits(const DatabaseInfo& d) { return d.name.size() <= kMaxNameLen; }
+bool Fits(const DatabaseInfo& d) {
+  return d.name.size() <= kMaxNameLen && (!d.acl || d.acl->size() <= kMaxAclLen);
+}
 bool Fits(const RoleInfo& r) {
   return r.name.size() <= kMaxNameLen && r.password.size() <= kMaxVerifierLen;
 }
@@ -152,13 +187,18 @@ void Store(const DatabaseInfo& d, DatabaseEntry* e) {
   e->allow_connections = d.allow_connections ? 1 : 0;
   e->name_len = static_cast<uint8_t>(d.name.size());
   std::memcpy(e->name, d.name.data(), d.name.size());
+  e->has_acl = d.acl ? 1 : 0;
+  e->acl_len = d.acl ? static_cast<uint16_t>(d.acl->size()) : 0;
+  if (d.acl) std::memcpy(e->acl, d.acl->data(), d.acl->size());
 }
 
 void Store(const RoleInfo& r, RoleEntry* e) {
   e->oid = r.oid;
   e->connection_limit = r.connection_limit;
-  e->superuser = r.superuser ? 1 : 0;
-  e->can_login = r.can_login ? 1 : 0;
+  e->flags = static_cast<uint8_t>(
+      (r.superuser ? kSuperuser : 0) | (r.can_login ? kCanLogin : 0) | (r.inherit ? kInherit : 0) |
+      (r.create_role ? kCreateRole : 0) | (r.create_db ? kCreateDb : 0) |
+      (r.replication ? kReplication : 0) | (r.bypass_rls ? kBypassRls : 0));
   e->name_len = static_cast<uint8_t>(r.name.size());
   e->verifier_len = static_cast<uint8_t>(r.password.size());
   std::memcpy(e->name, r.name.data(), r.name.size());
@@ -212,11 +252,21 @@ uint64_t Generation() {
   return s != nullptr ? s->generation.load(std::memory_order_seq_cst) : 0;
 }
 
+uint64_t ObjectsGeneration() {
+  Shared* s = Attached();
+  return s != nullptr ? s->objects_generation.load(std::memory_order_seq_cst) : 0;
+}
+
+void InvalidateObjects() {
+  if (Shared* s = Attached()) s->objects_generation.fetch_add(1, std::memory_order_seq_cst);
+}
+
 bool Publish(uint64_t generation, const std::vector<DatabaseInfo>& databases,
-             const std::vector<RoleInfo>& roles) {
+             const std::vector<RoleInfo>& roles, const std::vector<Membership>& memberships) {
   Shared* s = Attached();
   if (s == nullptr || generation == 0) return false;
   if (databases.size() > kMaxDatabases || roles.size() > kMaxRoles ||
+      memberships.size() > kMaxMemberships ||
       !std::all_of(databases.begin(), databases.end(), [](const auto& d) { return Fits(d); }) ||
       !std::all_of(roles.begin(), roles.end(), [](const auto& r) { return Fits(r); })) {
     s->overflow_generation.store(generation, std::memory_order_relaxed);
@@ -235,8 +285,14 @@ bool Publish(uint64_t generation, const std::vector<DatabaseInfo>& databases,
       std::atomic_thread_fence(std::memory_order_release);
       for (size_t i = 0; i < databases.size(); i++) Store(databases[i], &s->databases[i]);
       for (size_t i = 0; i < roles.size(); i++) Store(roles[i], &s->roles[i]);
+      for (size_t i = 0; i < memberships.size(); i++) {
+        const Membership& m = memberships[i];
+        s->memberships[i] =
+            MembershipEntry{m.role, m.member, m.grantor, m.admin_option ? uint8_t{1} : uint8_t{0}};
+      }
       s->num_databases = static_cast<uint32_t>(databases.size());
       s->num_roles = static_cast<uint32_t>(roles.size());
+      s->num_memberships = static_cast<uint32_t>(memberships.size());
       s->snapshot_generation.store(generation, std::memory_order_relaxed);
       s->changecount.store(c + 2, std::memory_order_release);
       published = true;
@@ -280,6 +336,50 @@ Probe Lookup(const Key& key, std::optional<Info>* out) {
     return Probe::kAnswered;
   }
   return Probe::kStale;
+}
+
+namespace {
+
+// Copies every row of one kind out of the seqlock (see Shared).
+template <typename Row, typename Copy>
+Probe CopyAll(std::vector<Row>* out, Copy copy) {
+  Shared* s = Attached();
+  if (s == nullptr) return Probe::kUnusable;
+  for (int attempt = 0; attempt < kReadAttempts; attempt++) {
+    uint32_t before = s->changecount.load(std::memory_order_acquire);
+    if (before & 1) continue;
+    uint64_t generation = s->generation.load(std::memory_order_seq_cst);
+    if (s->snapshot_generation.load(std::memory_order_relaxed) != generation) {
+      return s->overflow_generation.load(std::memory_order_relaxed) == generation ? Probe::kUnusable
+                                                                                  : Probe::kStale;
+    }
+    out->clear();
+    copy(s, out);
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (s->changecount.load(std::memory_order_relaxed) != before) continue;
+    return Probe::kAnswered;
+  }
+  return Probe::kStale;
+}
+
+}  // namespace
+
+Probe Memberships(std::vector<Membership>* out) {
+  return CopyAll(out, [](const Shared* s, std::vector<Membership>* rows) {
+    const uint32_t n = std::min<uint32_t>(s->num_memberships, kMaxMemberships);
+    for (uint32_t i = 0; i < n; i++) {
+      const MembershipEntry& e = s->memberships[i];
+      rows->push_back(Membership{e.role, e.member, e.grantor, e.admin_option != 0});
+    }
+  });
+}
+
+Probe Roles(std::vector<RoleInfo>* out) {
+  return CopyAll(out, [](const Shared* s, std::vector<RoleInfo>* rows) {
+    for (uint32_t i = 0, n = Rows<RoleInfo>::Count(s); i < n; i++) {
+      rows->push_back(ToInfo(s->roles[i]));
+    }
+  });
 }
 
 template Probe Lookup<DatabaseInfo, std::string>(const std::string&, std::optional<DatabaseInfo>*);
@@ -353,7 +453,9 @@ sql::SqlResult<std::optional<Info>> CatalogLookup::Find(const Key& key) {
   if (!databases.ok()) return databases.error();
   sql::SqlResult<std::vector<RoleInfo>> roles = (*catalog)->ListRoles();
   if (!roles.ok()) return roles.error();
-  (void)catalog_cache::Publish(generation, *databases, *roles);
+  sql::SqlResult<std::vector<Membership>> memberships = (*catalog)->ListMemberships();
+  if (!memberships.ok()) return memberships.error();
+  (void)catalog_cache::Publish(generation, *databases, *roles, *memberships);
   for (const Info& row : Pick(*databases, *roles, tag)) {
     if (Matches(row, key)) return std::optional<Info>(row);
   }
@@ -371,6 +473,32 @@ sql::SqlResult<std::optional<DatabaseInfo>> CatalogLookup::FindDatabase(const st
 }
 sql::SqlResult<std::optional<DatabaseInfo>> CatalogLookup::FindDatabase(uint32_t oid) {
   return Find<DatabaseInfo>(oid);
+}
+
+template <typename Row>
+sql::SqlResult<std::vector<Row>> CatalogLookup::ListAll(
+    catalog_cache::Probe (*probe)(std::vector<Row>*),
+    sql::SqlResult<std::vector<Row>> (Catalog::*query)()) {
+  std::vector<Row> out;
+  catalog_cache::Probe p = probe(&out);
+  if (p == catalog_cache::Probe::kAnswered) return out;
+  if (p == catalog_cache::Probe::kStale) {
+    // Any lookup rebuilds the whole snapshot; then ask it again.
+    sql::SqlResult<std::optional<RoleInfo>> any = FindRole(kBootstrapSuperuserOid);
+    if (!any.ok()) return any.error();
+    if (probe(&out) == catalog_cache::Probe::kAnswered) return out;
+  }
+  sql::SqlResult<Catalog*> catalog = OpenCatalog();
+  if (!catalog.ok()) return catalog.error();
+  return ((**catalog).*query)();
+}
+
+sql::SqlResult<std::vector<Membership>> CatalogLookup::ListMemberships() {
+  return ListAll<Membership>(catalog_cache::Memberships, &Catalog::ListMemberships);
+}
+
+sql::SqlResult<std::vector<RoleInfo>> CatalogLookup::ListRoles() {
+  return ListAll<RoleInfo>(catalog_cache::Roles, &Catalog::ListRoles);
 }
 
 }  // namespace bgw::storage

@@ -40,6 +40,9 @@ inline constexpr size_t kMaxNameLen = 63;  // NAMEDATALEN - 1, as PostgreSQL's
 // A SCRAM-SHA-256 verifier with a 16-byte salt is about 133 bytes, an md5
 // one 35.
 inline constexpr size_t kMaxVerifierLen = 255;
+// A database ACL of about twenty grants.
+inline constexpr size_t kMaxAclLen = 400;
+inline constexpr size_t kMaxMemberships = 1024;
 
 // Postmaster: bytes to request before the segment is created.
 size_t ShmemSize();
@@ -71,7 +74,19 @@ uint64_t Generation();
 // or if the rows do not fit (then marks the catalog as too big for this
 // generation). Any process attached to the segment.
 bool Publish(uint64_t generation, const std::vector<DatabaseInfo>& databases,
-             const std::vector<RoleInfo>& roles);
+             const std::vector<RoleInfo>& roles, const std::vector<Membership>& memberships);
+// Every membership (role) row: kAnswered with *out filled, or kStale /
+// kUnusable.
+Probe Memberships(std::vector<Membership>* out);
+Probe Roles(std::vector<RoleInfo>* out);
+
+// The objects' generation: a second counter beside the catalog's, for what
+// lives in the databases' own files (owners and privileges of tables,
+// schemas and functions; src/sql/catalogue.h). A session that committed a
+// change to them bumps it after the commit; sessions compare it at each
+// statement to know when to re-read theirs. 0 without the segment.
+uint64_t ObjectsGeneration();
+void InvalidateObjects();
 
 }  // namespace catalog_cache
 
@@ -92,6 +107,8 @@ class CatalogLookup {
   sql::SqlResult<std::optional<RoleInfo>> FindRole(uint32_t oid);
   sql::SqlResult<std::optional<DatabaseInfo>> FindDatabase(const std::string& name);
   sql::SqlResult<std::optional<DatabaseInfo>> FindDatabase(uint32_t oid);
+  sql::SqlResult<std::vector<Membership>> ListMemberships();
+  sql::SqlResult<std::vector<RoleInfo>> ListRoles();
 
   // Whether some lookup had to open the catalog (tests and diagnostics).
   bool OpenedCatalog() const { return catalog_ != nullptr; }
@@ -99,6 +116,9 @@ class CatalogLookup {
  private:
   template <typename Info, typename Key>
   sql::SqlResult<std::optional<Info>> Find(const Key& key);
+  template <typename Row>
+  sql::SqlResult<std::vector<Row>> ListAll(catalog_cache::Probe (*probe)(std::vector<Row>*),
+                                           sql::SqlResult<std::vector<Row>> (Catalog::*query)());
   sql::SqlResult<Catalog*> OpenCatalog();
 
   std::string data_dir_;

@@ -188,12 +188,12 @@ TEST_F(CatalogCacheTest, RebuildRacingWithAWriteIsNotPublished) {
   ASSERT_TRUE(databases.ok() && roles.ok());
   // A write commits after the rebuilder read its generation and rows.
   ASSERT_TRUE(catalog_->CreateRole("late", {}).ok());
-  EXPECT_FALSE(catalog_cache::Publish(before, *databases, *roles));
+  EXPECT_FALSE(catalog_cache::Publish(before, *databases, *roles, {}));
   std::optional<RoleInfo> out;
   EXPECT_EQ((catalog_cache::Lookup<RoleInfo, std::string>("late", &out)),
             catalog_cache::Probe::kStale);
   // Published at the current generation, the same rows are taken.
-  EXPECT_TRUE(catalog_cache::Publish(catalog_cache::Generation(), *databases, *roles));
+  EXPECT_TRUE(catalog_cache::Publish(catalog_cache::Generation(), *databases, *roles, {}));
   EXPECT_EQ((catalog_cache::Lookup<RoleInfo, std::string>("admin", &out)),
             catalog_cache::Probe::kAnswered);
   // A write after the publication makes it stale at once.
@@ -284,7 +284,7 @@ TEST_F(CatalogCacheTest, ReadersNeverSeeATornEntry) {
   if (child == 0) {
     for (int i = 0; i < 20000; i++) {
       catalog_cache::Invalidate();
-      (void)catalog_cache::Publish(catalog_cache::Generation(), *databases, make(1 + i % 2));
+      (void)catalog_cache::Publish(catalog_cache::Generation(), *databases, make(1 + i % 2), {});
     }
     _exit(0);
   }

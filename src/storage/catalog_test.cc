@@ -61,8 +61,16 @@ TEST_F(CatalogTest, InitializeCreatesSuperuserAndPostgres) {
   EXPECT_EQ(JournalMode(dir_ + "/global/catalog.db"), "wal");
   auto roles = catalog_->ListRoles();
   ASSERT_TRUE(roles.ok());
-  ASSERT_EQ(roles->size(), 1u);
-  const RoleInfo& admin = (*roles)[0];
+  // The bootstrap superuser, then PostgreSQL 15's twelve predefined roles.
+  ASSERT_EQ(roles->size(), 13u);
+  const RoleInfo& admin = (*roles)[0];  // by OID
+  for (const RoleInfo& r : *roles) {
+    if (r.oid != kBootstrapSuperuserOid) {
+      EXPECT_EQ(r.name.rfind("pg_", 0), 0u) << r.name;
+      EXPECT_FALSE(r.can_login);
+      EXPECT_FALSE(r.superuser);
+    }
+  }
   EXPECT_EQ(admin.oid, kBootstrapSuperuserOid);
   EXPECT_EQ(admin.name, "admin");
   EXPECT_TRUE(admin.superuser);
