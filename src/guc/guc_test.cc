@@ -870,9 +870,9 @@ TEST_F(GucTest, BuiltinDefaults) {
   EXPECT_EQ(ShowValue("authentication_timeout"), "1min");
 
   std::vector<VariableInfo> all = AllVariables();
-  // 16 server settings + password_encryption + 22 session settings
+  // 18 server settings + password_encryption + 24 session settings
   // (DefineSessionSettings, which DefineBuiltinSettings includes).
-  EXPECT_EQ(all.size(), 39u);
+  EXPECT_EQ(all.size(), 43u);
   for (const VariableInfo& v : all) {
     if (v.name == "authentication_timeout") {
       EXPECT_EQ(v.unit, "s");

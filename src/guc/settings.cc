@@ -38,10 +38,13 @@ char* log_directory = nullptr;
 char* log_filename = nullptr;
 char* cluster_name = nullptr;
 bool restart_after_crash = true;
+int session_memory_limit = 1024 * 1024;
+int temp_file_limit = 4 * 1024 * 1024;
 
 int statement_timeout = 0;
 int lock_timeout = 0;
 int idle_in_transaction_session_timeout = 0;
+int idle_session_timeout = 0;
 char* client_encoding = nullptr;
 char* datestyle = nullptr;
 char* timezone_setting = nullptr;
@@ -61,6 +64,7 @@ bool in_hot_standby = false;
 char* transaction_isolation = nullptr;
 bool is_superuser = false;
 char* session_authorization = nullptr;
+char* role_setting = nullptr;
 
 namespace {
 
@@ -198,6 +202,26 @@ const Builtin kBuiltins[] = {
      .int_boot = 8,
      .int_min = 0,
      .int_max = 1024},
+    {.group = "RESOURCES",
+     .name = "session_memory_limit",
+     .desc = "Most memory one session's SQL engine may allocate (53200 beyond); -1 for no limit",
+     .type = VarType::kInt,
+     .context = Context::kSuset,
+     .flags = kUnitKB,
+     .int_addr = &session_memory_limit,
+     .int_boot = 1024 * 1024,
+     .int_min = -1,
+     .int_max = 2147483647},
+    {.group = "RESOURCES",
+     .name = "temp_file_limit",
+     .desc = "Most temporary file space one session may use (53400 beyond); -1 for no limit",
+     .type = VarType::kInt,
+     .context = Context::kSuset,
+     .flags = kUnitKB,
+     .int_addr = &temp_file_limit,
+     .int_boot = 4 * 1024 * 1024,
+     .int_min = -1,
+     .int_max = 2147483647},
     {.group = "MODULES",
      .name = "shared_preload_libraries",
      .desc = "Comma-separated libraries to load into the server at start",
@@ -407,9 +431,11 @@ void DefineSessionSettings() {
   def_int("lock_timeout", "Maximum allowed duration of any wait for a lock (not enforced)",
           &lock_timeout, 0, 0, 2147483647, Context::kUserset, kUnitMs | kHidden);
   def_int("idle_in_transaction_session_timeout",
-          "Maximum allowed idle time inside a transaction (not enforced)",
+          "Maximum allowed idle time inside a transaction (25P03, the session ends)",
           &idle_in_transaction_session_timeout, 0, 0, 2147483647, Context::kUserset,
           kUnitMs | kHidden);
+  def_int("idle_session_timeout", "Maximum allowed idle time outside a transaction (57P05)",
+          &idle_session_timeout, 0, 0, 2147483647, Context::kUserset, kUnitMs | kHidden);
   def_int("extra_float_digits", "Extra digits for floating-point output", &extra_float_digits, 1,
           -15, 3, Context::kUserset, kHidden);
   if (!IsDefined("client_min_messages")) {
@@ -468,6 +494,8 @@ void DefineSessionSettings() {
   def_bool("is_superuser", "Whether the session user is a superuser", &is_superuser, false,
            Context::kInternal);
   def_string("session_authorization", "The session user name", &session_authorization, "",
+             Context::kInternal);
+  def_string("role", "The current role (SET ROLE), or none", &role_setting, "none",
              Context::kInternal);
 }
 

@@ -39,6 +39,10 @@ extern char* cluster_name;     // shown in process titles, postmaster
 // ERROR HANDLING
 extern bool restart_after_crash;  // sighup
 
+// RESOURCES: per session (= per process), superuser.
+extern int session_memory_limit;  // kB, -1 = none: sqlite3_hard_heap_limit64
+extern int temp_file_limit;       // kB, -1 = none: temporary files (sql/sandbox.h)
+
 // ---------------------------------------------------------------------------
 // SESSION: the SQL engine's per-connection settings (src/sql/session.cc).
 // A backend process serves one session, so process-global storage is
@@ -48,7 +52,8 @@ extern bool restart_after_crash;  // sighup
 // the sample file.
 extern int statement_timeout;                    // ms, 0 = none; userset
 extern int lock_timeout;                         // ms; accepted, not enforced; userset
-extern int idle_in_transaction_session_timeout;  // ms; accepted, not enforced
+extern int idle_in_transaction_session_timeout;  // ms, 0 = none: FATAL 25P03
+extern int idle_session_timeout;                 // ms, 0 = none: FATAL 57P05
 extern char* client_encoding;    // "UTF8" (or "SQL_ASCII", which libpq's C locale asks for)
 extern char* datestyle;          // "ISO, MDY"
 extern char* timezone_setting;   // "UTC"; any non-empty name is accepted
@@ -69,6 +74,7 @@ extern bool in_hot_standby;          // off
 extern char* transaction_isolation;  // "serializable" (SQLite's only level)
 extern bool is_superuser;            // set by the engine at session start
 extern char* session_authorization;  // set by the engine at session start
+extern char* role_setting;           // "role": SET ROLE's role, or "none"
 
 void DefineSessionSettings();
 

@@ -22,6 +22,7 @@
 #include "postgres/utils/builtins.h"
 #include "postgres/utils/elog.h"
 #include "postgres/utils/memutils.h"
+#include "sql/sandbox.h"
 #include "sql/value.h"
 
 namespace bgw::sql::fmgr {
@@ -483,9 +484,19 @@ struct Bound {
 
 MemoryContext call_context = nullptr;
 int call_depth = 0;
+ExecuteCheck execute_check = nullptr;
+void* execute_check_arg = nullptr;
 
 void CallCFunction(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
   auto* b = static_cast<Bound*>(sqlite3_user_data(ctx));
+  // EXECUTE, checked at each call as the current role (who that is may
+  // change between calls of one prepared statement: SET ROLE).
+  if (execute_check != nullptr) {
+    if (std::optional<SqlError> denied = execute_check(b->def, execute_check_arg)) {
+      ResultError(ctx, std::move(*denied));
+      return;
+    }
+  }
   if (b->def.strict) {
     for (int i = 0; i < argc; i++) {
       if (sqlite3_value_type(argv[i]) == SQLITE_NULL) {
@@ -534,31 +545,6 @@ void CallCFunction(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
 }
 
 void DestroyBound(void* p) { delete static_cast<Bound*>(p); }
-
-std::string JoinOids(const std::vector<uint32_t>& oids) {
-  std::string s;
-  for (size_t i = 0; i < oids.size(); i++) {
-    if (i > 0) s += ',';
-    s += std::to_string(oids[i]);
-  }
-  return s;
-}
-
-std::vector<uint32_t> SplitOids(const std::string& s) {
-  std::vector<uint32_t> out;
-  size_t i = 0;
-  while (i < s.size()) {
-    size_t comma = s.find(',', i);
-    if (comma == std::string::npos) comma = s.size();
-    out.push_back(static_cast<uint32_t>(std::strtoul(s.substr(i, comma - i).c_str(), nullptr, 10)));
-    i = comma + 1;
-  }
-  return out;
-}
-
-SqlError SqliteError(sqlite3* db) {
-  return MakeError("XX000", std::string("could not access bgw_c_functions: ") + sqlite3_errmsg(db));
-}
 
 }  // namespace
 
@@ -760,11 +746,13 @@ SqlStatus Bind(sqlite3* db, const CFunction& function, void* fn) {
   b->flinfo.fn_addr = b->fn;
   b->flinfo.fn_nargs = static_cast<short>(function.arg_types.size());
   b->flinfo.fn_strict = function.strict;
-  // Usable in views and triggers like a PostgreSQL function: only
-  // superusers create C functions, so their definitions are trusted.
-  int rc = sqlite3_create_function_v2(db, function.name.c_str(),
-                                      static_cast<int>(function.arg_types.size()), SQLITE_UTF8, b,
-                                      CallCFunction, nullptr, nullptr, DestroyBound);
+  // SQLITE_DIRECTONLY: module code runs only from statements a client (or
+  // SPI) sent, never from a view, trigger, default or index expression that
+  // someone else stored in the database, so nobody can make another role's
+  // query run it behind its back.
+  int rc = sqlite3_create_function_v2(
+      db, function.name.c_str(), static_cast<int>(function.arg_types.size()),
+      SQLITE_UTF8 | SQLITE_DIRECTONLY, b, CallCFunction, nullptr, nullptr, DestroyBound);
   if (rc != SQLITE_OK) {
     // SQLite has already called DestroyBound on failure.
     return MakeError("XX000", std::string("could not register function: ") + sqlite3_errmsg(db));
@@ -777,83 +765,26 @@ void Unbind(sqlite3* db, const std::string& name, int nargs) {
                              nullptr, nullptr);
 }
 
+void SetExecuteCheck(ExecuteCheck check, void* arg) {
+  execute_check = check;
+  execute_check_arg = arg;
+}
+
 SqlStatus Store(sqlite3* db, const CFunction& f) {
-  const char* ddl =
-      "CREATE TABLE IF NOT EXISTS bgw_c_functions(name TEXT NOT NULL, nargs INTEGER NOT NULL, "
-      "arg_types TEXT NOT NULL, return_type INTEGER NOT NULL, library TEXT NOT NULL, "
-      "symbol TEXT NOT NULL, strict INTEGER NOT NULL, PRIMARY KEY(name, nargs))";
-  if (sqlite3_exec(db, ddl, nullptr, nullptr, nullptr) != SQLITE_OK) return SqliteError(db);
-  sqlite3_stmt* st = nullptr;
-  if (sqlite3_prepare_v2(
-          db, "INSERT OR REPLACE INTO bgw_c_functions VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", -1, &st,
-          nullptr) != SQLITE_OK) {
-    return SqliteError(db);
-  }
-  std::string oids = JoinOids(f.arg_types);
-  sqlite3_bind_text(st, 1, f.name.c_str(), -1, SQLITE_TRANSIENT);
-  sqlite3_bind_int(st, 2, static_cast<int>(f.arg_types.size()));
-  sqlite3_bind_text(st, 3, oids.c_str(), -1, SQLITE_TRANSIENT);
-  sqlite3_bind_int64(st, 4, f.return_type);
-  sqlite3_bind_text(st, 5, f.library.c_str(), -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(st, 6, f.symbol.c_str(), -1, SQLITE_TRANSIENT);
-  sqlite3_bind_int(st, 7, f.strict ? 1 : 0);
-  int rc = sqlite3_step(st);
-  sqlite3_finalize(st);
-  if (rc != SQLITE_DONE) return SqliteError(db);
-  return SqlOk();
+  sandbox::InternalScope internal;
+  return catalogue::PutFunction(db, f);
 }
 
 SqlStatus Remove(sqlite3* db, const std::string& name, int nargs) {
-  sqlite3_stmt* st = nullptr;
-  if (sqlite3_prepare_v2(db, "DELETE FROM bgw_c_functions WHERE name = ?1 AND nargs = ?2", -1, &st,
-                         nullptr) != SQLITE_OK) {
-    return SqliteError(db);
-  }
-  sqlite3_bind_text(st, 1, name.c_str(), -1, SQLITE_TRANSIENT);
-  sqlite3_bind_int(st, 2, nargs);
-  int rc = sqlite3_step(st);
-  sqlite3_finalize(st);
-  if (rc != SQLITE_DONE) return SqliteError(db);
-  return SqlOk();
+  sandbox::InternalScope internal;
+  return catalogue::DeleteFunction(db, name, static_cast<size_t>(nargs));
 }
 
 SqlResult<std::vector<CFunction>> LoadAll(sqlite3* db) {
-  std::vector<CFunction> out;
-  sqlite3_stmt* st = nullptr;
-  if (sqlite3_prepare_v2(db,
-                         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
-                         "name = 'bgw_c_functions'",
-                         -1, &st, nullptr) != SQLITE_OK) {
-    return SqliteError(db);
-  }
-  bool exists = sqlite3_step(st) == SQLITE_ROW;
-  sqlite3_finalize(st);
-  if (!exists) return out;
-  if (sqlite3_prepare_v2(db,
-                         "SELECT name, arg_types, return_type, library, symbol, strict, nargs "
-                         "FROM bgw_c_functions ORDER BY name, nargs",
-                         -1, &st, nullptr) != SQLITE_OK) {
-    return SqliteError(db);
-  }
-  int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    CFunction f;
-    auto col = [&](int i) {
-      const unsigned char* p = sqlite3_column_text(st, i);
-      return std::string(p != nullptr ? reinterpret_cast<const char*>(p) : "");
-    };
-    f.name = col(0);
-    f.arg_types = SplitOids(col(1));
-    f.return_type = static_cast<uint32_t>(sqlite3_column_int64(st, 2));
-    f.library = col(3);
-    f.symbol = col(4);
-    f.strict = sqlite3_column_int(st, 5) != 0;
-    if (static_cast<int>(f.arg_types.size()) != sqlite3_column_int(st, 6)) continue;  // damaged
-    out.push_back(std::move(f));
-  }
-  sqlite3_finalize(st);
-  if (rc != SQLITE_DONE) return SqliteError(db);
-  return out;
+  sandbox::InternalScope internal;
+  SqlResult<catalogue::Snapshot> snap = catalogue::Load(db);
+  if (!snap.ok()) return snap.error();
+  return snap->functions();
 }
 
 void ResultError(sqlite3_context* ctx, SqlError error) {

@@ -1,8 +1,8 @@
 // SQL-callable C functions on a session's SQLite connection: parsing CREATE
 // FUNCTION ... LANGUAGE C and DROP FUNCTION, resolving the symbol in a module
 // (with its PG_FUNCTION_INFO_V1 record), calling it with PostgreSQL's V1
-// convention, and remembering definitions in the database's
-// bgw_c_functions table. The SQL surface is src/sql/system.h.
+// convention, and remembering definitions in the database's catalogue
+// (catalogue.h). The SQL surface is src/sql/system.h.
 //
 // Calls convert each SQLite argument to a Datum of the declared type (text
 // and bytea as palloc'd varlenas in a per-call memory context that is reset
@@ -19,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "sql/catalogue.h"
 #include "sql/error.h"
 
 namespace bgw::sql::fmgr {
@@ -26,14 +27,8 @@ namespace bgw::sql::fmgr {
 // Types a C function may take or return (void: return only).
 inline constexpr uint32_t kVoidOid = 2278;
 
-struct CFunction {
-  std::string name;  // lower-cased unless quoted; schema dropped
-  std::vector<uint32_t> arg_types;
-  uint32_t return_type = 0;
-  std::string library;
-  std::string symbol;
-  bool strict = false;
-};
+// The definition as the catalogue keeps it (with its owner and ACL).
+using CFunction = catalogue::Function;
 
 struct CreateSpec {
   CFunction function;
@@ -69,7 +64,13 @@ SqlStatus Bind(sqlite3* db, const CFunction& function, void* fn);
 // Removes name/arity from `db`.
 void Unbind(sqlite3* db, const std::string& name, int nargs);
 
-// The table of remembered definitions (created by Store on first use).
+// Called before every call of a bound function: an error refuses it
+// (EXECUTE privilege, privileges.h). One per process, set by the session.
+using ExecuteCheck = std::optional<SqlError> (*)(const CFunction& function, void* arg);
+void SetExecuteCheck(ExecuteCheck check, void* arg);
+
+// The remembered definitions: the catalogue's bgw_catalog_proc, inside the
+// caller's transaction.
 SqlStatus Store(sqlite3* db, const CFunction& function);
 SqlStatus Remove(sqlite3* db, const std::string& name, int nargs);
 SqlResult<std::vector<CFunction>> LoadAll(sqlite3* db);

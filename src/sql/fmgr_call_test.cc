@@ -238,7 +238,8 @@ TEST_F(FmgrCallTest, ErrorsInTheFunctionBecomeSqlErrorsWithTheirSqlstate) {
 TEST_F(FmgrCallTest, DefinitionsAreStoredLoadedAndRemoved) {
   auto empty = LoadAll(db_);
   ASSERT_TRUE(empty.ok());
-  EXPECT_TRUE(empty->empty());  // no table yet
+  EXPECT_TRUE(empty->empty());  // no catalogue yet
+  ASSERT_TRUE(catalogue::Ensure(db_, 10).ok());
   CFunction f;
   f.name = "add_one";
   f.arg_types = {oid::kInt4};

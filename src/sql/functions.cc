@@ -184,6 +184,11 @@ void CurrentUserFunc(sqlite3_context* c, int, sqlite3_value**) {
   ResultText(c, Ctx(c)->info->role_name);
 }
 
+void SessionUserFunc(sqlite3_context* c, int, sqlite3_value**) {
+  const SessionInfo* info = Ctx(c)->info;
+  ResultText(c, info->session_role_name.empty() ? info->role_name : info->session_role_name);
+}
+
 void CurrentSchemaFunc(sqlite3_context* c, int, sqlite3_value**) { ResultText(c, "public"); }
 
 void NowFunc(sqlite3_context* c, int, sqlite3_value**) {
@@ -378,42 +383,49 @@ SqlError InterruptError(Interrupt reason) {
 }
 
 void Register(sqlite3* db, FunctionContext* ctx) {
+  // Flags: SQLITE_INNOCUOUS for what may run inside a view, trigger,
+  // default or index expression someone else defined (with trusted_schema
+  // off nothing else may: sandbox.h); SQLITE_DIRECTONLY for what changes
+  // session state or waits, which only a statement the client sent may do.
+  constexpr int kPure = SQLITE_INNOCUOUS | SQLITE_DETERMINISTIC;
+  constexpr int kSafe = SQLITE_INNOCUOUS;
+  constexpr int kDirect = SQLITE_DIRECTONLY;
   struct Def {
     const char* name;
     int args;
     void (*fn)(sqlite3_context*, int, sqlite3_value**);
-    bool deterministic;
+    int flags;
   };
   static const Def kDefs[] = {
-      {"bgw_cast", 2, CastFunc, true},
-      {"version", 0, VersionFunc, true},
-      {"current_database", 0, CurrentDatabaseFunc, true},
-      {"current_user", 0, CurrentUserFunc, true},
-      {"session_user", 0, CurrentUserFunc, true},
-      {"user", 0, CurrentUserFunc, true},
-      {"current_role", 0, CurrentUserFunc, true},
-      {"current_schema", 0, CurrentSchemaFunc, true},
-      {"now", 0, NowFunc, false},
-      {"transaction_timestamp", 0, NowFunc, false},
-      {"statement_timestamp", 0, StatementTimestampFunc, false},
-      {"clock_timestamp", 0, ClockTimestampFunc, false},
-      {"pg_backend_pid", 0, BackendPidFunc, true},
-      {"pg_is_in_recovery", 0, FalseFunc, true},
-      {"pg_sleep", 1, SleepFunc, false},
-      {"current_setting", 1, CurrentSettingFunc, false},
-      {"current_setting", 2, CurrentSettingFunc, false},
-      {"set_config", 3, SetConfigFunc, false},
+      {"bgw_cast", 2, CastFunc, kPure},
+      {"version", 0, VersionFunc, kPure},
+      {"current_database", 0, CurrentDatabaseFunc, kSafe},
+      {"current_user", 0, CurrentUserFunc, kSafe},
+      {"session_user", 0, SessionUserFunc, kSafe},
+      {"user", 0, CurrentUserFunc, kSafe},
+      {"current_role", 0, CurrentUserFunc, kSafe},
+      {"current_schema", 0, CurrentSchemaFunc, kSafe},
+      {"now", 0, NowFunc, kSafe},
+      {"transaction_timestamp", 0, NowFunc, kSafe},
+      {"statement_timestamp", 0, StatementTimestampFunc, kSafe},
+      {"clock_timestamp", 0, ClockTimestampFunc, kSafe},
+      {"pg_backend_pid", 0, BackendPidFunc, kSafe},
+      {"pg_is_in_recovery", 0, FalseFunc, kPure},
+      {"pg_sleep", 1, SleepFunc, kDirect},
+      {"current_setting", 1, CurrentSettingFunc, kSafe},
+      {"current_setting", 2, CurrentSettingFunc, kSafe},
+      {"set_config", 3, SetConfigFunc, kDirect},
   };
   for (const Def& d : kDefs) {
-    int flags = SQLITE_UTF8 | (d.deterministic ? SQLITE_DETERMINISTIC : 0);
-    sqlite3_create_function_v2(db, d.name, d.args, flags, ctx, d.fn, nullptr, nullptr, nullptr);
+    sqlite3_create_function_v2(db, d.name, d.args, SQLITE_UTF8 | d.flags, ctx, d.fn, nullptr,
+                               nullptr, nullptr);
   }
-  sqlite3_create_function_v2(db, "string_agg", 2, SQLITE_UTF8, ctx, nullptr, StringAggStep,
+  sqlite3_create_function_v2(db, "string_agg", 2, SQLITE_UTF8 | kSafe, ctx, nullptr, StringAggStep,
                              StringAggFinal, nullptr);
-  sqlite3_create_function_v2(db, "greatest", -1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, ctx,
-                             ExtremeFunc<true>, nullptr, nullptr, nullptr);
-  sqlite3_create_function_v2(db, "least", -1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, ctx,
-                             ExtremeFunc<false>, nullptr, nullptr, nullptr);
+  sqlite3_create_function_v2(db, "greatest", -1, SQLITE_UTF8 | kPure, ctx, ExtremeFunc<true>,
+                             nullptr, nullptr, nullptr);
+  sqlite3_create_function_v2(db, "least", -1, SQLITE_UTF8 | kPure, ctx, ExtremeFunc<false>, nullptr,
+                             nullptr, nullptr);
   // Often enough to notice a cancel promptly, rarely enough to cost nothing.
   sqlite3_progress_handler(db, 1000, Progress, ctx);
 }

@@ -31,6 +31,8 @@
 #include "postgres/miscadmin.h"
 #include "postgres/postgres.h"
 #include "postgres/utils/elog.h"
+#include "sql/fmgr_call.h"
+#include "sql/sandbox.h"
 #include "sql/system.h"
 #include "storage/catalog.h"
 
@@ -127,6 +129,14 @@ Classified Classify(const std::vector<Token>& t) {
     if (w1 == "database") c.kind = Kind::kAlterDatabase;
     if (w1 == "role" || w1 == "user" || w1 == "group") c.kind = Kind::kAlterRole;
     if (w1 == "system") return unsupported("ALTER SYSTEM");
+    if (w1 == "table" || w1 == "view" || w1 == "index" || w1 == "sequence" || w1 == "schema" ||
+        w1 == "function" || w1 == "materialized") {
+      // ... OWNER TO role: ours; the rest of ALTER TABLE is SQLite's.
+      for (size_t i = 2; i + 1 < t.size(); ++i) {
+        if (WordAt(t, i) == "owner" && WordAt(t, i + 1) == "to") c.kind = Kind::kAlterOwner;
+      }
+      if (w1 == "schema" && c.kind != Kind::kAlterOwner) return unsupported("ALTER SCHEMA");
+    }
   } else if (w0 == "drop") {
     if (w1 == "table" || w1 == "index" || w1 == "view") {
       // SQLite drops one object per statement; PostgreSQL takes a list and
@@ -142,12 +152,16 @@ Classified Classify(const std::vector<Token>& t) {
     if (w1 == "database") c.kind = Kind::kDropDatabase;
     if (w1 == "role" || w1 == "user" || w1 == "group") c.kind = Kind::kDropRole;
     if (w1 == "schema") return unsupported("DROP SCHEMA");
+    if (w1 == "owned") c.kind = Kind::kDropOwned;
   } else if (w0 == "deallocate") {
     return noop(WordAt(t, 1) == "all" || WordAt(t, 2) == "all" ? "DEALLOCATE ALL" : "DEALLOCATE");
   } else if (w0 == "vacuum") {
     // SQLite's VACUUM rewrites the whole file and cannot run in a
     // transaction; PostgreSQL's is maintenance clients may issue freely.
     c.kind = Kind::kVacuum;
+    for (size_t i = 1; i < t.size(); ++i) {
+      if (WordAt(t, i) == "into") return unsupported("VACUUM INTO");
+    }
   } else if (w0 == "checkpoint") {
     return noop("CHECKPOINT");
   } else if (w0 == "lock") {
@@ -155,7 +169,9 @@ Classified Classify(const std::vector<Token>& t) {
   } else if (w0 == "comment") {
     return noop("COMMENT");
   } else if (w0 == "grant" || w0 == "revoke") {
-    return noop(Upper(w0));
+    c.kind = Kind::kGrant;
+  } else if (w0 == "reassign" && w1 == "owned") {
+    c.kind = Kind::kReassignOwned;
   } else if (w0 == "prepare" || w0 == "execute") {
     return unsupported(Upper(w0));
   } else if (w0 == "copy" || w0 == "do" || w0 == "declare" || w0 == "fetch" || w0 == "move" ||
@@ -526,6 +542,7 @@ SqlResult<std::vector<Column>> PortalImpl::Describe() {
 }
 
 SqlStatus PortalImpl::Start(SessionImpl* s) {
+  if (SqlStatus st = s->Reauthorize(*statement_, &st_, params_); !st.ok()) return st;
   const int64_t now = functions::NowMicros();
   deadline_us_ = guc::statement_timeout > 0 ? now + int64_t{guc::statement_timeout} * 1000 : 0;
   s->fctx().statement_start_us = now;
@@ -544,7 +561,7 @@ SqlStatus PortalImpl::Start(SessionImpl* s) {
 sqlite3_stmt* PortalImpl::Stmt(SessionImpl*) { return st_; }
 
 SqlStatus PortalImpl::Fetch(SessionImpl* s) {
-  int rc = sqlite3_step(st_);
+  int rc = s->StepUser(*statement_, st_);
   if (rc == SQLITE_ROW) {
     row_ready_ = true;
     return SqlOk();
@@ -553,6 +570,10 @@ SqlStatus PortalImpl::Fetch(SessionImpl* s) {
     done_ = true;
     tag_ = CompletionTag(s);
     sqlite3_reset(st_);
+    if (SqlStatus after = s->AfterUserStatement(*statement_); !after.ok()) {
+      failed_ = true;
+      return after;
+    }
     return SqlOk();
   }
   SqlError e = s->MapSqliteError(rc);
@@ -716,6 +737,19 @@ namespace {
 // statement's CommandComplete or ErrorResponse. One session per process.
 SessionImpl* notice_session = nullptr;
 
+// EXECUTE on a C function, as the current role at the time of the call,
+// against the ACL the catalogue holds now (not the one the function was
+// bound with at session start).
+std::optional<SqlError> CheckExecute(const fmgr::CFunction& f, void* arg) {
+  privileges::AccessControl& ac = static_cast<SessionImpl*>(arg)->access();
+  if (ac.superuser()) return std::nullopt;
+  const catalogue::Function* now = ac.snapshot().FindFunction(f.name, f.arg_types.size());
+  if ((ac.FunctionPrivileges(ac.current_role(), now != nullptr ? *now : f) & acl::kExecute) != 0) {
+    return std::nullopt;
+  }
+  return MakeError("42501", "permission denied for function " + f.name);
+}
+
 void QueueClientNotice(const ErrorData* edata) {
   if (notice_session == nullptr || edata->elevel >= ERROR) return;
   notice_session->Notice(edata->elevel >= WARNING ? "WARNING" : "NOTICE",
@@ -729,6 +763,7 @@ SessionImpl::~SessionImpl() {
   if (notice_session == this) {
     notice_session = nullptr;
     bgw_set_client_error_sink(nullptr);
+    fmgr::SetExecuteCheck(nullptr, nullptr);
   }
   registry_->session = nullptr;
   for (PortalImpl* p : registry_->live) p->TransactionEnded();
@@ -739,25 +774,27 @@ SessionImpl::~SessionImpl() {
   }
   if (db_ != nullptr) {
     if (sqlite_open_ && sqlite3_get_autocommit(db_) == 0) {
+      sandbox::InternalScope internal;
       sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
     }
     // Zombie until the statements still held by clients are finalized.
-    sqlite3_close_v2(db_);
+    sandbox::Close(db_);
   }
 }
 
 SqlStatus SessionImpl::Initialize() {
   guc::DefineBuiltinSettings();
   guc::DefineSessionSettings();
-  int rc =
-      sqlite3_open_v2(info_.database_path.c_str(), &db_,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
-  if (rc != SQLITE_OK) {
-    std::string msg = db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
-    return MakeError("58030", StringPrintf("could not open database file \"%s\": %s",
-                                           info_.database_path.c_str(), msg.c_str()));
+  if (info_.session_role_oid == 0) {
+    info_.session_role_oid = info_.role_oid;
+    info_.session_role_name = info_.role_name;
+    info_.session_superuser = info_.superuser;
   }
-  sqlite3_extended_result_codes(db_, 1);
+  authenticated_superuser_ = info_.session_superuser;
+  authenticated_role_ = info_.session_role_oid;
+  SqlResult<sqlite3*> opened = sandbox::Open(info_.database_path);
+  if (!opened.ok()) return opened.error();
+  db_ = *opened;
   storage::ConfigureConnection(db_);
   sqlite3_busy_handler(db_, BusyHandler, &fctx_);
   // synchronous=FULL: in WAL mode SQLite then syncs the WAL at every commit,
@@ -774,10 +811,21 @@ SqlStatus SessionImpl::Initialize() {
                                              info_.database_path.c_str(), msg.c_str()));
     }
   }
+  if (SqlStatus s = catalogue::Ensure(db_, info_.database_owner); !s.ok()) return s;
   functions::Register(db_, &fctx_);
   if (SqlStatus st = system::Register(db_, info_); !st.ok()) return st;
+  sandbox::SetAuthorizer(db_, &access_);
+  ApplyResourceLimits();
+  // InitPostgres's CONNECT check, for client backends and workers alike.
+  if (SqlStatus st = access_.Refresh(db_); !st.ok()) return st;
+  if (!info_.superuser && (access_.DatabasePrivileges(info_.role_oid) & acl::kConnect) == 0) {
+    return MakeError(
+        "42501", StringPrintf("permission denied for database \"%s\"", info_.database_name.c_str()),
+        "User does not have CONNECT privilege.");
+  }
   notice_session = this;
   bgw_set_client_error_sink(QueueClientNotice);
+  fmgr::SetExecuteCheck(CheckExecute, this);
 
   // Session identity, then the client's settings, as PostgreSQL applies them.
   (void)guc::SetOption("is_superuser", info_.superuser ? "on" : "off", guc::Context::kInternal,
@@ -826,6 +874,19 @@ SqlError SessionImpl::MapSqliteError(int rc) {
     fctx_.interrupt = functions::Interrupt::kNone;
     return e;
   }
+  // A refusal of the sandbox or of the privilege checks (42501).
+  std::optional<SqlError> denial = sandbox::TakeDenial();
+  // SQLite reports a refused function as SQLITE_ERROR "not authorized to
+  // use function", everything else as SQLITE_AUTH.
+  if ((rc & 0xFF) == SQLITE_AUTH ||
+      (denial && std::strncmp(sqlite3_errmsg(db_), "not authorized", 14) == 0)) {
+    if (denial) return *denial;
+    return MakeError("42501", "permission denied");
+  }
+  if ((rc & 0xFF) == SQLITE_FULL && sandbox::TakeTempLimitExceeded()) {
+    return MakeError("53400", StringPrintf("temporary file size exceeds temp_file_limit (%dkB)",
+                                           guc::temp_file_limit));
+  }
   // A system or C function's PostgreSQL error (system.h), when it is the
   // failure at hand; taken either way so a stale one never resurfaces.
   const std::string message = sqlite3_errmsg(db_);
@@ -836,6 +897,7 @@ SqlError SessionImpl::MapSqliteError(int rc) {
 
 SqlStatus SessionImpl::RunControl(Control which) {
   static const char* const kText[] = {"BEGIN", "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"};
+  sandbox::InternalScope internal;
   sqlite3_stmt*& stmt = control_[static_cast<int>(which)];
   if (stmt == nullptr) {
     int rc = sqlite3_prepare_v3(db_, kText[static_cast<int>(which)], -1, SQLITE_PREPARE_PERSISTENT,
@@ -849,13 +911,192 @@ SqlStatus SessionImpl::RunControl(Control which) {
   return result;
 }
 
+namespace {
+
+// SQLITE_TESTCTRL_OPTIMIZATIONS' bit for the query flattener: without it a
+// view is never merged into the query that reads it, so the authorizer sees
+// every read of the view itself (see PrepareUser).
+constexpr int kQueryFlattener = 0x00000001;
+
+class NoFlattening {
+ public:
+  NoFlattening(sqlite3* db, bool on) : db_(on ? db : nullptr) {
+    if (db_ != nullptr) sqlite3_test_control(SQLITE_TESTCTRL_OPTIMIZATIONS, db_, kQueryFlattener);
+  }
+  ~NoFlattening() {
+    if (db_ != nullptr) sqlite3_test_control(SQLITE_TESTCTRL_OPTIMIZATIONS, db_, 0);
+  }
+  NoFlattening(const NoFlattening&) = delete;
+  NoFlattening& operator=(const NoFlattening&) = delete;
+
+ private:
+  sqlite3* db_;
+};
+
+// INSERT OR REPLACE, REPLACE INTO, UPDATE OR REPLACE: they delete the rows
+// they replace.
+bool IsReplace(const std::vector<Token>& t) {
+  const std::string w0 = WordAt(t, 0);
+  if (w0 == "replace") return true;
+  return (w0 == "insert" || w0 == "update") && WordAt(t, 1) == "or" && WordAt(t, 2) == "replace";
+}
+
+}  // namespace
+
+SqlStatus SessionImpl::BindValues(sqlite3_stmt* stmt, const std::vector<Value>& values) {
+  const int bindable = sqlite3_bind_parameter_count(stmt);
+  for (size_t i = 0; i < values.size() && static_cast<int>(i) < bindable; ++i) {
+    const Value& v = values[i];
+    const int idx = static_cast<int>(i) + 1;
+    int rc = SQLITE_OK;
+    switch (v.kind) {
+      case Value::Kind::kNull:
+        rc = sqlite3_bind_null(stmt, idx);
+        break;
+      case Value::Kind::kInt:
+        rc = sqlite3_bind_int64(stmt, idx, v.i);
+        break;
+      case Value::Kind::kReal:
+        rc = sqlite3_bind_double(stmt, idx, v.d);
+        break;
+      case Value::Kind::kText:
+        rc = sqlite3_bind_text64(stmt, idx, v.s.data(), v.s.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+        break;
+      case Value::Kind::kBlob:
+        rc = sqlite3_bind_blob64(stmt, idx, v.s.data(), v.s.size(), SQLITE_TRANSIENT);
+        break;
+    }
+    if (rc != SQLITE_OK && rc != SQLITE_RANGE) return MapSqliteError(rc);
+  }
+  return SqlOk();
+}
+
+SqlResult<sqlite3_stmt*> SessionImpl::PrepareUser(StatementImpl& st) {
+  if (SqlStatus s = access_.Refresh(db_); !s.ok()) return s.error();
+  bool reloaded = false;
+  // At most: one reload for an object the snapshot did not know yet, one
+  // preparation without flattening.
+  for (int attempt = 0; attempt < 3; attempt++) {
+    st.auth = privileges::StatementAuth{};
+    st.auth.replace = IsReplace(st.tokens);
+    st.auth.truncate = st.truncate;
+    sqlite3_stmt* stmt = nullptr;
+    int rc;
+    {
+      privileges::AccessControl::Scope scope(&access_, &st.auth);
+      NoFlattening no_flattening(db_, st.unflattened);
+      rc = sqlite3_prepare_v3(db_, st.rewritten.sql.c_str(),
+                              static_cast<int>(st.rewritten.sql.size()), SQLITE_PREPARE_PERSISTENT,
+                              &stmt, nullptr);
+    }
+    const bool refused = (rc & 0xFF) == SQLITE_AUTH;
+    if (refused && st.auth.missing && !reloaded) {
+      // Created by another session since our snapshot: look again.
+      (void)sandbox::TakeDenial();
+      access_.CatalogueStale();
+      if (SqlStatus s = access_.Refresh(db_); !s.ok()) return s.error();
+      reloaded = true;
+      continue;
+    }
+    // A table read for none of its columns outside any view, in a
+    // statement that reads a view: with the view flattened into the query,
+    // SQLite reports the view's table as read by the reader, and not the
+    // view. Only the unflattened plan says who reads what.
+    const bool ambiguous = st.auth.view_context && st.auth.bare_read && !access_.superuser();
+    if (ambiguous && !st.unflattened) {
+      if (stmt != nullptr) sqlite3_finalize(stmt);
+      (void)sandbox::TakeDenial();
+      st.unflattened = true;
+      continue;
+    }
+    if (rc != SQLITE_OK) return MapSqliteError(rc);
+    st.auth_epoch = access_.epoch();
+    return stmt;
+  }
+  return MakeError("42501", "permission denied");
+}
+
+SqlStatus SessionImpl::Reauthorize(StatementImpl& st, sqlite3_stmt** stmt,
+                                   const std::vector<Value>& params) {
+  if (SqlStatus s = access_.Refresh(db_); !s.ok()) return s;
+  if (st.auth_epoch == access_.epoch() || *stmt == nullptr) return SqlOk();
+  const int columns = sqlite3_column_count(*stmt);
+  SqlResult<sqlite3_stmt*> fresh = PrepareUser(st);
+  if (!fresh.ok()) return fresh.error();
+  if (sqlite3_column_count(*fresh) != columns) {
+    sqlite3_finalize(*fresh);
+    return MakeError("0A000", "cached plan must not change result type");
+  }
+  if (SqlStatus s = BindValues(*fresh, params); !s.ok()) {
+    sqlite3_finalize(*fresh);
+    return s;
+  }
+  sqlite3_finalize(*stmt);
+  *stmt = *fresh;
+  return SqlOk();
+}
+
+int SessionImpl::StepUser(StatementImpl& st, sqlite3_stmt* stmt) {
+  privileges::AccessControl::Scope scope(&access_, &st.auth);
+  NoFlattening no_flattening(db_, st.unflattened);
+  return sqlite3_step(stmt);
+}
+
+SqlStatus SessionImpl::AfterUserStatement(StatementImpl& st) {
+  for (const std::string& w : st.auth.warnings) Notice("WARNING", "42501", w);
+  if (!st.auth.ddl) return SqlOk();
+  InvalidateStatementCache();
+  return access_.AfterDdl(db_, st.auth, st.tokens);
+}
+
+SqlStatus SessionImpl::ExecUser(const std::string& sql, const std::vector<Token>& tokens,
+                                bool truncate) {
+  StatementImpl st;
+  st.tokens = tokens;
+  st.rewritten.sql = sql;
+  st.truncate = truncate;
+  SqlResult<sqlite3_stmt*> prepared = PrepareUser(st);
+  if (!prepared.ok()) return prepared.error();
+  sqlite3_stmt* stmt = *prepared;
+  int rc = StepUser(st, stmt);
+  while (rc == SQLITE_ROW) rc = StepUser(st, stmt);
+  if (rc != SQLITE_DONE) {
+    SqlError e = MapSqliteError(rc);
+    sqlite3_finalize(stmt);
+    return e;
+  }
+  sqlite3_finalize(stmt);
+  return AfterUserStatement(st);
+}
+
+void SessionImpl::ApplyResourceLimits() {
+  sandbox::ApplyLimits(
+      guc::session_memory_limit < 0 ? -1 : int64_t{guc::session_memory_limit} * 1024,
+      guc::temp_file_limit < 0 ? -1 : int64_t{guc::temp_file_limit} * 1024);
+}
+
+void SessionImpl::ApplyRoles(uint32_t session, uint32_t current) {
+  (void)access_.SetSessionRole(session);
+  (void)access_.SetCurrentRole(current);
+  (void)guc::SetOption("session_authorization", info_.session_role_name, guc::Context::kInternal,
+                       guc::Source::kOverride);
+  (void)guc::SetOption("is_superuser", info_.superuser ? "on" : "off", guc::Context::kInternal,
+                       guc::Source::kOverride);
+  (void)guc::SetOption("role", current == session ? "none" : info_.role_name,
+                       guc::Context::kInternal, guc::Source::kOverride);
+  CollectReports();
+}
+
 SqlStatus SessionImpl::Exec(const char* sql) {
+  sandbox::InternalScope internal;
   int rc = sqlite3_exec(db_, sql, nullptr, nullptr, nullptr);
   if (rc != SQLITE_OK) return MapSqliteError(rc);
   return SqlOk();
 }
 
 void SessionImpl::StartTransactionClock() {
+  // Settings may have changed since (SET by a superuser, a reload).
+  ApplyResourceLimits();
   const int64_t now = functions::NowMicros();
   fctx_.transaction_start_us = now;
   backend_status::ReportTransactionStart(now);
@@ -905,11 +1146,15 @@ SqlStatus SessionImpl::EndTransaction(bool commit) {
   // SET is transactional: a rolled-back transaction undoes its SETs; SET
   // LOCAL ends with the transaction either way.
   for (auto it = guc_undo_.rbegin(); it != guc_undo_.rend(); ++it) {
-    if (!commit || it->local) {
+    if (commit && !it->local) continue;
+    if (it->old_current_role != 0) {
+      ApplyRoles(it->old_session_role, it->old_current_role);
+    } else {
       (void)guc::SetOption(it->name, it->old_value, SetContext(), guc::Source::kSession);
     }
   }
   guc_undo_.clear();
+  access_.TransactionEnded(commit);
   CollectReports();
   state_ = TxState::kIdle;
   fctx_.transaction_start_us = 0;
@@ -949,10 +1194,22 @@ void SessionImpl::ProbeTypes(const StatementImpl& st, std::vector<Column>* cols)
   for (const Column& c : *cols) unknown = unknown || c.type_oid == 0;
   if (!unknown || !st.params.empty() || state_ == TxState::kFailed) return;
   sqlite3_stmt* probe = nullptr;
-  if (sqlite3_prepare_v2(db_, st.rewritten.sql.c_str(), static_cast<int>(st.rewritten.sql.size()),
-                         &probe, nullptr) != SQLITE_OK) {
+  privileges::StatementAuth auth;
+  {
+    privileges::AccessControl::Scope scope(&access_, &auth);
+    if (sqlite3_prepare_v2(db_, st.rewritten.sql.c_str(), static_cast<int>(st.rewritten.sql.size()),
+                           &probe, nullptr) != SQLITE_OK) {
+      (void)sandbox::TakeDenial();
+      return;
+    }
+  }
+  if (auth.view_context && auth.bare_read) {
+    // Checking this read properly needs the unflattened plan; types can
+    // wait for the first row.
+    sqlite3_finalize(probe);
     return;
   }
+  privileges::AccessControl::Scope scope(&access_, &auth);
   if (sqlite3_stmt_readonly(probe) != 0 && sqlite3_step(probe) == SQLITE_ROW &&
       sqlite3_column_count(probe) == static_cast<int>(cols->size())) {
     for (size_t k = 0; k < cols->size(); ++k) {
@@ -969,11 +1226,10 @@ void SessionImpl::ProbeTypes(const StatementImpl& st, std::vector<Column>* cols)
 }
 
 uint32_t SessionImpl::CFunctionReturnType(const std::string& name) {
-  // The table exists once a C function was created in this database; until
-  // then the prepare fails and the type stays unknown.
+  sandbox::InternalScope internal;
   sqlite3_stmt* st = nullptr;
-  if (sqlite3_prepare_v2(db_, "SELECT return_type FROM bgw_c_functions WHERE name = ?1 LIMIT 1", -1,
-                         &st, nullptr) != SQLITE_OK) {
+  if (sqlite3_prepare_v2(db_, "SELECT return_type FROM bgw_catalog_proc WHERE name = ?1 LIMIT 1",
+                         -1, &st, nullptr) != SQLITE_OK) {
     return 0;
   }
   sqlite3_bind_text(st, 1, name.c_str(), static_cast<int>(name.size()), SQLITE_TRANSIENT);
@@ -1055,12 +1311,9 @@ SqlResult<std::shared_ptr<Statement>> SessionImpl::Prepare(std::string_view sql,
   if (c.kind == Kind::kSqlite) {
     st->rewritten = RewriteForSqlite(st->sql_);
     if (!st->rewritten.error.empty()) return MakeError("42601", st->rewritten.error);
-    const char* tail = nullptr;
-    sqlite3_stmt* stmt = nullptr;
-    int rc = sqlite3_prepare_v3(db_, st->rewritten.sql.c_str(),
-                                static_cast<int>(st->rewritten.sql.size()),
-                                SQLITE_PREPARE_PERSISTENT, &stmt, &tail);
-    if (rc != SQLITE_OK) return MapSqliteError(rc);
+    SqlResult<sqlite3_stmt*> prepared = PrepareUser(*st);
+    if (!prepared.ok()) return prepared.error();
+    sqlite3_stmt* stmt = *prepared;
     if (stmt == nullptr) {
       st->kind = Kind::kEmpty;
     } else {
@@ -1123,37 +1376,14 @@ SqlResult<std::unique_ptr<Portal>> SessionImpl::Bind(std::shared_ptr<Statement> 
     if (stmt != nullptr) {
       st->cached = nullptr;
     } else {
-      int rc = sqlite3_prepare_v3(db_, st->rewritten.sql.c_str(),
-                                  static_cast<int>(st->rewritten.sql.size()),
-                                  SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
-      if (rc != SQLITE_OK) return MapSqliteError(rc);
+      SqlResult<sqlite3_stmt*> prepared = PrepareUser(*st);
+      if (!prepared.ok()) return prepared.error();
+      stmt = *prepared;
     }
     portal->SetStmt(stmt);
-    const int bindable = sqlite3_bind_parameter_count(stmt);
-    for (size_t i = 0; i < values.size() && static_cast<int>(i) < bindable; ++i) {
-      const Value& v = values[i];
-      const int idx = static_cast<int>(i) + 1;
-      int rc = SQLITE_OK;
-      switch (v.kind) {
-        case Value::Kind::kNull:
-          rc = sqlite3_bind_null(stmt, idx);
-          break;
-        case Value::Kind::kInt:
-          rc = sqlite3_bind_int64(stmt, idx, v.i);
-          break;
-        case Value::Kind::kReal:
-          rc = sqlite3_bind_double(stmt, idx, v.d);
-          break;
-        case Value::Kind::kText:
-          rc =
-              sqlite3_bind_text64(stmt, idx, v.s.data(), v.s.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
-          break;
-        case Value::Kind::kBlob:
-          rc = sqlite3_bind_blob64(stmt, idx, v.s.data(), v.s.size(), SQLITE_TRANSIENT);
-          break;
-      }
-      if (rc != SQLITE_OK && rc != SQLITE_RANGE) return MapSqliteError(rc);
-    }
+    if (SqlStatus bound = BindValues(stmt, values); !bound.ok()) return bound.error();
+    // Kept: a re-preparation before execution binds them again.
+    portal->SetParams(std::move(values));
   } else {
     portal->SetParams(std::move(values));
   }

@@ -37,6 +37,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -49,13 +50,23 @@
 namespace bgw::sql {
 
 // Who is connected to what. Filled in by the caller from the catalog.
+//
+// role_* describe the current role (current_user: what privileges are
+// checked against; SET ROLE changes it); session_role_* the session user
+// (the login, unless a superuser used SET SESSION AUTHORIZATION). Callers
+// fill role_*; Open copies them to session_role_* when those are unset.
 struct SessionInfo {
   uint32_t database_oid = 0;
   std::string database_name;
   std::string database_path;  // the SQLite file (base/<oid>.db)
+  uint32_t database_owner = 0;
+  std::optional<std::string> database_acl;  // sql/acl.h storage form; nullopt = defaults
   uint32_t role_oid = 0;
   std::string role_name;
   bool superuser = false;
+  uint32_t session_role_oid = 0;
+  std::string session_role_name;
+  bool session_superuser = false;
   std::string application_name;
   std::string data_dir;  // absolute; the catalog lives under it
   // Settings from the startup packet ("options" -c switches already split

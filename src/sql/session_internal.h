@@ -15,6 +15,7 @@
 #include "guc/guc.h"
 #include "sql/functions.h"
 #include "sql/lexer.h"
+#include "sql/privileges.h"
 #include "sql/session.h"
 
 struct sqlite3;
@@ -53,6 +54,10 @@ enum class Kind {
   kCreateRole,
   kAlterRole,
   kDropRole,
+  kGrant,       // GRANT / REVOKE (privileges or role membership)
+  kAlterOwner,  // ALTER TABLE|VIEW|INDEX|SCHEMA|FUNCTION ... OWNER TO
+  kReassignOwned,
+  kDropOwned,
   kNoop,         // accepted and ignored; `tag` is the command tag
   kUnsupported,  // 0A000; `tag` names the command
 };
@@ -110,6 +115,13 @@ class StatementImpl final : public Statement {
   mutable std::optional<std::vector<Column>> reported;
   sqlite3_stmt* cached = nullptr;      // free for the next portal
   std::shared_ptr<Registry> registry;  // the session, while it lives
+  // What the authorizer saw; the epoch it authorized for (stale = prepare
+  // again before running, privileges.h); prepared without the query
+  // flattener so reads through views are seen (PrepareUser).
+  privileges::StatementAuth auth;
+  uint64_t auth_epoch = 0;
+  bool unflattened = false;
+  bool truncate = false;  // the DELETE behind TRUNCATE (TRUNCATE privilege)
   bool show_all = false;
   std::string show_name;  // canonical setting name for SHOW
 };
@@ -187,7 +199,27 @@ class SessionImpl final : public Session {
   bool failed() const { return state_ == TxState::kFailed; }
   SqlError AbortedError() const;
   SqlError MapSqliteError(int rc);
+  // The server's own statement (savepoints): not checked.
   SqlStatus Exec(const char* sql);
+  // A user statement the engine composed (TRUNCATE's DELETE, DROP of a
+  // list): authorized as the current role, DDL recorded.
+  SqlStatus ExecUser(const std::string& sql, const std::vector<Token>& tokens, bool truncate);
+  // Prepares st.rewritten.sql as the current role (sandbox.h, privileges.h).
+  SqlResult<sqlite3_stmt*> PrepareUser(StatementImpl& st);
+  // Before running a statement: prepares *stmt again if privileges changed
+  // since it was authorized.
+  SqlStatus Reauthorize(StatementImpl& st, sqlite3_stmt** stmt, const std::vector<Value>& params);
+  SqlStatus BindValues(sqlite3_stmt* stmt, const std::vector<Value>& values);
+  // sqlite3_step of a user statement (SQLite may re-prepare it meanwhile).
+  int StepUser(StatementImpl& st, sqlite3_stmt* stmt);
+  // After a user statement completed: records what its DDL created.
+  SqlStatus AfterUserStatement(StatementImpl& st);
+  privileges::AccessControl& access() { return access_; }
+  // session_memory_limit and temp_file_limit, as set now.
+  void ApplyResourceLimits();
+  // Makes `session` the session user and `current` the current role, and
+  // tells the settings that show them.
+  void ApplyRoles(uint32_t session, uint32_t current);
   SqlStatus EnsureTransaction(bool need_sqlite, bool write);
   SqlStatus EndTransaction(bool commit);
   SqlResult<UtilityResult> RunUtility(const StatementImpl& st);
@@ -231,10 +263,34 @@ class SessionImpl final : public Session {
   SqlResult<UtilityResult> RunNotify(const StatementImpl& st);
   SqlResult<UtilityResult> RunTruncate(const StatementImpl& st);
   SqlResult<UtilityResult> RunDropObjects(const StatementImpl& st);
+  // acl_commands.cc
+  SqlResult<UtilityResult> RunGrant(const StatementImpl& st);
+  SqlResult<UtilityResult> RunAlterOwner(const StatementImpl& st);
+  SqlResult<UtilityResult> RunOwned(const StatementImpl& st);
+  SqlResult<UtilityResult> RunSetRole(const StatementImpl& st, bool local, bool session);
+  // catalog_commands.cc
+  SqlStatus RequireRoleAdmin(const storage::RoleInfo& target, const char* verb);
+  // A role attribute (CREATEDB, CREATEROLE) of the current role.
+  bool HasAttribute(bool storage::RoleInfo::*attribute) const;
+  // A role named in a statement (PUBLIC = 0 only where allowed;
+  // CURRENT_USER, CURRENT_ROLE, SESSION_USER); 42704 when unknown.
+  SqlResult<uint32_t> RoleOid(const std::string& name, bool allow_public);
+  // GRANT role TO member [WITH ADMIN OPTION], PostgreSQL's checks.
+  SqlStatus AddMembership(uint32_t role, uint32_t member, bool admin);
+  // 2BP01 while any database's objects still name the role.
+  SqlStatus CheckRoleUnreferenced(const storage::RoleInfo& role);
+  // acl_commands.cc: REVOKE role FROM member; a relation's new owner.
+  SqlStatus RemoveMembership(uint32_t role, uint32_t member, bool admin_only);
+  SqlStatus ChangeOwner(const catalogue::Relation& rel, uint32_t new_owner);
   SqlStatus SetOne(const std::string& name, const std::optional<std::string>& value, bool local);
   void ResetAll();
 
   SessionInfo info_;
+  privileges::AccessControl access_{&info_};
+  // The login's superuser status, which SET SESSION AUTHORIZATION needs
+  // and which no later SET changes.
+  bool authenticated_superuser_ = false;
+  uint32_t authenticated_role_ = 0;
   sqlite3* db_ = nullptr;
   functions::FunctionContext fctx_;
   TxState state_ = TxState::kIdle;
@@ -249,6 +305,9 @@ class SessionImpl final : public Session {
     std::string name;
     std::string old_value;
     bool local = false;
+    // SET ROLE / SESSION AUTHORIZATION: the roles to go back to.
+    uint32_t old_current_role = 0;
+    uint32_t old_session_role = 0;
   };
   std::vector<GucUndo> guc_undo_;
   std::unique_ptr<storage::Catalog> catalog_;

@@ -647,20 +647,29 @@ SqlStatus RequireSuperuserForC(const SessionInfo& info) {
   return SqlOk();
 }
 
+struct ViewDef {
+  const char* name;
+  const char* schema;
+  SqlResult<std::vector<Row>> (*rows)(const SessionInfo&);
+};
+const ViewDef kViews[] = {
+    {"pg_stat_activity", kStatActivitySchema, StatActivityRows},
+    {"bgw_workers", kWorkersSchema, WorkerRows},
+    {"pg_database", kDatabaseSchema, DatabaseRows},
+    {"pg_roles", kRolesSchema, RoleRows},
+};
+
 }  // namespace
 
+bool IsView(std::string_view name) {
+  for (const ViewDef& v : kViews) {
+    if (name == v.name) return true;
+  }
+  return false;
+}
+
 SqlStatus Register(sqlite3* db, const SessionInfo& info) {
-  struct {
-    const char* name;
-    const char* schema;
-    SqlResult<std::vector<Row>> (*rows)(const SessionInfo&);
-  } tables[] = {
-      {"pg_stat_activity", kStatActivitySchema, StatActivityRows},
-      {"bgw_workers", kWorkersSchema, WorkerRows},
-      {"pg_database", kDatabaseSchema, DatabaseRows},
-      {"pg_roles", kRolesSchema, RoleRows},
-  };
-  for (const auto& t : tables) {
+  for (const ViewDef& t : kViews) {
     if (SqlStatus s = AddTable(db, info, t.name, t.schema, t.rows); !s.ok()) return s;
   }
   for (const FunctionDef& f : kFunctions) {
@@ -696,7 +705,8 @@ SqlStatus CreateCFunction(sqlite3* db, const SessionInfo& info, std::string_view
   SqlResult<fmgr::CreateSpec> spec = fmgr::ParseCreateFunction(statement);
   if (!spec.ok()) return spec.error();
   if (SqlStatus s = RequireSuperuserForC(info); !s.ok()) return s;
-  const fmgr::CFunction& f = spec->function;
+  fmgr::CFunction& f = spec->function;
+  f.owner = info.role_oid;
   SqlResult<std::vector<fmgr::CFunction>> existing = fmgr::LoadAll(db);
   if (!existing.ok()) return existing.error();
   for (const fmgr::CFunction& e : *existing) {
@@ -705,6 +715,9 @@ SqlStatus CreateCFunction(sqlite3* db, const SessionInfo& info, std::string_view
       return MakeError("42723", "function " + fmgr::Signature(f.name, f.arg_types) +
                                     " already exists with same argument types");
     }
+    // OR REPLACE keeps the owner and the privileges, as PostgreSQL does.
+    f.owner = e.owner;
+    f.acl = e.acl;
     if (e.arg_types != f.arg_types || e.return_type != f.return_type) {
       if (e.return_type != f.return_type && e.arg_types == f.arg_types) {
         return MakeError("42P13", "cannot change return type of existing function", "",

@@ -10,8 +10,7 @@
 //   notify: pg_notify(channel, payload);
 //   module functions: CREATE [OR REPLACE] FUNCTION ... LANGUAGE C binding a
 //     PG_FUNCTION_INFO_V1 symbol, DROP FUNCTION; remembered per database in
-//     the table bgw_c_functions of the database file and bound again by
-//     every new session.
+//     its catalogue (catalogue.h) and bound again by every new session.
 //
 // Privileges as PostgreSQL's: only superusers launch or terminate workers,
 // create C functions, or see other roles' query text (pg_stat_activity shows
@@ -35,6 +34,10 @@ namespace bgw::sql::system {
 // and binds the database's remembered C functions (a library that fails to
 // load then is a WARNING, not a failed session). `info` must outlive `db`.
 SqlStatus Register(sqlite3* db, const SessionInfo& info);
+
+// Whether `name` (lower case) is one of the views above: the privilege
+// checks let anyone read them (they filter rows by privilege themselves).
+bool IsView(std::string_view name);
 
 // CREATE [OR REPLACE] FUNCTION name(argtypes) RETURNS type AS 'library',
 // 'symbol' LANGUAGE C [STRICT | CALLED ON NULL INPUT] [IMMUTABLE | STABLE |

@@ -22,85 +22,13 @@
 #include "ipc/pmsignal.h"
 #include "postgres/miscadmin.h"
 #include "protocol/auth.h"
+#include "sql/cursor.h"
 #include "sql/session_internal.h"
 #include "sql/system.h"
 #include "storage/catalog.h"
 
 namespace bgw::sql::internal {
 namespace {
-
-// Walks significant tokens.
-class Cursor {
- public:
-  explicit Cursor(const std::vector<Token>& t) : t_(t) {}
-  bool AtEnd() const { return i_ >= t_.size(); }
-  const Token* Peek() const { return AtEnd() ? nullptr : &t_[i_]; }
-  std::string PeekWord() const { return AtEnd() ? std::string() : LowerWord(t_[i_]); }
-  bool Accept(const char* word) {
-    if (PeekWord() == word) {
-      ++i_;
-      return true;
-    }
-    return false;
-  }
-  bool AcceptOp(std::string_view op) {
-    if (!AtEnd() && t_[i_].kind == TokenKind::kOp && t_[i_].text == op) {
-      ++i_;
-      return true;
-    }
-    return false;
-  }
-  bool AcceptKind(TokenKind k) {
-    if (!AtEnd() && t_[i_].kind == k) {
-      ++i_;
-      return true;
-    }
-    return false;
-  }
-  // An identifier (folded) or nullopt.
-  std::optional<std::string> Ident() {
-    if (AtEnd()) return std::nullopt;
-    const Token& t = t_[i_];
-    if (t.kind != TokenKind::kWord && t.kind != TokenKind::kQuotedIdent) return std::nullopt;
-    ++i_;
-    return IdentifierValue(t);
-  }
-  // A string constant.
-  std::optional<std::string> String() {
-    if (AtEnd()) return std::nullopt;
-    std::string v;
-    if (!StringValue(t_[i_], &v)) return std::nullopt;
-    ++i_;
-    return v;
-  }
-  // An integer, optionally negative.
-  std::optional<int64_t> Integer() {
-    size_t save = i_;
-    bool negative = AcceptOp("-");
-    if (AtEnd() || t_[i_].kind != TokenKind::kNumber) {
-      i_ = save;
-      return std::nullopt;
-    }
-    SqlResult<Value> v = ParseText(t_[i_].text, oid::kInt8);
-    if (!v.ok()) {
-      i_ = save;
-      return std::nullopt;
-    }
-    ++i_;
-    return negative ? -v->i : v->i;
-  }
-  // The error for the token we are at.
-  SqlError SyntaxError() const {
-    if (AtEnd()) return MakeError("42601", "syntax error at end of input");
-    return MakeError("42601", "syntax error at or near \"" + std::string(t_[i_].text) + "\"");
-  }
-
- private:
-  const std::vector<Token>& t_;
-  size_t i_ = 0;
-};
-
-UtilityResult Tag(std::string tag) { return UtilityResult{std::move(tag), {}}; }
 
 // The registry's spelling of a setting ("DateStyle" for "datestyle").
 std::string CanonicalName(const std::string& name) {
@@ -135,8 +63,6 @@ std::optional<std::string> SettingName(Cursor& c) {
   }
   return name;
 }
-
-bool IsTrue(const std::string& w) { return w == "true" || w == "on" || w == "1" || w == "t"; }
 
 }  // namespace
 
@@ -264,6 +190,16 @@ SqlResult<UtilityResult> SessionImpl::RunUtility(const StatementImpl& st) {
     case Kind::kDropRole:
       if (SqlStatus s = EnsureTransaction(false, false); !s.ok()) return s.error();
       return RunRole(st);
+    case Kind::kGrant:
+      if (SqlStatus s = EnsureTransaction(true, true); !s.ok()) return s.error();
+      return RunGrant(st);
+    case Kind::kAlterOwner:
+      if (SqlStatus s = EnsureTransaction(true, true); !s.ok()) return s.error();
+      return RunAlterOwner(st);
+    case Kind::kReassignOwned:
+    case Kind::kDropOwned:
+      if (SqlStatus s = EnsureTransaction(true, true); !s.ok()) return s.error();
+      return RunOwned(st);
     case Kind::kNoop:
       if (SqlStatus s = EnsureTransaction(false, false); !s.ok()) return s.error();
       return Tag(st.fixed_tag);
@@ -325,12 +261,7 @@ SqlResult<UtilityResult> SessionImpl::RunTransactionControl(const StatementImpl&
   if (state_ != TxState::kBlock && state_ != TxState::kFailed) {
     return MakeError("25P01", StringPrintf("%s can only be used in transaction blocks", what));
   }
-  std::string quoted = "\"";
-  for (char ch : *name) {
-    if (ch == '"') quoted += '"';
-    quoted += ch;
-  }
-  quoted += "\"";
+  const std::string quoted = QuoteIdent(*name);
   if (st.kind == Kind::kSavepoint) {
     if (SqlStatus s = EnsureTransaction(true, false); !s.ok()) return s.error();
     if (SqlStatus s = Exec(("SAVEPOINT " + quoted).c_str()); !s.ok()) return s.error();
@@ -360,6 +291,15 @@ SqlStatus SessionImpl::SetOne(const std::string& name, const std::optional<std::
 }
 
 void SessionImpl::ResetAll() {
+  // RESET ALL is also RESET SESSION AUTHORIZATION (and so RESET ROLE).
+  if (info_.session_role_oid != authenticated_role_ || info_.role_oid != authenticated_role_) {
+    GucUndo undo;
+    undo.name = "role";
+    undo.old_current_role = info_.role_oid;
+    undo.old_session_role = info_.session_role_oid;
+    guc_undo_.push_back(undo);
+    ApplyRoles(authenticated_role_, authenticated_role_);
+  }
   for (const guc::VariableInfo& v : guc::AllVariables()) {
     if (v.context != guc::Context::kUserset && v.context != guc::Context::kSuset) continue;
     if (v.context == guc::Context::kSuset && !info_.superuser) continue;
@@ -378,8 +318,9 @@ SqlResult<UtilityResult> SessionImpl::RunSet(const StatementImpl& st) {
     // serializable; read-only mode is not enforced.
     return Tag("SET");
   }
-  if (next == "role" || next == "authorization") {
-    return MakeError("0A000", "SET ROLE and SET SESSION AUTHORIZATION are not supported");
+  if (next == "role") return RunSetRole(st, local, false);
+  if (next == "authorization" || (next == "session" && c.Accept("session"))) {
+    return RunSetRole(st, local, true);
   }
   std::optional<std::string> name;
   std::optional<std::string> value;
@@ -470,6 +411,7 @@ SqlResult<UtilityResult> SessionImpl::RunReset(const StatementImpl& st) {
     ResetAll();
     return Tag("RESET");
   }
+  if (c.PeekWord() == "role" || c.PeekWord() == "session") return RunSetRole(st, false, false);
   std::optional<std::string> name = SettingName(c);
   if (!name || !c.AtEnd()) return c.SyntaxError();
   if (SqlStatus s = SetOne(*name, std::nullopt, false); !s.ok()) return s.error();
@@ -534,27 +476,12 @@ SqlResult<UtilityResult> SessionImpl::RunTruncate(const StatementImpl& st) {
   }
   if (!c.AtEnd()) return c.SyntaxError();
   for (const std::string& t : tables) {
-    std::string sql = "DELETE FROM \"";
-    for (char ch : t) {
-      if (ch == '"') sql += '"';
-      sql += ch;
+    if (SqlStatus s = ExecUser("DELETE FROM " + QuoteIdent(t), {}, /*truncate=*/true); !s.ok()) {
+      return s.error();
     }
-    sql += "\"";
-    if (SqlStatus s = Exec(sql.c_str()); !s.ok()) return s.error();
   }
   return Tag("TRUNCATE TABLE");
 }
-
-namespace {
-std::string QuoteIdent(const std::string& name) {
-  std::string out = "\"";
-  for (char ch : name) {
-    if (ch == '"') out += '"';
-    out += ch;
-  }
-  return out + "\"";
-}
-}  // namespace
 
 SqlResult<UtilityResult> SessionImpl::RunDropObjects(const StatementImpl& st) {
   Cursor c(st.tokens);
@@ -588,299 +515,9 @@ SqlResult<UtilityResult> SessionImpl::RunDropObjects(const StatementImpl& st) {
   for (char& ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
   for (const std::string& n : names) {
     std::string sql = "DROP " + upper + (if_exists ? " IF EXISTS " : " ") + QuoteIdent(n);
-    if (SqlStatus s = Exec(sql.c_str()); !s.ok()) return s.error();
+    if (SqlStatus s = ExecUser(sql, {}, false); !s.ok()) return s.error();
   }
   return Tag("DROP " + upper);
-}
-
-SqlResult<UtilityResult> SessionImpl::RunDatabase(const StatementImpl& st) {
-  Cursor c(st.tokens);
-  const Kind kind = st.kind;
-  c.Accept(kind == Kind::kCreateDatabase  ? "create"
-           : kind == Kind::kAlterDatabase ? "alter"
-                                          : "drop");
-  c.Accept("database");
-  bool if_exists = false;
-  if (kind == Kind::kDropDatabase && c.Accept("if")) {
-    if (!c.Accept("exists")) return c.SyntaxError();
-    if_exists = true;
-  }
-  std::optional<std::string> name = c.Ident();
-  if (!name) return c.SyntaxError();
-
-  if (kind == Kind::kCreateDatabase || kind == Kind::kDropDatabase) {
-    if (state_ == TxState::kBlock) {
-      return MakeError("25001", StringPrintf("%s cannot run inside a transaction block",
-                                             kind == Kind::kCreateDatabase ? "CREATE DATABASE"
-                                                                           : "DROP DATABASE"));
-    }
-  } else if (SqlStatus s = EnsureTransaction(false, false); !s.ok()) {
-    return s.error();
-  }
-
-  // Options: [WITH] key [=] value ...
-  storage::DatabaseOptions options;
-  std::optional<std::string> rename_to;
-  std::optional<std::string> owner_name;
-  if (kind == Kind::kAlterDatabase && c.Accept("rename")) {
-    if (!c.Accept("to")) return c.SyntaxError();
-    rename_to = c.Ident();
-    if (!rename_to) return c.SyntaxError();
-  } else if (kind == Kind::kAlterDatabase && c.Accept("owner")) {
-    if (!c.Accept("to")) return c.SyntaxError();
-    owner_name = c.Ident();
-    if (!owner_name) return c.SyntaxError();
-  } else if (kind == Kind::kAlterDatabase && (c.PeekWord() == "set" || c.PeekWord() == "reset")) {
-    return MakeError("0A000", "ALTER DATABASE ... SET is not supported");
-  } else if (kind == Kind::kDropDatabase) {
-    // [WITH] (FORCE) is refused below: we never terminate other sessions.
-    if (c.Accept("with") || c.PeekWord().empty()) {
-      if (!c.AtEnd()) {
-        return MakeError("0A000", "DROP DATABASE ... WITH (FORCE) is not supported");
-      }
-    }
-  } else {
-    c.Accept("with");
-    while (!c.AtEnd()) {
-      std::string key = c.PeekWord();
-      if (key.empty()) return c.SyntaxError();
-      c.Accept(key.c_str());
-      if (key == "connection") {
-        if (!c.Accept("limit")) return c.SyntaxError();
-        c.AcceptOp("=");
-        std::optional<int64_t> n = c.Integer();
-        if (!n || *n < -1 || *n > 2147483647) return c.SyntaxError();
-        options.connection_limit = static_cast<int>(*n);
-        continue;
-      }
-      c.AcceptOp("=");
-      if (key == "owner") {
-        owner_name = c.Ident();
-        if (!owner_name) owner_name = c.String();
-        if (!owner_name) return c.SyntaxError();
-      } else if (key == "allow_connections") {
-        std::string v;
-        if (std::optional<std::string> s = c.String()) {
-          v = *s;
-        } else if (std::optional<int64_t> n = c.Integer()) {
-          v = std::to_string(*n);
-        } else if (std::optional<std::string> w = c.Ident()) {
-          v = *w;
-        } else {
-          return c.SyntaxError();
-        }
-        options.allow_connections = IsTrue(v);
-      } else if (key == "template" || key == "encoding" || key == "lc_collate" ||
-                 key == "lc_ctype" || key == "locale" || key == "tablespace" ||
-                 key == "is_template" || key == "strategy" || key == "locale_provider" ||
-                 key == "icu_locale" || key == "collation_version" || key == "oid") {
-        // Accepted for compatibility; every database is a UTF-8 SQLite file.
-        if (!c.String() && !c.Ident() && !c.Integer()) return c.SyntaxError();
-      } else {
-        return MakeError("42601", StringPrintf("option \"%s\" not recognized", key.c_str()));
-      }
-    }
-  }
-  if (!c.AtEnd()) return c.SyntaxError();
-
-  SqlResult<storage::Catalog*> cat = Catalog();
-  if (kind == Kind::kCreateDatabase && !info_.superuser) {
-    return MakeError("42501", "permission denied to create database");
-  }
-  if (!cat.ok()) return cat.error();
-  storage::Catalog* catalog = *cat;
-  if (owner_name) {
-    SqlResult<std::optional<storage::RoleInfo>> role = catalog->FindRole(*owner_name);
-    if (!role.ok()) return role.error();
-    if (!role->has_value()) {
-      return MakeError("42704", StringPrintf("role \"%s\" does not exist", owner_name->c_str()));
-    }
-    options.owner = (*role)->oid;
-  }
-
-  if (kind == Kind::kCreateDatabase) {
-    if (!options.owner) options.owner = info_.role_oid;
-    SqlResult<storage::DatabaseInfo> made = catalog->CreateDatabase(*name, options);
-    if (!made.ok()) return made.error();
-    // The postmaster then holds the new file's wal-index, so that later
-    // connections to it skip SQLite's first-connection reset. A session
-    // outside a server (unit tests) has no postmaster to tell.
-    if (IsUnderPostmaster) pmsignal::Send(pmsignal::Reason::kDatabaseFilesChange);
-    return Tag("CREATE DATABASE");
-  }
-
-  SqlResult<std::optional<storage::DatabaseInfo>> found = catalog->FindDatabase(*name);
-  if (!found.ok()) return found.error();
-  if (!found->has_value()) {
-    if (if_exists) {
-      Notice("NOTICE", "00000",
-             StringPrintf("database \"%s\" does not exist, skipping", name->c_str()));
-      return Tag("DROP DATABASE");
-    }
-    return MakeError("3D000", StringPrintf("database \"%s\" does not exist", name->c_str()));
-  }
-  const storage::DatabaseInfo db = **found;
-  if (!info_.superuser && db.owner != info_.role_oid) {
-    return MakeError("42501", StringPrintf("must be owner of database %s", name->c_str()));
-  }
-  if (kind == Kind::kAlterDatabase) {
-    if (rename_to) {
-      if (db.oid == info_.database_oid) {
-        return MakeError("0A000", "current database cannot be renamed");
-      }
-      if (int others = backend_status::CountOtherBackendsInDatabase(db.oid); others > 0) {
-        return MakeError(
-            "55006",
-            StringPrintf("database \"%s\" is being accessed by other users", name->c_str()),
-            others == 1 ? std::string("There is 1 other session using the database.")
-                        : StringPrintf("There are %d other sessions using the "
-                                       "database.",
-                                       others));
-      }
-      if (SqlStatus s = catalog->RenameDatabase(*name, *rename_to); !s.ok()) return s.error();
-      return Tag("ALTER DATABASE");
-    }
-    if (SqlStatus s = catalog->AlterDatabase(*name, options); !s.ok()) return s.error();
-    return Tag("ALTER DATABASE");
-  }
-  // DROP DATABASE
-  if (db.oid == info_.database_oid) {
-    return MakeError("55006", "cannot drop the currently open database");
-  }
-  if (int others = backend_status::CountOtherBackendsInDatabase(db.oid); others > 0) {
-    return MakeError(
-        "55006", StringPrintf("database \"%s\" is being accessed by other users", name->c_str()),
-        others == 1 ? std::string("There is 1 other session using the database.")
-                    : StringPrintf("There are %d other sessions using the database.", others));
-  }
-  if (SqlStatus s = catalog->DropDatabase(*name); !s.ok()) return s.error();
-  // The postmaster's lock keeps the removed -shm file's inode alive until
-  // it lets go of it.
-  if (IsUnderPostmaster) pmsignal::Send(pmsignal::Reason::kDatabaseFilesChange);
-  return Tag("DROP DATABASE");
-}
-
-SqlResult<UtilityResult> SessionImpl::RunRole(const StatementImpl& st) {
-  Cursor c(st.tokens);
-  const Kind kind = st.kind;
-  c.Accept(kind == Kind::kCreateRole ? "create" : kind == Kind::kAlterRole ? "alter" : "drop");
-  const std::string noun = c.PeekWord();  // role, user or group
-  c.Accept(noun.c_str());
-  const char* verb = kind == Kind::kCreateRole  ? "create"
-                     : kind == Kind::kAlterRole ? "alter"
-                                                : "drop";
-
-  if (kind == Kind::kDropRole) {
-    bool if_exists = false;
-    if (c.Accept("if")) {
-      if (!c.Accept("exists")) return c.SyntaxError();
-      if_exists = true;
-    }
-    std::vector<std::string> names;
-    do {
-      std::optional<std::string> n = c.Ident();
-      if (!n) return c.SyntaxError();
-      names.push_back(*n);
-    } while (c.AcceptKind(TokenKind::kComma));
-    if (!c.AtEnd()) return c.SyntaxError();
-    if (!info_.superuser) return MakeError("42501", "permission denied to drop role");
-    for (const std::string& n : names) {
-      if (n == info_.role_name) return MakeError("55006", "current user cannot be dropped");
-    }
-    SqlResult<storage::Catalog*> cat = Catalog();
-    if (!cat.ok()) return cat.error();
-    for (const std::string& n : names) {
-      SqlResult<std::optional<storage::RoleInfo>> found = (*cat)->FindRole(n);
-      if (!found.ok()) return found.error();
-      if (!found->has_value()) {
-        if (if_exists) {
-          Notice("NOTICE", "00000",
-                 StringPrintf("role \"%s\" does not exist, skipping", n.c_str()));
-          continue;
-        }
-        return MakeError("42704", StringPrintf("role \"%s\" does not exist", n.c_str()));
-      }
-      if (SqlStatus s = (*cat)->DropRole(n); !s.ok()) return s.error();
-    }
-    return Tag("DROP ROLE");
-  }
-
-  std::optional<std::string> name = c.Ident();
-  if (!name) return c.SyntaxError();
-  storage::RoleOptions options;
-  if (kind == Kind::kCreateRole && noun == "user") options.can_login = true;
-  if (kind == Kind::kAlterRole &&
-      (c.PeekWord() == "rename" || c.PeekWord() == "set" || c.PeekWord() == "reset")) {
-    return MakeError("0A000", StringPrintf("ALTER ROLE ... %s is not supported",
-                                           c.PeekWord() == "rename" ? "RENAME" : "SET"));
-  }
-  std::optional<std::string> plain_password;
-  bool password_null = false;
-  bool only_password = true;
-  c.Accept("with");
-  while (!c.AtEnd()) {
-    std::string w = c.PeekWord();
-    if (w.empty()) return c.SyntaxError();
-    c.Accept(w.c_str());
-    if (w == "superuser" || w == "nosuperuser") {
-      options.superuser = w == "superuser";
-      only_password = false;
-    } else if (w == "login" || w == "nologin") {
-      options.can_login = w == "login";
-      only_password = false;
-    } else if (w == "createdb" || w == "nocreatedb" || w == "createrole" || w == "nocreaterole" ||
-               w == "inherit" || w == "noinherit" || w == "replication" || w == "noreplication" ||
-               w == "bypassrls" || w == "nobypassrls") {
-      // Privileges we do not model: superusers have them all, others none.
-      only_password = false;
-    } else if (w == "connection") {
-      if (!c.Accept("limit")) return c.SyntaxError();
-      std::optional<int64_t> n = c.Integer();
-      if (!n || *n < -1 || *n > 2147483647) return c.SyntaxError();
-      options.connection_limit = static_cast<int>(*n);
-      only_password = false;
-    } else if (w == "encrypted" || w == "password") {
-      if (w == "encrypted" && !c.Accept("password")) return c.SyntaxError();
-      if (c.Accept("null")) {
-        password_null = true;
-      } else if (std::optional<std::string> p = c.String()) {
-        plain_password = *p;
-      } else {
-        return c.SyntaxError();
-      }
-    } else if (w == "valid") {
-      if (!c.Accept("until") || !c.String()) return c.SyntaxError();
-      only_password = false;
-    } else if (w == "in" || w == "role" || w == "admin" || w == "user" || w == "sysid") {
-      return MakeError("0A000", "role membership is not supported");
-    } else {
-      return MakeError("42601", StringPrintf("syntax error at or near \"%s\"", w.c_str()));
-    }
-  }
-  // Only superusers manage roles; anyone may change their own password.
-  const bool own_password = kind == Kind::kAlterRole && *name == info_.role_name && only_password;
-  if (!info_.superuser && !own_password) {
-    return MakeError("42501", StringPrintf("permission denied to %s role", verb));
-  }
-  if (plain_password) {
-    if (plain_password->empty()) {
-      Notice("NOTICE", "00000", "empty string is not a valid password, clearing password");
-      options.password = "";
-    } else {
-      options.password = protocol::MakePasswordVerifier(*plain_password, *name);
-    }
-  } else if (password_null) {
-    options.password = "";
-  }
-  SqlResult<storage::Catalog*> cat = Catalog();
-  if (!cat.ok()) return cat.error();
-  if (kind == Kind::kCreateRole) {
-    SqlResult<storage::RoleInfo> made = (*cat)->CreateRole(*name, options);
-    if (!made.ok()) return made.error();
-    return Tag("CREATE ROLE");
-  }
-  if (SqlStatus s = (*cat)->AlterRole(*name, options); !s.ok()) return s.error();
-  return Tag("ALTER ROLE");
 }
 
 }  // namespace bgw::sql::internal
