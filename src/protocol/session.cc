@@ -11,6 +11,7 @@
 // portals by name, and what is owed to the client.
 #include "protocol/session.h"
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <optional>
@@ -19,6 +20,7 @@
 
 #include "common/log.h"
 #include "common/strutil.h"
+#include "guc/settings.h"
 #include "postgres/miscadmin.h"
 #include "postgres/storage/latch.h"
 #include "postgres/utils/guc.h"
@@ -104,8 +106,9 @@ class Loop {
   std::map<std::string, std::shared_ptr<sql::Statement>, std::less<>> statements_;
   std::map<std::string, PortalEntry, std::less<>> portals_;
   bool ignore_till_sync_ = false;
-  bool send_ready_ = true;  // a ReadyForQuery is owed
-  bool idle_ = false;       // the last thing sent was ReadyForQuery
+  bool send_ready_ = true;                            // a ReadyForQuery is owed
+  bool idle_ = false;                                 // the last thing sent was ReadyForQuery
+  std::chrono::steady_clock::time_point idle_since_;  // when idle_ became true
   std::optional<SessionEnd> end_;
   // The idle wait's client socket, MyLatch and postmaster death, registered
   // once for the connection: an idle wait is then one epoll_wait, with no
@@ -251,8 +254,35 @@ bool Loop::WaitForMessage(FrontendMessage* msg) {
       AddWaitEventToSet(idle_wait_.get(), WL_POSTMASTER_DEATH, PGINVALID_SOCKET, nullptr, nullptr);
     }
     ModifyWaitEvent(idle_wait_.get(), idle_latch_pos_, WL_LATCH_SET, MyLatch);  // no system call
+    // An idle session may wait only so long, inside a transaction
+    // (idle_in_transaction_session_timeout: it holds SQLite's snapshot and
+    // maybe the write lock) and outside (idle_session_timeout).
+    long timeout_ms = -1;
+    if (idle_) {
+      const bool in_transaction = session_.TransactionStatus() != 'I';
+      const int limit =
+          in_transaction ? guc::idle_in_transaction_session_timeout : guc::idle_session_timeout;
+      if (limit > 0) {
+        const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::steady_clock::now() - idle_since_)
+                                .count();
+        if (waited >= limit) {
+          sql::SqlError e = in_transaction
+                                ? sql::MakeError("25P03",
+                                                 "terminating connection due to "
+                                                 "idle-in-transaction timeout")
+                                : sql::MakeError("57P05",
+                                                 "terminating connection due to idle-session "
+                                                 "timeout");
+          e.severity = "FATAL";
+          SendError(e);
+          return false;
+        }
+        timeout_ms = limit - static_cast<long>(waited);
+      }
+    }
     WaitEvent events[3];
-    int n = WaitEventSetWait(idle_wait_.get(), -1, events, 3, WAIT_EVENT_CLIENT_READ);
+    int n = WaitEventSetWait(idle_wait_.get(), timeout_ms, events, 3, WAIT_EVENT_CLIENT_READ);
     uint32_t rc = 0;
     for (int i = 0; i < n; i++) rc |= events[i].events;
     if (rc & WL_POSTMASTER_DEATH) {
@@ -311,6 +341,7 @@ SessionEnd Loop::Run() {
       conn_.Out().ReadyForQuery(session_.TransactionStatus());
       send_ready_ = false;
       idle_ = true;
+      idle_since_ = std::chrono::steady_clock::now();
       session_.ReportIdle();
     }
     if (!WaitForMessage(&msg)) return end_.value_or(SessionEnd::kFatal);

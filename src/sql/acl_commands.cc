@@ -827,12 +827,17 @@ SqlResult<UtilityResult> SessionImpl::RunSetRole(const StatementImpl& st, bool l
   const bool reset = c.Accept("reset");
   if (!reset) {
     c.Accept("set");
-    c.Accept("local") || c.Accept("session");
+    c.Accept("local");
   }
-  if (c.Accept("session")) {
-    if (!c.Accept("authorization")) return c.SyntaxError();
+  // SET [SESSION] ROLE, SET SESSION AUTHORIZATION, RESET ROLE, RESET
+  // SESSION AUTHORIZATION.
+  const bool said_session = c.Accept("session");
+  if (c.Accept("authorization")) {
+    if (!said_session) return c.SyntaxError();
     session = true;
-  } else if (!c.Accept("role")) {
+  } else if (c.Accept("role")) {
+    session = false;
+  } else {
     return c.SyntaxError();
   }
   if (!reset) c.Accept("to") || c.AcceptOp("=");

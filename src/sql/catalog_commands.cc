@@ -390,12 +390,12 @@ SqlResult<UtilityResult> SessionImpl::RunRole(const StatementImpl& st) {
       if (r->oid == info_.role_oid) return MakeError("55006", "current user cannot be dropped");
       if (r->oid == info_.session_role_oid)
         return MakeError("55006", "session user cannot be dropped");
+      if (SqlStatus s = RequireRoleAdmin(*r, "drop"); !s.ok()) return s.error();
       if (r->oid < storage::kFirstNormalOid) {
         return MakeError("2BP01", StringPrintf("cannot drop role %s because it is required by the "
                                                "database system",
                                                n.c_str()));
       }
-      if (SqlStatus s = RequireRoleAdmin(*r, "drop"); !s.ok()) return s.error();
       if (SqlStatus s = CheckRoleUnreferenced(*r); !s.ok()) return s.error();
       SqlResult<storage::Catalog*> cat = Catalog();
       if (!cat.ok()) return cat.error();

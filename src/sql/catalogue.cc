@@ -23,6 +23,7 @@ CREATE TABLE IF NOT EXISTS bgw_catalog_namespace(
   acl TEXT);
 CREATE TABLE IF NOT EXISTS bgw_catalog_class(
   name TEXT PRIMARY KEY COLLATE NOCASE,
+  oid INTEGER NOT NULL UNIQUE,
   kind TEXT NOT NULL,
   owner INTEGER NOT NULL,
   acl TEXT,
@@ -148,6 +149,13 @@ const Relation* Snapshot::FindRelation(std::string_view name) const {
   return it == relations_.end() ? nullptr : &it->second;
 }
 
+const Relation* Snapshot::FindRelation(uint32_t oid) const {
+  for (const auto& [key, r] : relations_) {
+    if (r.oid == oid) return &r;
+  }
+  return nullptr;
+}
+
 const acl::Acl* Snapshot::ColumnAcl(std::string_view relation, std::string_view column) const {
   auto it = column_acls_.find({Key(relation), Key(column)});
   return it == column_acls_.end() ? nullptr : &it->second.second;
@@ -220,11 +228,12 @@ SqlResult<Snapshot> Load(sqlite3* db) {
   // ensures) has no objects of ours yet.
   if (UserVersion(db) < kFormatVersion) return snap;
   {
-    Stmt st(db, "SELECT name, kind, owner, acl, parent FROM bgw_catalog_class");
+    Stmt st(db, "SELECT name, kind, owner, acl, parent, oid FROM bgw_catalog_class");
     int rc;
     while ((rc = st.Step()) == SQLITE_ROW) {
       Relation r;
       r.name = st.Text(0);
+      r.oid = static_cast<uint32_t>(st.Int(5));
       const std::string kind = st.Text(1);
       r.kind = kind.empty() ? RelKind::kTable : static_cast<RelKind>(kind[0]);
       r.owner = static_cast<uint32_t>(st.Int(2));
@@ -276,12 +285,15 @@ SqlResult<Snapshot> Load(sqlite3* db) {
 }
 
 SqlStatus PutRelation(sqlite3* db, const Relation& r) {
+  // A new record gets the next OID of this database (user objects start at
+  // 16384, as PostgreSQL's); a record replaced keeps its own.
   Stmt st(db,
-          "INSERT OR REPLACE INTO bgw_catalog_class(name, kind, owner, acl, parent) "
-          "VALUES (?1, ?2, ?3, ?4, ?5)");
+          "INSERT OR REPLACE INTO bgw_catalog_class(name, kind, owner, acl, parent, oid) "
+          "VALUES (?1, ?2, ?3, ?4, ?5, coalesce(nullif(?6, 0), (SELECT coalesce(max(oid), "
+          "16383) + 1 FROM bgw_catalog_class), 16384))");
   st.Bind(1, r.name).Bind(2, std::string(1, static_cast<char>(r.kind))).Bind(3, r.owner);
   BindAcl(st, 4, r.acl);
-  st.Bind(5, r.parent);
+  st.Bind(5, r.parent).Bind(6, r.oid);
   return Done(st, db, "could not record an object");
 }
 

@@ -11,7 +11,7 @@
 // make a function point at another symbol or give themselves a grant.
 //
 //   bgw_catalog_namespace(name, owner, acl)
-//   bgw_catalog_class(name, kind, owner, acl, parent)   names unique across
+//   bgw_catalog_class(name, oid, kind, owner, acl, parent)   names unique across
 //       kinds (NOCASE, as SQLite compares names); parent = an index's or a
 //       trigger's table, a shadow table's virtual table
 //   bgw_catalog_column_acl(relname, attname, acl)
@@ -56,6 +56,7 @@ enum class RelKind : char {
 
 struct Relation {
   std::string name;
+  uint32_t oid = 0;  // 0 until recorded (PutRelation assigns one)
   RelKind kind = RelKind::kTable;
   uint32_t owner = 0;
   std::optional<acl::Acl> acl;  // nullopt = defaults
@@ -86,6 +87,7 @@ std::string Key(std::string_view name);
 class Snapshot {
  public:
   const Relation* FindRelation(std::string_view name) const;
+  const Relation* FindRelation(uint32_t oid) const;
   // The column ACL, or null when the column has none.
   const acl::Acl* ColumnAcl(std::string_view relation, std::string_view column) const;
   // Every column ACL of a relation, as (column, acl).

@@ -793,6 +793,8 @@ void ResultError(sqlite3_context* ctx, SqlError error) {
   sqlite3_result_error(ctx, message.c_str(), -1);
 }
 
+void KeepError(SqlError error) { last_error = std::move(error); }
+
 std::optional<SqlError> TakeError() {
   std::optional<SqlError> e = std::move(last_error);
   last_error.reset();

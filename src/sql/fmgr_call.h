@@ -78,6 +78,9 @@ SqlResult<std::vector<CFunction>> LoadAll(sqlite3* db);
 // Reports `error` as the result of an SQLite function call and keeps it for
 // TakeError().
 void ResultError(sqlite3_context* ctx, SqlError error);
+// Keeps `error` for TakeError() when SQLite is told the failure another
+// way (a virtual table's xFilter sets zErrMsg to its message).
+void KeepError(SqlError error);
 // The error behind the last ResultError in this process, once.
 std::optional<SqlError> TakeError();
 

@@ -79,6 +79,8 @@ const char* Noun(RelKind kind) {
   }
 }
 
+bool r_kind_has_body(RelKind kind) { return kind == RelKind::kView || kind == RelKind::kTrigger; }
+
 RelKind KindOfAction(int action) {
   switch (action) {
     case SQLITE_CREATE_VIEW:
@@ -460,7 +462,17 @@ int AccessControl::CheckRead(const char* table, const char* column, const char* 
     return sandbox::Deny(MakeError("42501", "permission denied for table " + Lower(table)));
   }
   const std::string name = Lower(table);
-  if (FindRelation(name) == nullptr && IsSafeEponymous(name)) return SQLITE_OK;
+  if (FindRelation(name) == nullptr) {
+    if (IsSafeEponymous(name)) return SQLITE_OK;
+    // A common table expression or a subquery read for no column (count(*)
+    // over it): SQLite reports it like a table. Not a table of ours even
+    // after looking again: nothing of anyone's is read.
+    if (column != nullptr && column[0] == '\0' && current_ != nullptr &&
+        (current_->reloaded || std::any_of(current_->ctes.begin(), current_->ctes.end(),
+                                           [&](const std::string& c) { return Key(c) == name; }))) {
+      return SQLITE_OK;
+    }
+  }
   // Inside a view, the view's owner reads (and is checked); the reader was
   // checked on the view itself.
   uint32_t role = current_role();
@@ -615,7 +627,7 @@ SqlStatus AccessControl::AfterDdl(sqlite3* db, const StatementAuth& auth,
   }
   for (const StatementAuth::Created& c : auth.created) {
     if (IsTempCreate(c.action)) {
-      Relation r{c.name, KindOfAction(c.action), role, std::nullopt, c.table};
+      Relation r{c.name, 0, KindOfAction(c.action), role, std::nullopt, c.table};
       if (r.kind == RelKind::kIndex || r.kind == RelKind::kTrigger) {
         if (const Relation* parent = find(c.table)) r.owner = parent->owner;
       }
@@ -624,9 +636,26 @@ SqlStatus AccessControl::AfterDdl(sqlite3* db, const StatementAuth& auth,
     }
     SqlResult<std::vector<catalogue::SchemaObject>> objects = catalogue::SchemaObjects(db, c.name);
     if (!objects.ok()) return objects.error();
-    if (objects->empty()) continue;  // IF NOT EXISTS, or a vtab's shadow not made
-    const catalogue::SchemaObject& o = objects->front();
-    Relation r{o.name, catalogue::KindOf(o), role, std::nullopt, ""};
+    // The object of the kind created (a view and a trigger may share a name
+    // in SQLite's schema); none: IF NOT EXISTS, or a shadow table not made.
+    const RelKind made = KindOfAction(c.action);
+    auto it = std::find_if(
+        objects->begin(), objects->end(),
+        [&](const catalogue::SchemaObject& so) { return catalogue::KindOf(so) == made; });
+    if (it == objects->end()) continue;
+    const catalogue::SchemaObject& o = *it;
+    // A view or trigger body naming the server's tables could never run
+    // (the sandbox refuses them whoever fires it); say so now.
+    if (r_kind_has_body(made)) {
+      for (const Token& t : SignificantTokens(o.sql)) {
+        const std::string word = IdentifierValue(t);
+        if ((t.kind == TokenKind::kWord || t.kind == TokenKind::kQuotedIdent) &&
+            sandbox::IsReservedName(word.c_str())) {
+          return MakeError("42501", "permission denied for table " + Key(word));
+        }
+      }
+    }
+    Relation r{o.name, 0, catalogue::KindOf(o), role, std::nullopt, ""};
     if (const Relation* known = snapshot_.FindRelation(o.name)) {
       // IF NOT EXISTS on an existing object keeps its owner; one name for
       // two kinds (a trigger named like a view) would confuse whose

@@ -69,6 +69,8 @@ struct StatementAuth {
   std::vector<Created> created;
   std::vector<std::string> dropped;
   std::vector<std::string> altered;   // ALTER TABLE targets
+  std::vector<std::string> ctes;      // WITH names: not tables (set by the engine)
+  bool reloaded = false;              // the snapshot was read again for this statement
   bool view_context = false;          // something was read through a view
   bool bare_read = false;             // a table read for no column, outside views
   bool missing = false;               // named an object the snapshot lacks

@@ -31,6 +31,7 @@
 #include "postgres/miscadmin.h"
 #include "postgres/postgres.h"
 #include "postgres/utils/elog.h"
+#include "sql/catalog_views.h"
 #include "sql/fmgr_call.h"
 #include "sql/sandbox.h"
 #include "sql/system.h"
@@ -355,6 +356,10 @@ SqlError TranslateSqliteError(int rc, int extended, const std::string& msg) {
       return MakeError("42P07",
                        StringPrintf("relation \"%s\" already exists", s.substr(0, pos).c_str()));
     }
+  }
+  if (std::string s = after("table ");
+      !s.empty() && s.find(" may not be modified") != std::string::npos) {
+    return MakeError("42501", "permission denied for table " + s.substr(0, s.find(' ')));
   }
   if (std::string s = after("no such index: "); !s.empty()) {
     return MakeError("42704", StringPrintf("index \"%s\" does not exist", s.c_str()));
@@ -814,6 +819,7 @@ SqlStatus SessionImpl::Initialize() {
   if (SqlStatus s = catalogue::Ensure(db_, info_.database_owner); !s.ok()) return s;
   functions::Register(db_, &fctx_);
   if (SqlStatus st = system::Register(db_, info_); !st.ok()) return st;
+  if (SqlStatus st = catalog_views::Register(db_, &info_, &access_); !st.ok()) return st;
   sandbox::SetAuthorizer(db_, &access_);
   ApplyResourceLimits();
   // InitPostgres's CONNECT check, for client backends and workers alike.
@@ -935,6 +941,25 @@ class NoFlattening {
 
 // INSERT OR REPLACE, REPLACE INTO, UPDATE OR REPLACE: they delete the rows
 // they replace.
+// Names a WITH clause defines: `name [(columns)] AS [[NOT] MATERIALIZED] (`.
+std::vector<std::string> CteNames(const std::vector<Token>& t) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i + 2 < t.size(); ++i) {
+    if (t[i].kind != TokenKind::kWord && t[i].kind != TokenKind::kQuotedIdent) continue;
+    size_t j = i + 1;
+    if (t[j].kind == TokenKind::kLParen) {
+      while (j < t.size() && t[j].kind != TokenKind::kRParen) ++j;
+      ++j;
+    }
+    if (j >= t.size() || WordAt(t, j) != "as") continue;
+    ++j;
+    if (WordAt(t, j) == "not") ++j;
+    if (WordAt(t, j) == "materialized") ++j;
+    if (j < t.size() && t[j].kind == TokenKind::kLParen) out.push_back(IdentifierValue(t[i]));
+  }
+  return out;
+}
+
 bool IsReplace(const std::vector<Token>& t) {
   const std::string w0 = WordAt(t, 0);
   if (w0 == "replace") return true;
@@ -980,6 +1005,8 @@ SqlResult<sqlite3_stmt*> SessionImpl::PrepareUser(StatementImpl& st) {
     st.auth = privileges::StatementAuth{};
     st.auth.replace = IsReplace(st.tokens);
     st.auth.truncate = st.truncate;
+    st.auth.ctes = CteNames(st.tokens);
+    st.auth.reloaded = reloaded;
     sqlite3_stmt* stmt = nullptr;
     int rc;
     {
@@ -1294,7 +1321,8 @@ SqlResult<std::shared_ptr<Statement>> SessionImpl::Prepare(std::string_view sql,
     st->tokens.pop_back();
   }
   for (const Token& t : st->tokens) {
-    if (t.kind == TokenKind::kSemicolon) {
+    // A trigger body's semicolons are the statement's own (SplitSql knows).
+    if (t.kind == TokenKind::kSemicolon && SplitSql(st->sql_).size() > 1) {
       return MakeError("42601", "cannot insert multiple commands into a prepared statement");
     }
   }

@@ -21,6 +21,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -39,9 +40,6 @@
 
 namespace bgw::sql::system {
 namespace {
-
-using Row = std::vector<Value>;
-using RowSource = std::function<SqlResult<std::vector<Row>>(const SessionInfo&)>;
 
 Value TextOrNull(const std::string& s) { return s.empty() ? Value::Null() : Value::Text(s); }
 Value IntOrNull(int64_t v, bool null) { return null ? Value::Null() : Value::Int(v); }
@@ -84,9 +82,14 @@ Value TimeOrNull(int64_t micros) {
 struct TableDef {
   const char* name;
   const char* schema;  // CREATE TABLE x(...) with declared types
-  RowSource rows;
-  const SessionInfo* info;
+  ViewRows rows;
 };
+
+// Every name AddView registered in this process (IsView).
+std::set<std::string>& ViewNames() {
+  static auto* names = new std::set<std::string>();
+  return *names;
+}
 
 struct VTab {
   sqlite3_vtab base;  // first: SQLite hands us this pointer
@@ -137,12 +140,13 @@ int VtClose(sqlite3_vtab_cursor* c) {
 int VtFilter(sqlite3_vtab_cursor* cur, int, const char*, int, sqlite3_value**) {
   auto* c = reinterpret_cast<Cursor*>(cur);
   auto* vt = reinterpret_cast<VTab*>(cur->pVtab);
-  SqlResult<std::vector<Row>> rows = vt->def->rows(*vt->def->info);
+  SqlResult<std::vector<Row>> rows = vt->def->rows();
   c->at = 0;
   c->rows.clear();
   if (!rows.ok()) {
     sqlite3_free(vt->base.zErrMsg);
     vt->base.zErrMsg = sqlite3_mprintf("%s", rows.error().message.c_str());
+    fmgr::KeepError(rows.error());  // its SQLSTATE, for the engine
     return SQLITE_ERROR;
   }
   c->rows = std::move(*rows);
@@ -222,15 +226,6 @@ const sqlite3_module kModule = {
 };
 
 void DestroyTableDef(void* p) { delete static_cast<TableDef*>(p); }
-
-SqlStatus AddTable(sqlite3* db, const SessionInfo& info, const char* name, const char* schema,
-                   RowSource rows) {
-  auto* def = new TableDef{name, schema, std::move(rows), &info};
-  if (sqlite3_create_module_v2(db, name, &kModule, def, DestroyTableDef) != SQLITE_OK) {
-    return MakeError("XX000", StringPrintf("could not register %s: %s", name, sqlite3_errmsg(db)));
-  }
-  return SqlOk();
-}
 
 // ---- row sources ------------------------------------------------------------
 
@@ -319,40 +314,6 @@ SqlResult<std::vector<Row>> WorkerRows(const SessionInfo&) {
     r[8] = Value::Int(generation != 0 ? 1 : 0);
     r[9] = IntOrNull(w.bgw_notify_pid, w.bgw_notify_pid == 0);
     rows.push_back(std::move(r));
-  }
-  return rows;
-}
-
-const char kDatabaseSchema[] =
-    "CREATE TABLE x(oid OID, datname TEXT, datdba OID, datallowconn BOOL, datconnlimit INT4)";
-
-SqlResult<std::vector<Row>> DatabaseRows(const SessionInfo& info) {
-  auto catalog = storage::Catalog::Open(info.data_dir);
-  if (!catalog.ok()) return catalog.error();
-  auto list = (*catalog)->ListDatabases();
-  if (!list.ok()) return list.error();
-  std::vector<Row> rows;
-  for (const storage::DatabaseInfo& d : *list) {
-    rows.push_back({Value::Int(d.oid), Value::Text(d.name), Value::Int(d.owner),
-                    Value::Int(d.allow_connections ? 1 : 0), Value::Int(d.connection_limit)});
-  }
-  return rows;
-}
-
-const char kRolesSchema[] =
-    "CREATE TABLE x(oid OID, rolname TEXT, rolsuper BOOL, rolcanlogin BOOL, rolconnlimit INT4, "
-    "rolpassword TEXT)";
-
-SqlResult<std::vector<Row>> RoleRows(const SessionInfo& info) {
-  auto catalog = storage::Catalog::Open(info.data_dir);
-  if (!catalog.ok()) return catalog.error();
-  auto list = (*catalog)->ListRoles();
-  if (!list.ok()) return list.error();
-  std::vector<Row> rows;
-  for (const storage::RoleInfo& r : *list) {
-    rows.push_back({Value::Int(r.oid), Value::Text(r.name), Value::Int(r.superuser ? 1 : 0),
-                    Value::Int(r.can_login ? 1 : 0), Value::Int(r.connection_limit),
-                    Value::Text("********")});
   }
   return rows;
 }
@@ -647,30 +608,29 @@ SqlStatus RequireSuperuserForC(const SessionInfo& info) {
   return SqlOk();
 }
 
-struct ViewDef {
-  const char* name;
-  const char* schema;
-  SqlResult<std::vector<Row>> (*rows)(const SessionInfo&);
-};
-const ViewDef kViews[] = {
-    {"pg_stat_activity", kStatActivitySchema, StatActivityRows},
-    {"bgw_workers", kWorkersSchema, WorkerRows},
-    {"pg_database", kDatabaseSchema, DatabaseRows},
-    {"pg_roles", kRolesSchema, RoleRows},
-};
-
 }  // namespace
 
-bool IsView(std::string_view name) {
-  for (const ViewDef& v : kViews) {
-    if (name == v.name) return true;
+SqlStatus AddView(sqlite3* db, const char* name, const char* schema, ViewRows rows) {
+  auto* def = new TableDef{name, schema, std::move(rows)};
+  if (sqlite3_create_module_v2(db, name, &kModule, def, DestroyTableDef) != SQLITE_OK) {
+    return MakeError("XX000", StringPrintf("could not register %s: %s", name, sqlite3_errmsg(db)));
   }
-  return false;
+  ViewNames().insert(name);
+  return SqlOk();
 }
 
+bool IsView(std::string_view name) { return ViewNames().count(std::string(name)) != 0; }
+
 SqlStatus Register(sqlite3* db, const SessionInfo& info) {
-  for (const ViewDef& t : kViews) {
-    if (SqlStatus s = AddTable(db, info, t.name, t.schema, t.rows); !s.ok()) return s;
+  if (SqlStatus s = AddView(db, "pg_stat_activity", kStatActivitySchema,
+                            [&info] { return StatActivityRows(info); });
+      !s.ok()) {
+    return s;
+  }
+  if (SqlStatus s =
+          AddView(db, "bgw_workers", kWorkersSchema, [&info] { return WorkerRows(info); });
+      !s.ok()) {
+    return s;
   }
   for (const FunctionDef& f : kFunctions) {
     // SQLITE_DIRECTONLY: side effects only from statements a client sent,

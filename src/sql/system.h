@@ -3,7 +3,8 @@
 // which live in src/sql/functions.cc):
 //
 //   views (eponymous virtual tables): pg_stat_activity, bgw_workers (every
-//     registered background worker, running or not), pg_database, pg_roles;
+//     registered background worker, running or not); the catalogue's views
+//     (pg_class, pg_roles, ...) are catalog_views.h's, made with AddView;
 //   control: pg_terminate_backend(pid), pg_cancel_backend(pid),
 //     pg_reload_conf(), bgw_launch_worker(library, function, argument, name,
 //     type, restart_seconds) -> pid, bgw_terminate_worker(pid) -> bool;
@@ -19,9 +20,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "sql/error.h"
 #include "sql/session.h"
@@ -35,7 +38,17 @@ namespace bgw::sql::system {
 // load then is a WARNING, not a failed session). `info` must outlive `db`.
 SqlStatus Register(sqlite3* db, const SessionInfo& info);
 
-// Whether `name` (lower case) is one of the views above: the privilege
+// A read-only view `name` (an eponymous virtual table: nothing is stored in
+// the database file) with the columns of `schema` ("CREATE TABLE x(a INT4,
+// b TEXT)": the declared types are what clients are told), whose rows
+// `rows` computes at each scan, so one SELECT sees one snapshot. It may run
+// SQL on the connection (inside a sandbox::InternalScope). A failure is the
+// statement's error.
+using Row = std::vector<Value>;
+using ViewRows = std::function<SqlResult<std::vector<Row>>()>;
+SqlStatus AddView(sqlite3* db, const char* name, const char* schema, ViewRows rows);
+
+// Whether `name` (lower case) is a view made by AddView: the privilege
 // checks let anyone read them (they filter rows by privilege themselves).
 bool IsView(std::string_view name);
 

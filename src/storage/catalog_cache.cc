@@ -374,6 +374,14 @@ Probe Memberships(std::vector<Membership>* out) {
   });
 }
 
+Probe Databases(std::vector<DatabaseInfo>* out) {
+  return CopyAll(out, [](const Shared* s, std::vector<DatabaseInfo>* rows) {
+    for (uint32_t i = 0, n = Rows<DatabaseInfo>::Count(s); i < n; i++) {
+      rows->push_back(ToInfo(s->databases[i]));
+    }
+  });
+}
+
 Probe Roles(std::vector<RoleInfo>* out) {
   return CopyAll(out, [](const Shared* s, std::vector<RoleInfo>* rows) {
     for (uint32_t i = 0, n = Rows<RoleInfo>::Count(s); i < n; i++) {
@@ -499,6 +507,10 @@ sql::SqlResult<std::vector<Membership>> CatalogLookup::ListMemberships() {
 
 sql::SqlResult<std::vector<RoleInfo>> CatalogLookup::ListRoles() {
   return ListAll<RoleInfo>(catalog_cache::Roles, &Catalog::ListRoles);
+}
+
+sql::SqlResult<std::vector<DatabaseInfo>> CatalogLookup::ListDatabases() {
+  return ListAll<DatabaseInfo>(catalog_cache::Databases, &Catalog::ListDatabases);
 }
 
 }  // namespace bgw::storage

@@ -79,6 +79,7 @@ bool Publish(uint64_t generation, const std::vector<DatabaseInfo>& databases,
 // kUnusable.
 Probe Memberships(std::vector<Membership>* out);
 Probe Roles(std::vector<RoleInfo>* out);
+Probe Databases(std::vector<DatabaseInfo>* out);
 
 // The objects' generation: a second counter beside the catalog's, for what
 // lives in the databases' own files (owners and privileges of tables,
@@ -109,6 +110,7 @@ class CatalogLookup {
   sql::SqlResult<std::optional<DatabaseInfo>> FindDatabase(uint32_t oid);
   sql::SqlResult<std::vector<Membership>> ListMemberships();
   sql::SqlResult<std::vector<RoleInfo>> ListRoles();
+  sql::SqlResult<std::vector<DatabaseInfo>> ListDatabases();
 
   // Whether some lookup had to open the catalog (tests and diagnostics).
   bool OpenedCatalog() const { return catalog_ != nullptr; }
