@@ -8,6 +8,18 @@ import harness
 import pwauth
 
 
+def pytest_configure(config):
+    """As root every server the tests start would refuse to run (the server
+    never runs as root), so stop at once with the reason, not in each test."""
+    if os.geteuid() == 0:
+        pytest.exit(
+            "the integration tests run as root: run the tests as an unprivileged user; "
+            "scripts/test does this (started as root, it creates the system user bgw "
+            "and runs the build and the tests as bgw)",
+            returncode=pytest.ExitCode.USAGE_ERROR,
+        )
+
+
 @pytest.fixture(autouse=True)
 def _bgw_binary_and_cleanup():
     """Every test: the server binary must exist; afterwards nothing we started survives."""

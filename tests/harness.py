@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import pwd
 import re
 import resource
 import shutil
@@ -32,6 +33,11 @@ from pathlib import Path
 
 BGW_BIN = os.environ.get("BGW_BIN") or "/work/main/build/bgw"
 BGW_BUILD_DIR = os.environ.get("BGW_BUILD_DIR") or str(Path(BGW_BIN).parent)
+
+# The superuser `bgw init` creates by default is named after the effective
+# user. getpass.getuser() would trust $USER and $LOGNAME instead, which a
+# switch of user (setpriv, su -p) may leave naming the caller.
+OS_USER = pwd.getpwuid(os.geteuid()).pw_name
 
 # Generous default timeouts: the VM is small and noisy.  Nothing asserts on
 # speed; these only bound how long a broken server can hang a test.

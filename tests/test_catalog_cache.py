@@ -8,7 +8,6 @@ would answer with the old rows.
 
 from __future__ import annotations
 
-import getpass
 import os
 import subprocess
 
@@ -109,7 +108,7 @@ def test_many_roles_beyond_the_snapshot_still_work(pwsrv):
 
 # ---- database workers (modules/bgw_spi_test, as tests/test_spi.py) -------------
 
-SUPERUSER = os.environ.get("BGW_TEST_SUPERUSER") or getpass.getuser()
+SUPERUSER = os.environ.get("BGW_TEST_SUPERUSER") or harness.OS_USER
 
 
 def trust_psql(srv, sql):

@@ -19,7 +19,6 @@ modules/bgw_worker_spi: database workers on transactions and SPI:
     with flags) and rejects unknown flags.
 """
 
-import getpass
 import os
 import re
 import signal
@@ -32,7 +31,7 @@ import pytest
 
 import harness
 
-SUPERUSER = os.environ.get("BGW_TEST_SUPERUSER") or getpass.getuser()
+SUPERUSER = os.environ.get("BGW_TEST_SUPERUSER") or harness.OS_USER
 
 
 def start(make_server, **settings):

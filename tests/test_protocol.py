@@ -11,7 +11,6 @@ server keeps serving everyone else) and a client vanishing mid-transaction.
 
 from __future__ import annotations
 
-import getpass
 import os
 import shutil
 import signal
@@ -27,7 +26,7 @@ import harness
 LIBPQ_CLIENT = os.path.join(harness.BGW_BUILD_DIR, "bgw_libpq_client")
 PSQL = shutil.which("psql")
 PGBENCH = shutil.which("pgbench")
-USER = getpass.getuser()
+USER = harness.OS_USER
 
 
 def conninfo(srv, dbname: str = "postgres", **extra) -> str:

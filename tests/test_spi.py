@@ -6,7 +6,6 @@ dynamic worker with BGWORKER_BACKEND_DATABASE_CONNECTION and returns its pid; ea
 logs what is checked here (see the module's banner). psql and psycopg check the data.
 """
 
-import getpass
 import os
 import re
 import signal
@@ -17,7 +16,7 @@ import pytest
 
 import harness
 
-SUPERUSER = os.environ.get("BGW_TEST_SUPERUSER") or getpass.getuser()
+SUPERUSER = os.environ.get("BGW_TEST_SUPERUSER") or harness.OS_USER
 
 
 def psql(srv, sql, check=True):

@@ -19,7 +19,6 @@ What they check against a real server:
   * LISTEN / NOTIFY / pg_notify between two sessions.
 """
 
-import getpass
 import os
 import subprocess
 import time
@@ -28,7 +27,7 @@ import pytest
 
 import harness
 
-SUPERUSER = os.environ.get("BGW_TEST_SUPERUSER") or getpass.getuser()
+SUPERUSER = os.environ.get("BGW_TEST_SUPERUSER") or harness.OS_USER
 
 
 def start(make_server, **settings):

@@ -11,7 +11,6 @@ backend, a crash reinitialization and a SIGKILLed postmaster leave the data
 intact.
 """
 
-import getpass
 import os
 import re
 import shutil
@@ -23,7 +22,7 @@ import pytest
 
 import harness
 
-SUPERUSER = os.environ.get("BGW_TEST_SUPERUSER") or getpass.getuser()
+SUPERUSER = os.environ.get("BGW_TEST_SUPERUSER") or harness.OS_USER
 DMS_BYTE = 128
 
 

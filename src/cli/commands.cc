@@ -24,6 +24,7 @@
 #include <thread>
 #include <vector>
 
+#include "cli/privilege.h"
 #include "common/strutil.h"
 #include "port/process.h"
 #include "postmaster/datadir.h"
@@ -38,6 +39,17 @@ using Clock = std::chrono::steady_clock;
 void PrintError(const Status& s) {
   // Status messages may carry "DETAIL:"/"HINT:" lines; print them as is.
   std::fprintf(stderr, "bgw: error: %s\n", s.message().c_str());
+}
+
+// The commands that become or create the server (init, start, run) call this
+// right after parsing their options, which touches nothing, and before
+// anything else: no file is opened or created as root. Help and usage errors
+// still work as root. Returns -1 to go on, else the exit status.
+int RefuseIfPrivileged(const char* cmd) {
+  Status s = CheckUnprivileged(CurrentUserIds(), cmd);
+  if (s.ok()) return -1;
+  PrintError(s);
+  return kExitFailure;
 }
 
 int UsageError(const char* cmd, const std::string& what) {
@@ -201,7 +213,8 @@ const char* kInitHelp =
     "  -h, --help                show this help, then exit\n\n"
     "METHOD: trust, reject, scram-sha-256, md5 or password. A password method\n"
     "needs --pwfile. The directory must not exist or be empty; it is created with\n"
-    "mode 0700.\n"
+    "mode 0700. Run it as the unprivileged user that is to run the server: as root\n"
+    "it refuses (exit status 1).\n"
     "Exit status: 0 created, 1 failed, 2 usage error.\n";
 
 const char* kRunHelp =
@@ -213,8 +226,9 @@ const char* kRunHelp =
     "  -h, --help             show this help, then exit\n\n"
     "Signals: SIGTERM smart shutdown, SIGINT (Ctrl-C) fast, SIGQUIT immediate,\n"
     "SIGHUP reload the configuration.\n"
-    "Exit status: 0 after a requested shutdown, 1 on a startup failure or a crash\n"
-    "with restart_after_crash off, 2 usage error.\n";
+    "Run it as the unprivileged user that owns DATADIR: as root it refuses.\n"
+    "Exit status: 0 after a requested shutdown, 1 on a startup failure (running as\n"
+    "root is one) or a crash with restart_after_crash off, 2 usage error.\n";
 
 const char* kStartHelp =
     "bgw start starts the server in the background.\n\n"
@@ -227,6 +241,8 @@ const char* kStartHelp =
     "  -h, --help             show this help, then exit\n\n"
     "Returns once the server accepts connections. The server's stderr goes to\n"
     "DATADIR/log/bgw.log; on failure the reason and the log's last lines are shown.\n"
+    "Run it as the unprivileged user that owns DATADIR: as root it refuses (exit\n"
+    "status 1) before it opens anything.\n"
     "Exit status: 0 started, 1 failed, 2 usage error.\n";
 
 const char* kStopHelp =
@@ -355,6 +371,7 @@ int Init(int argc, char** argv) {
   bool auth_defaulted = false;
   if (int rc = ParseInitArgs(argc, argv, &o, &pwfile, &help, &auth_defaulted); rc >= 0) return rc;
   if (help) return std::printf("%s", kInitHelp), kExitOk;
+  if (int rc = RefuseIfPrivileged("init"); rc >= 0) return rc;
   if (!pwfile.empty()) {
     std::ifstream in(pwfile);
     if (!in) {
@@ -393,6 +410,7 @@ int Run(int argc, char** argv) {
   CommonArgs a;
   if (int rc = ParseArgs("run", argc, argv, "Dc", &a); rc >= 0) return rc;
   if (a.help) return std::printf("%s", kRunHelp), kExitOk;
+  if (int rc = RefuseIfPrivileged("run"); rc >= 0) return rc;
   Result<std::string> dir = datadir::Canonicalize(a.data_dir);
   if (!dir.ok()) {
     PrintError(dir.status());
@@ -408,6 +426,7 @@ int Start(int argc, char** argv) {
   CommonArgs a;
   if (int rc = ParseArgs("start", argc, argv, "Dct", &a); rc >= 0) return rc;
   if (a.help) return std::printf("%s", kStartHelp), kExitOk;
+  if (int rc = RefuseIfPrivileged("start"); rc >= 0) return rc;
   Result<std::string> dir = datadir::Canonicalize(a.data_dir);
   if (!dir.ok()) {
     PrintError(dir.status());

@@ -80,15 +80,15 @@ WalIndexPins::AdoptResult WalIndexPins::Adopt(const std::string& db_path) {
   struct stat db;
   if (stat(db_path.c_str(), &db) != 0) return AdoptResult::kSkipped;  // dropped meanwhile
   // Created the way SQLite would create it on a first open (same flags, the
-  // database file's permission bits and, as root, its owner), so it makes
-  // no difference which of the two creates it.
+  // database file's permission bits), so it makes no difference which of the
+  // two creates it. SQLite would also copy the database's owner as root,
+  // which the server never is (bgw refuses to start as root).
   const std::string shm_path = db_path + "-shm";
   UniqueFd fd(open(shm_path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, db.st_mode & 0777));
   if (!fd) {
     BGW_WARNING("could not open \"%s\": %s", shm_path.c_str(), strerror(errno));
     return AdoptResult::kSkipped;
   }
-  if (geteuid() == 0) (void)fchown(fd.get(), db.st_uid, db.st_gid);
   struct stat st;
   if (fstat(fd.get(), &st) != 0) {
     BGW_WARNING("could not stat \"%s\": %s", shm_path.c_str(), strerror(errno));
