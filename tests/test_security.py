@@ -27,8 +27,6 @@ What is covered (docs/security.md explains the model):
 
 from __future__ import annotations
 
-import os
-import pwd
 import threading
 import time
 
@@ -37,7 +35,7 @@ import pytest
 
 import harness
 
-SUPERUSER = pwd.getpwuid(os.geteuid()).pw_name
+SUPERUSER = harness.OS_USER
 CRASH = "terminating any other active server processes"
 
 
