@@ -579,3 +579,63 @@ def test_memory_and_temp_space_caps(make_server):
     refused(srv, "alice", "SET session_memory_limit = -1", "42501")
     refused(srv, "alice", "SET temp_file_limit = -1", "42501")
     assert_no_crash(srv)
+
+
+def test_psql_du_and_dp_show_the_truth(srv):
+    run(srv, SUPERUSER, "CREATE ROLE readers NOLOGIN", "GRANT readers TO alice",
+        "GRANT SELECT, UPDATE (s) ON secret TO alice", "GRANT SELECT ON secret TO readers")
+    env = harness.pg_env()
+    cmd = ["psql", "-X", "-h", str(srv.sockdir), "-p", str(srv.port), "-U", "alice", "postgres"]
+    du = harness.run(cmd + ["-c", "\\du"], env=env)
+    assert du.returncode == 0, harness.describe(du)
+    lines = [line.strip() for line in du.stdout.splitlines()]
+    assert "alice     |                                                            | {readers}" in lines, du.stdout
+    assert "readers   | Cannot login                                               | {}" in lines, du.stdout
+    assert any(line.startswith(SUPERUSER) and "Superuser, Create role, Create DB, Replication, Bypass RLS" in line
+               for line in lines), du.stdout
+    dp = harness.run(cmd + ["-c", "\\dp secret"], env=env)
+    assert dp.returncode == 0, harness.describe(dp)
+    text = dp.stdout
+    for expected in (f"{SUPERUSER}=arwdDxt/{SUPERUSER}", f"alice=r/{SUPERUSER}",
+                     f"readers=r/{SUPERUSER}", f"alice=w/{SUPERUSER}", "s:"):
+        assert expected in text, text
+    dn = harness.run(cmd + ["-c", "\\dn+"], env=env)
+    assert "pg_database_owner=UC/pg_database_owner" in dn.stdout, harness.describe(dn)
+
+
+def test_workers_spi_runs_with_the_privileges_of_its_role(make_server):
+    """A worker connected as an ordinary role is checked like a client of
+    that role (trusted module code chooses the role; the role's rights
+    apply to its SQL)."""
+    srv = make_server()
+    srv.init(dynamic_library_path=harness.BGW_MODULE_DIR)
+    srv.start()
+    run(srv, SUPERUSER,
+        "CREATE ROLE alice LOGIN",
+        "CREATE TABLE secret (id int PRIMARY KEY, s text)",
+        "INSERT INTO secret VALUES (1, 'x')",
+        "CREATE FUNCTION spi_launch(text, int4, text) RETURNS int4 "
+        "AS 'bgw_spi_test' LANGUAGE C")
+
+    def launch_as(user):
+        mark = srv.log_mark()
+        run(srv, SUPERUSER, f"SELECT spi_launch('privileges', 0, 'postgres;{user};0')")
+        srv.wait_for_log(r"privileges: insert (ok|denied)", since=mark)
+        return srv.log_since(mark)
+
+    log = launch_as("alice")
+    assert "privileges: select denied 42501: permission denied for table secret" in log, log
+    assert "privileges: insert denied 42501: permission denied for table secret" in log, log
+    run(srv, SUPERUSER, "GRANT SELECT ON secret TO alice")
+    log = launch_as("alice")
+    assert "privileges: select ok n=1" in log, log
+    assert "privileges: insert denied 42501" in log, log
+    log = launch_as(SUPERUSER)
+    assert "privileges: insert ok n=1" in log, log
+    assert run(srv, SUPERUSER, "SELECT count(*) FROM secret") == [(2,)]
+    # CONNECT is checked for workers as for clients.
+    run(srv, SUPERUSER, "REVOKE CONNECT ON DATABASE postgres FROM PUBLIC")
+    mark = srv.log_mark()
+    run(srv, SUPERUSER, "SELECT spi_launch('privileges', 0, 'postgres;alice;0')")
+    srv.wait_for_log(r'permission denied for database "postgres"', since=mark)
+    assert "privileges: select" not in srv.log_since(mark)

@@ -28,6 +28,10 @@
  *   crash     commits a row 'committed', inserts 'uncommitted' and sleeps
  *             inside the transaction (for kill -9 and SIGTERM; arg 1 keeps
  *             the default SIGTERM handler bgworker_die)
+ *   privileges  as the role it connected with, SELECT count(*) FROM secret
+ *             and INSERT INTO secret, each in its own transaction; logs
+ *             "privileges: select ok n=N" or "privileges: select denied
+ *             SQLSTATE: message" (and the same for insert)
  */
 #include "postgres.h"
 
@@ -351,6 +355,35 @@ run_counter(int n)
 	elog(LOG, "counter: done n=%d retries=%d", n, retries);
 }
 
+/* Runs sql in its own transaction; logs ok (with the count) or the error. */
+static void
+try_statement(const char *what, const char *sql)
+{
+	MemoryContext oldcontext = CurrentMemoryContext;
+
+	PG_TRY();
+	{
+		begin_work();
+		if (SPI_execute(sql, false, 0) < 0)
+			elog(ERROR, "SPI_execute failed");
+		elog(LOG, "privileges: %s ok n=%llu", what, (unsigned long long) SPI_processed);
+		end_work();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcontext);
+		edata = CopyErrorData();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		elog(LOG, "privileges: %s denied %s: %s", what, unpack_sql_state(edata->sqlerrcode),
+			 edata->message);
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
+}
+
 void
 spi_test_main(Datum main_arg)
 {
@@ -412,6 +445,11 @@ spi_test_main(Datum main_arg)
 		end_work();
 		elog(LOG, "listen: listening");
 		wait_for_sigterm(true);
+	}
+	else if (strcmp(mode, "privileges") == 0)
+	{
+		try_statement("select", "SELECT count(*) FROM secret");
+		try_statement("insert", "INSERT INTO secret VALUES (100, 'from a worker')");
 	}
 	else if (strcmp(mode, "crash") == 0)
 	{

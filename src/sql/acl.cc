@@ -5,6 +5,8 @@
 #include <cctype>
 #include <charconv>
 
+#include "sql/array_text.h"
+
 namespace bgw::sql::acl {
 namespace {
 
@@ -49,25 +51,6 @@ std::string QuoteRole(const std::string& name) {
   std::string out = "\"";
   for (char c : name) {
     if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
-
-// An element of array_out's text: quoted when it holds what would confuse
-// the array parser.
-std::string ArrayElement(const std::string& s) {
-  bool quote = s.empty();
-  for (char c : s) {
-    if (c == '"' || c == '\\' || c == '{' || c == '}' || c == ',' ||
-        std::isspace(static_cast<unsigned char>(c))) {
-      quote = true;
-    }
-  }
-  if (!quote) return s;
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
     out += c;
   }
   return out + "\"";
@@ -188,17 +171,14 @@ std::optional<Acl> Decode(std::string_view text) {
 }
 
 std::string Format(const Acl& acl, const std::function<std::string(uint32_t)>& name_of) {
-  std::string out = "{";
-  bool first = true;
+  TextArray items;
   for (const Item& item : acl) {
-    if (!first) out += ',';
-    first = false;
     std::string text = item.grantee == kPublic ? "" : QuoteRole(name_of(item.grantee));
     text +=
         "=" + Letters(item.privileges, item.grant_options) + "/" + QuoteRole(name_of(item.grantor));
-    out += ArrayElement(text);
+    items.emplace_back(std::move(text));
   }
-  return out + "}";
+  return FormatTextArray(items);
 }
 
 void Grant(Acl* acl, uint32_t grantee, uint32_t grantor, uint32_t privileges,

@@ -410,8 +410,9 @@ SqlResult<UtilityResult> SessionImpl::RunGrant(const StatementImpl& st) {
         SqlResult<std::vector<std::string>> columns = catalogue::Columns(db_, rel.name);
         if (!columns.ok()) return columns.error();
         for (const auto& [privileges, column] : column_privileges) {
-          auto it = std::find_if(columns->begin(), columns->end(), [&](const std::string& c) {
-            return catalogue::Key(c) == catalogue::Key(column);
+          const std::string wanted = catalogue::Key(column);
+          auto it = std::find_if(columns->begin(), columns->end(), [&wanted](const std::string& c) {
+            return catalogue::Key(c) == wanted;
           });
           if (it == columns->end()) {
             return MakeError("42703",

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/strutil.h"
+#include "sql/array_text.h"
 #include "sql/catalogue.h"
 #include "sql/fmgr_call.h"
 #include "sql/sandbox.h"
@@ -693,32 +694,18 @@ void ArrayToString(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
   const std::string sep = ArgText(argv[1]);
   const bool has_null_text = argc > 2 && sqlite3_value_type(argv[2]) != SQLITE_NULL;
   const std::string null_text = has_null_text ? ArgText(argv[2]) : "";
-  if (text.size() < 2 || text.front() != '{' || text.back() != '}') {
+  std::optional<TextArray> elements = ParseTextArray(text);
+  if (!elements) {
     return fmgr::ResultError(
         ctx, MakeError("22P02", StringPrintf("malformed array literal: \"%s\"", text.c_str())));
   }
   std::string out;
   bool first = true;
-  size_t i = 1;
-  while (i < text.size() - 1) {
-    std::string item;
-    bool quoted = false;
-    if (text[i] == '"') {
-      quoted = true;
-      for (i++; i < text.size() - 1 && text[i] != '"'; i++) {
-        if (text[i] == '\\' && i + 1 < text.size() - 1) i++;
-        item += text[i];
-      }
-      i++;
-    } else {
-      for (; i < text.size() - 1 && text[i] != ','; i++) item += text[i];
-    }
-    if (i < text.size() - 1 && text[i] == ',') i++;
-    const bool is_null = !quoted && EqualsIgnoreCase(item, "NULL");
-    if (is_null && !has_null_text) continue;
+  for (const std::optional<std::string>& e : *elements) {
+    if (!e && !has_null_text) continue;
     if (!first) out += sep;
     first = false;
-    out += is_null ? null_text : item;
+    out += e ? *e : null_text;
   }
   sqlite3_result_text(ctx, out.data(), static_cast<int>(out.size()), SQLITE_TRANSIENT);
 }

@@ -1,6 +1,7 @@
 // Built-in SQL functions and interrupt checks (see functions.h).
 #include "sql/functions.h"
 
+#include <regex.h>
 #include <sqlite3.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -8,12 +9,15 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <memory>
+#include <optional>
 
 #include "common/strutil.h"
 #include "guc/guc.h"
 #include "postgres/miscadmin.h"
 #include "postgres/storage/latch.h"
 #include "postgres/utils/wait_event.h"
+#include "sql/array_text.h"
 #include "sql/session_internal.h"
 #include "sql/system.h"
 #include "sql/value.h"
@@ -382,6 +386,140 @@ SqlError InterruptError(Interrupt reason) {
   }
 }
 
+namespace {
+
+// ---- regular expressions (the ~ operators; lexer.h rewrites them) ----------
+
+// A compiled pattern, kept by SQLite with the statement's constant
+// argument (sqlite3_set_auxdata) so a scan compiles it once.
+struct Compiled {
+  regex_t re;
+};
+
+void FreeCompiled(void* p) {
+  auto* c = static_cast<Compiled*>(p);
+  regfree(&c->re);
+  delete c;
+}
+
+// regexp(pattern, value) for `value REGEXP pattern` (PostgreSQL's ~), and
+// match() for ~*, case-insensitive. POSIX extended expressions: the common
+// part of PostgreSQL's advanced ones (anchors, classes, groups, |, ?, +, *,
+// {m,n}, bracket expressions).
+template <bool kIgnoreCase>
+void RegexpFunc(sqlite3_context* c, int, sqlite3_value** argv) {
+  if (sqlite3_value_type(argv[0]) == SQLITE_NULL || sqlite3_value_type(argv[1]) == SQLITE_NULL) {
+    sqlite3_result_null(c);
+    return;
+  }
+  auto* compiled = static_cast<Compiled*>(sqlite3_get_auxdata(c, 0));
+  if (compiled == nullptr) {
+    const std::string pattern(reinterpret_cast<const char*>(sqlite3_value_text(argv[0])),
+                              static_cast<size_t>(sqlite3_value_bytes(argv[0])));
+    auto* fresh = new Compiled{};
+    const int rc = regcomp(&fresh->re, pattern.c_str(),
+                           REG_EXTENDED | REG_NOSUB | (kIgnoreCase ? REG_ICASE : 0));
+    if (rc != 0) {
+      char why[256];
+      regerror(rc, &fresh->re, why, sizeof why);
+      delete fresh;
+      Fail(c, MakeError("2201B", StringPrintf("invalid regular expression: %s", why)));
+      return;
+    }
+    sqlite3_set_auxdata(c, 0, fresh, FreeCompiled);
+    compiled = static_cast<Compiled*>(sqlite3_get_auxdata(c, 0));
+    if (compiled == nullptr) {  // SQLite could not keep it: use it once
+      compiled = new Compiled{};
+      (void)regcomp(&compiled->re, pattern.c_str(),
+                    REG_EXTENDED | REG_NOSUB | (kIgnoreCase ? REG_ICASE : 0));
+      std::unique_ptr<Compiled, void (*)(void*)> once(compiled, FreeCompiled);
+      const std::string value(reinterpret_cast<const char*>(sqlite3_value_text(argv[1])),
+                              static_cast<size_t>(sqlite3_value_bytes(argv[1])));
+      sqlite3_result_int(c, regexec(&compiled->re, value.c_str(), 0, nullptr, 0) == 0 ? 1 : 0);
+      return;
+    }
+  }
+  const std::string value(reinterpret_cast<const char*>(sqlite3_value_text(argv[1])),
+                          static_cast<size_t>(sqlite3_value_bytes(argv[1])));
+  sqlite3_result_int(c, regexec(&compiled->re, value.c_str(), 0, nullptr, 0) == 0 ? 1 : 0);
+}
+
+// ---- arrays in text form (array_text.h) --------------------------------------
+
+// bgw_array_agg(v): ARRAY(subquery)'s rows as {a,b}; '{}' for none.
+void ArrayAggStep(sqlite3_context* c, int, sqlite3_value** argv) {
+  auto** acc = static_cast<TextArray**>(sqlite3_aggregate_context(c, sizeof(TextArray*)));
+  if (acc == nullptr) return;
+  if (*acc == nullptr) *acc = new TextArray();
+  if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
+    (*acc)->emplace_back(std::nullopt);
+  } else {
+    (*acc)->emplace_back(std::string(reinterpret_cast<const char*>(sqlite3_value_text(argv[0])),
+                                     static_cast<size_t>(sqlite3_value_bytes(argv[0]))));
+  }
+}
+
+void ArrayAggFinal(sqlite3_context* c) {
+  auto** acc = static_cast<TextArray**>(sqlite3_aggregate_context(c, 0));
+  const std::string out = FormatTextArray(acc != nullptr && *acc != nullptr ? **acc : TextArray{});
+  if (acc != nullptr) delete *acc;
+  ResultText(c, out);
+}
+
+// bgw_array_json(array text): the elements as a JSON array for json_each
+// (= ANY (array)); integers stay numbers so they compare with integers.
+void ArrayJsonFunc(sqlite3_context* c, int, sqlite3_value** argv) {
+  if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
+    sqlite3_result_null(c);
+    return;
+  }
+  const std::string text(reinterpret_cast<const char*>(sqlite3_value_text(argv[0])),
+                         static_cast<size_t>(sqlite3_value_bytes(argv[0])));
+  std::optional<TextArray> elements = ParseTextArray(text);
+  if (!elements) {
+    Fail(c, MakeError("22P02", StringPrintf("malformed array literal: \"%s\"", text.c_str())));
+    return;
+  }
+  std::string out = "[";
+  for (size_t i = 0; i < elements->size(); i++) {
+    if (i > 0) out += ',';
+    const std::optional<std::string>& e = (*elements)[i];
+    if (!e) {
+      out += "null";
+      continue;
+    }
+    const bool integer = !e->empty() && e->size() < 19 &&
+                         std::all_of(e->begin() + (e->front() == '-' ? 1 : 0), e->end(),
+                                     [](char ch) { return ch >= '0' && ch <= '9'; }) &&
+                         *e != "-";
+    if (integer) {
+      out += *e;
+      continue;
+    }
+    out += '"';
+    for (char ch : *e) {
+      if (ch == '"' || ch == '\\') {
+        out += '\\';
+        out += ch;
+      } else if (static_cast<unsigned char>(ch) < 0x20) {
+        out += StringPrintf("\\u%04x", ch);
+      } else {
+        out += ch;
+      }
+    }
+    out += '"';
+  }
+  ResultText(c, out + "]");
+}
+
+// pg_get_expr(expression, relation): stored expressions are kept as SQL
+// text already.
+void GetExprFunc(sqlite3_context* c, int, sqlite3_value** argv) {
+  sqlite3_result_value(c, argv[0]);
+}
+
+}  // namespace
+
 void Register(sqlite3* db, FunctionContext* ctx) {
   // Flags: SQLITE_INNOCUOUS for what may run inside a view, trigger,
   // default or index expression someone else defined (with trusted_schema
@@ -425,6 +563,18 @@ void Register(sqlite3* db, FunctionContext* ctx) {
   sqlite3_create_function_v2(db, "greatest", -1, SQLITE_UTF8 | kPure, ctx, ExtremeFunc<true>,
                              nullptr, nullptr, nullptr);
   sqlite3_create_function_v2(db, "least", -1, SQLITE_UTF8 | kPure, ctx, ExtremeFunc<false>, nullptr,
+                             nullptr, nullptr);
+  sqlite3_create_function_v2(db, "regexp", 2, SQLITE_UTF8 | kPure, ctx, RegexpFunc<false>, nullptr,
+                             nullptr, nullptr);
+  sqlite3_create_function_v2(db, "match", 2, SQLITE_UTF8 | kPure, ctx, RegexpFunc<true>, nullptr,
+                             nullptr, nullptr);
+  sqlite3_create_function_v2(db, "bgw_array_agg", 1, SQLITE_UTF8 | kSafe, ctx, nullptr,
+                             ArrayAggStep, ArrayAggFinal, nullptr);
+  sqlite3_create_function_v2(db, "bgw_array_json", 1, SQLITE_UTF8 | kPure, ctx, ArrayJsonFunc,
+                             nullptr, nullptr, nullptr);
+  sqlite3_create_function_v2(db, "pg_get_expr", 2, SQLITE_UTF8 | kPure, ctx, GetExprFunc, nullptr,
+                             nullptr, nullptr);
+  sqlite3_create_function_v2(db, "pg_get_expr", 3, SQLITE_UTF8 | kPure, ctx, GetExprFunc, nullptr,
                              nullptr, nullptr);
   // Often enough to notice a cancel promptly, rarely enough to cost nothing.
   sqlite3_progress_handler(db, 1000, Progress, ctx);

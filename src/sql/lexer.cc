@@ -459,6 +459,17 @@ bool IsReservedWord(const std::string& w) {
   return EndsSelectList(w);
 }
 
+// PostgreSQL's regular-expression match operators as SQLite's REGEXP
+// (regexp(pattern, value)) and MATCH (match(pattern, value): the
+// case-insensitive one), which functions.cc defines; nullptr for others.
+const char* RegexOperator(std::string_view op) {
+  if (op == "~") return " REGEXP ";
+  if (op == "!~") return " NOT REGEXP ";
+  if (op == "~*") return " MATCH ";
+  if (op == "!~*") return " NOT MATCH ";
+  return nullptr;
+}
+
 bool IsBoolOperator(std::string_view op) {
   return op == "=" || op == "==" || op == "<>" || op == "!=" || op == "<" || op == ">" ||
          op == "<=" || op == ">=";
@@ -586,6 +597,7 @@ struct Frame {
   // Inner content summary, for "(x)" naming.
   int inner_events = 0;
   Primary inner;
+  std::string close_suffix;  // emitted after the ')' (ARRAY(subquery), = ANY(array))
 };
 
 // One outermost result column being collected.
@@ -640,6 +652,30 @@ class Rewriter {
     chunks_.resize(static_cast<size_t>(from));
     chunks_.push_back(std::move(text));
   }
+  // PostgreSQL constructs spelled with words that SQLite lacks: OPERATOR(
+  // schema.op), COLLATE "default", ARRAY(subquery), op ANY/ALL (...). True
+  // when the word at *i was rewritten (and *i moved past what it consumed).
+  bool RewriteOperatorWord(const std::string& w, size_t* i, bool in_list);
+  // Whether the significant token before `i` ends an operand (so an
+  // operator there is binary).
+  bool AfterOperand(size_t i) const {
+    size_t p = NextSigBack(i);
+    if (p >= tokens_.size()) return false;
+    const Token& t = tokens_[p];
+    switch (t.kind) {
+      case TokenKind::kWord:
+        return !IsReservedWord(Lower(t.text));
+      case TokenKind::kQuotedIdent:
+      case TokenKind::kString:
+      case TokenKind::kDollarString:
+      case TokenKind::kNumber:
+      case TokenKind::kParam:
+      case TokenKind::kRParen:
+        return true;
+      default:
+        return false;
+    }
+  }
   // Applies a cast of the last primary to the type written as `type_text`.
   bool ApplyCast(Primary* p, const std::string& type_text);
   std::string CastSql(const std::string& expr, uint32_t type) const;
@@ -682,9 +718,88 @@ class Rewriter {
   std::string pending_func_;
   int pending_func_start_ = -1;
   bool pending_wrap_ = false;
+  std::string pending_suffix_;  // the next frame's close_suffix
   // Where a qualified name a.b.c started (set at each '.').
   int qualified_start_ = -1;
 };
+
+bool Rewriter::RewriteOperatorWord(const std::string& w, size_t* at, bool in_list) {
+  size_t i = *at;
+  const size_t n = NextSig(i);
+  const bool paren = n < tokens_.size() && tokens_[n].kind == TokenKind::kLParen;
+  if (w == "operator" && paren) {
+    // OPERATOR(pg_catalog.~): the operator alone.
+    size_t k = NextSig(n);
+    std::string op;
+    while (k < tokens_.size() && tokens_[k].kind != TokenKind::kRParen) {
+      if (tokens_[k].kind == TokenKind::kOp) op = std::string(tokens_[k].text);
+      k = NextSig(k);
+    }
+    if (k >= tokens_.size() || op.empty()) return false;
+    const char* regex = RegexOperator(op);
+    Emit(regex != nullptr ? std::string(regex) : " " + op + " ");
+    for (size_t q = i + 1; q <= k; ++q) Emit("");
+    if (in_list) {
+      ++item_.events;
+      item_.has_bool_op = true;
+    }
+    last_valid_ = false;
+    *at = k;
+    return true;
+  }
+  if (w == "collate") {
+    // COLLATE [pg_catalog.]"default" is the column's own collation: say
+    // nothing; "C" and "POSIX" are byte order, SQLite's BINARY.
+    size_t k = n;
+    if (WordAt(k, "pg_catalog")) {
+      size_t dot = NextSig(k);
+      if (dot < tokens_.size() && tokens_[dot].kind == TokenKind::kDot) k = NextSig(dot);
+    }
+    if (k >= tokens_.size()) return false;
+    const std::string name = IdentifierValue(tokens_[k]);
+    if (name != "default" && name != "C" && name != "POSIX" && name != "c" && name != "posix") {
+      return false;
+    }
+    Emit(name == "default" ? "" : "COLLATE BINARY");
+    for (size_t q = i + 1; q <= k; ++q) Emit("");
+    *at = k;
+    return true;
+  }
+  if (!paren) return false;
+  const size_t first = NextSig(n);
+  const bool subquery = WordAt(first, "select") || WordAt(first, "with") || WordAt(first, "values");
+  if (w == "array" && subquery) {
+    // ARRAY(subquery): its rows as an array, in text form ({a,b}).
+    Emit("(WITH bgw_array(v) AS ");
+    pending_func_ = "array";
+    pending_func_start_ = static_cast<int>(chunks_.size()) - 1;
+    pending_suffix_ = " SELECT bgw_array_agg(v) FROM bgw_array)";
+    return true;
+  }
+  if (w == "any" || w == "some" || w == "all") {
+    // x = ANY (...) is x IN (...), x <> ALL (...) is x NOT IN (...); over
+    // an array (its text form), IN its elements.
+    const int prev = PreviousChunk(static_cast<int>(chunks_.size()));
+    if (prev < 0) return false;
+    std::string& op = chunks_[static_cast<size_t>(prev)];
+    const std::string trimmed(Trim(op));
+    if (w != "all" && trimmed == "=") {
+      op = " IN ";
+    } else if (w == "all" && (trimmed == "<>" || trimmed == "!=")) {
+      op = " NOT IN ";
+    } else {
+      return false;
+    }
+    if (subquery) {
+      Emit("");
+    } else {
+      Emit("(SELECT value FROM json_each(bgw_array_json");
+      pending_suffix_ = "))";
+    }
+    return true;
+  }
+  return false;
+}
 
 size_t Rewriter::ParseTypeName(size_t i, std::string* written) const {
   written->clear();
@@ -998,6 +1113,7 @@ Rewritten Rewriter::Run() {
             continue;
           }
         }
+        if (!quoted && RewriteOperatorWord(w, &i, in_list)) continue;
         // Alias handling inside the list.
         if (in_list) {
           if (!quoted && w == "as") {
@@ -1274,6 +1390,8 @@ Rewritten Rewriter::Run() {
       case TokenKind::kLParen: {
         Frame f;
         f.open_chunk = chunk;
+        f.close_suffix = std::move(pending_suffix_);
+        pending_suffix_.clear();
         if (!pending_func_.empty()) {
           f.func = pending_func_;
           f.primary_start = pending_func_start_;
@@ -1298,6 +1416,7 @@ Rewritten Rewriter::Run() {
         }
         Frame f = stack_.back();
         stack_.pop_back();
+        if (!f.close_suffix.empty()) Emit(f.close_suffix);
         Primary p;
         p.start = f.primary_start;
         if (f.is_cast_call && f.as_chunk >= 0) {
@@ -1360,6 +1479,16 @@ Rewritten Rewriter::Run() {
         break;
       }
       case TokenKind::kOp: {
+        if (const char* sqlite_op = RegexOperator(t.text);
+            sqlite_op != nullptr && AfterOperand(i)) {
+          Emit(sqlite_op);
+          if (in_list) {
+            ++item_.events;
+            item_.has_bool_op = true;
+          }
+          last_valid_ = false;
+          break;
+        }
         Emit(std::string(t.text));
         if (in_list) {
           if (t.text == "*" && item_.events == 0) item_.star = true;

@@ -683,8 +683,13 @@ sql::SqlStatus Catalog::Initialize(const std::string& data_dir, const std::strin
       RoleInfo r;
       r.oid = kBootstrapSuperuserOid;
       r.name = superuser;
+      // As initdb makes it: every attribute.
       r.superuser = true;
       r.can_login = true;
+      r.create_role = true;
+      r.create_db = true;
+      r.replication = true;
+      r.bypass_rls = true;
       r.password = password_verifier;
       s = catalog.InsertRole(r);
     }
