@@ -173,6 +173,12 @@ def test_the_server_catalogue_tables_are_guarded(srv):
     # Nor can a trigger or view smuggle access in.
     run(srv, SUPERUSER, "GRANT CREATE ON SCHEMA public TO alice")
     run(srv, "alice", "CREATE TABLE mine (x int)")
+    # Nor can a table hide a catalogue view from everyone else.
+    refused(srv, "alice", "CREATE VIEW pg_roles AS SELECT 'x' AS rolname", "42P07")
+    refused(srv, "alice", "CREATE TEMP TABLE pg_class (x int)", "42P07")
+    refused(srv, "alice", "ALTER TABLE mine RENAME TO pg_authid", "42P07")
+    refused(srv, "alice", "ALTER TABLE mine RENAME TO bgw_catalog_x", "42P07")
+    assert run(srv, "alice", "SELECT count(*) FROM pg_roles WHERE rolname = 'alice'") == [(1,)]
     refused(srv, "alice", "CREATE TRIGGER t AFTER INSERT ON mine BEGIN "
                           "UPDATE bgw_catalog_class SET owner = 1; END")
     refused(srv, "alice", "CREATE VIEW v AS SELECT * FROM bgw_catalog_proc")

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "common/strutil.h"
+#include "sql/system.h"
 
 namespace bgw::sql::sandbox {
 namespace {
@@ -323,6 +324,15 @@ int Callback(void* arg, int action, const char* a1, const char* a2, const char* 
       if (reserved != nullptr) {
         return Refuse("permission denied for table " + Lower(reserved),
                       "Names starting with bgw_catalog_ belong to the server.");
+      }
+      // A table or view named like a catalogue view would hide it from
+      // every session (SQLite looks in the schema before eponymous tables):
+      // PostgreSQL's pg_catalog always comes first.
+      const bool creates = action == SQLITE_CREATE_TABLE || action == SQLITE_CREATE_TEMP_TABLE ||
+                           action == SQLITE_CREATE_VIEW || action == SQLITE_CREATE_TEMP_VIEW ||
+                           action == SQLITE_CREATE_VTABLE;
+      if (creates && system::IsView(Lower(a1))) {
+        return Deny(MakeError("42P07", "relation \"" + Lower(a1) + "\" already exists"));
       }
       break;
     }
