@@ -197,7 +197,7 @@ inline ErrorInfo Unexpected(Errc code, std::string message) {
 
 namespace internal {
 
-// Implemented in the server (src/bgworker/cxx_api.cc).
+// Implemented in the server (src/fmgr/pg_try.cc).
 //
 // Runs fn(arg) under PG_TRY. Returns true when fn returned. When fn raised
 // ERROR: restores the memory context current at entry, copies the error into

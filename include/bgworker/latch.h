@@ -17,7 +17,7 @@
 // process (WL_EXIT_ON_PM_DEATH), which is what almost every worker wants;
 // kReturn reports it in WaitResult::postmaster_died instead.
 //
-// Wait() is implemented in the server (src/bgworker/cxx_api.cc): an ERROR of
+// Wait() is implemented in the server (src/workers/cxx_api.cc): an ERROR of
 // WaitLatch() never siglongjmps through the caller's frames. Set(), Reset()
 // and IsSet() are inline: they cannot fail. Not thread-safe (SetLatch on
 // another process's latch is safe from any process, as in C).

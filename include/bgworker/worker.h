@@ -6,7 +6,7 @@
 // PostgreSQL-compatible C API of postmaster/bgworker.h and storage/latch.h
 // (RegisterBackgroundWorker, RegisterDynamicBackgroundWorker,
 // GetBackgroundWorkerPid, TerminateBackgroundWorker, WaitLatch), implemented
-// in the server (src/bgworker/cxx_api.cc) and resolved when the module is
+// in the server (src/workers/cxx_api.cc) and resolved when the module is
 // loaded, like the C API. Semantics are the C API's: see docs/modules.md.
 // What the C++ face adds:
 //   * definitions are validated before they reach the server; a string too

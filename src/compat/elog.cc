@@ -25,7 +25,6 @@
 #include <cstring>
 
 #include "common/log.h"
-#include "ipc/proc_exit.h"
 #include "postgres/miscadmin.h"
 #include "postgres/postgres.h"
 #include "postgres/storage/ipc.h"
@@ -266,8 +265,7 @@ bool errstart(int elevel, const char* domain) {
     // An ERROR inside a critical section cannot be recovered from.
     if (CritSectionCount > 0) elevel = PANIC;
     // With nowhere to jump to (or while exiting), ERROR ends the process.
-    if (elevel == ERROR &&
-        (PG_exception_stack == nullptr || proc_exit_inprogress || bgw::ProcExitInProgress())) {
+    if (elevel == ERROR && (PG_exception_stack == nullptr || proc_exit_inprogress)) {
       elevel = FATAL;
     }
     // An error pending on the stack is lost when we do not return: keep the

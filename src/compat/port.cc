@@ -16,7 +16,7 @@
 #include <cstdio>
 #include <cstring>
 
-#include "postmaster/child.h"
+#include "common/process.h"
 
 namespace {
 
@@ -271,7 +271,7 @@ pqsigfunc pqsignal(int signo, pqsigfunc func) {
   act.sa_flags = SA_RESTART;
   if (signo == SIGCHLD) act.sa_flags |= SA_NOCLDSTOP;
   if (sigaction(signo, &act, &oact) < 0) return SIG_ERR;
-  // In the postmaster, children must reset this one (child.h).
+  // In the postmaster, children must reset this one (common/process.h).
   if (func != SIG_DFL) bgw::NoteSignalDisposition(signo);
   return oact.sa_handler;
 }

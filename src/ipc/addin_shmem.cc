@@ -24,12 +24,11 @@
 
 #include "common/log.h"
 #include "ipc/lwlock.h"
-#include "ipc/shmem.h"
+#include "ipc/segment.h"
 #include "postgres/miscadmin.h"
 #include "postgres/postgres.h"
 #include "postgres/storage/shmem.h"
 #include "postgres/storage/spin.h"
-#include "postmaster/child.h"
 
 extern "C" {
 shmem_request_hook_type shmem_request_hook = nullptr;
@@ -68,7 +67,7 @@ AddinHeader* region = nullptr;
 
 size_t AlignUp(size_t n) { return (n + kAlign - 1) & ~(kAlign - 1); }
 
-bool InPostmaster() { return IsPostmasterEnvironment && !bgw::IsUnderPostmaster(); }
+bool InPostmaster() { return IsPostmasterEnvironment && !::IsUnderPostmaster; }
 
 enum class Outcome { kFound, kCreated, kSizeMismatch, kNoSpace, kTooMany };
 

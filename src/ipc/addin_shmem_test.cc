@@ -23,7 +23,7 @@
 #include "compat/compat_testing.h"
 #include "ipc/lwlock.h"
 #include "ipc/proc.h"
-#include "ipc/shmem.h"
+#include "ipc/segment.h"
 #include "postgres/miscadmin.h"
 #include "postgres/storage/shmem.h"
 

@@ -16,7 +16,7 @@
 
 #include "ipc/proc.h"
 #include "ipc/proc_exit.h"
-#include "ipc/shmem.h"
+#include "ipc/segment.h"
 
 namespace bgw::backend_status {
 namespace {

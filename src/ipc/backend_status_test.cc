@@ -21,7 +21,7 @@
 
 #include "ipc/proc.h"
 #include "ipc/proc_exit.h"
-#include "ipc/shmem.h"
+#include "ipc/segment.h"
 #include "postgres/miscadmin.h"
 #include "postgres/pgstat.h"
 #include "postgres/storage/latch.h"

@@ -22,7 +22,7 @@
 #include "ipc/addin_shmem.h"
 #include "ipc/lwlock.h"
 #include "ipc/proc.h"
-#include "ipc/shmem.h"
+#include "ipc/segment.h"
 #include "postgres/miscadmin.h"
 #include "postgres/pgstat.h"
 #include "postgres/storage/condition_variable.h"

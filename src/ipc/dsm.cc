@@ -24,7 +24,7 @@
 #include <cstring>
 
 #include "common/log.h"
-#include "ipc/shmem.h"
+#include "ipc/segment.h"
 #include "postgres/miscadmin.h"
 #include "postgres/storage/dsm.h"
 #include "postgres/utils/memutils.h"

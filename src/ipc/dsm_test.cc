@@ -23,7 +23,7 @@
 #include "ipc/dsm.h"
 #include "ipc/ipc_testing.h"
 #include "ipc/proc_exit.h"
-#include "ipc/shmem.h"
+#include "ipc/segment.h"
 #include "postgres/miscadmin.h"
 #include "postgres/storage/dsm.h"
 #include "postgres/storage/ipc.h"

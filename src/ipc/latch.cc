@@ -67,7 +67,6 @@
 #include "postgres/pgstat.h"
 #include "postgres/storage/latch.h"
 #include "postgres/utils/memutils.h"
-#include "postmaster/child.h"
 
 extern "C" {
 struct Latch* MyLatch = nullptr;
@@ -169,13 +168,13 @@ struct Deadline {
   }
 };
 
-bool DeathWatched() { return bgw::IsUnderPostmaster(); }
+bool DeathWatched() { return ::IsUnderPostmaster; }
 
 // The futex path relies on PR_SET_PDEATHSIG to end a sleep when the
 // postmaster dies. A process under a postmaster where it is not armed (a
 // grandchild a module forked) sleeps in epoll, which watches the pipe.
 bool FutexPathAllowed() {
-  return !bgw::IsUnderPostmaster() || bgw::pmdeath::DeathSignalArmedIn() == current_pid;
+  return !::IsUnderPostmaster || bgw::pmdeath::DeathSignalArmedIn() == current_pid;
 }
 
 void DrainSignalFd() {

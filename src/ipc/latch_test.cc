@@ -526,7 +526,7 @@ void RecordExit(int code, uintptr_t arg) {
 }
 
 void RunFakePostmaster(DeathReport* r, int wake_events) {
-  bgw::SetPostmasterPid(getpid());
+  ::PostmasterPid = getpid();
   if (!bgw::pmdeath::CreatePipe()) _exit(2);
   bgw::ChildSpec spec;
   spec.kind = bgw::ChildKind::kBgWorker;

@@ -58,12 +58,11 @@
 #include <vector>
 
 #include "common/log.h"
-#include "ipc/shmem.h"
+#include "ipc/segment.h"
 #include "postgres/miscadmin.h"
 #include "postgres/postgres.h"
 #include "postgres/storage/shmem.h"
 #include "postgres/utils/wait_event.h"
-#include "postmaster/child.h"
 
 extern "C" {
 LWLockPadded* MainLWLockArray = nullptr;
@@ -437,13 +436,13 @@ NamedRequest* FindNamedRequest(const char* name) {
   return nullptr;
 }
 
-bool InPostmaster() { return IsPostmasterEnvironment && !bgw::IsUnderPostmaster(); }
+bool InPostmaster() { return IsPostmasterEnvironment && !::IsUnderPostmaster; }
 
 }  // namespace
 
 void RequireSharedMemory() {
   if (shmem::IsAttached()) return;
-  if (!bgw::IsUnderPostmaster() && !IsPostmasterEnvironment) return;  // standalone
+  if (!::IsUnderPostmaster && !IsPostmasterEnvironment) return;  // standalone
   ereport(ERROR, errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
           errmsg("shared memory is not available in this process"),
           errhint("Register the background worker with BGWORKER_SHMEM_ACCESS in bgw_flags to "

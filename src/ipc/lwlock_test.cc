@@ -34,7 +34,7 @@
 #include "ipc/addin_shmem.h"
 #include "ipc/proc.h"
 #include "ipc/proc_exit.h"
-#include "ipc/shmem.h"
+#include "ipc/segment.h"
 #include "postgres/miscadmin.h"
 #include "postgres/pgstat.h"
 #include "postgres/storage/ipc.h"

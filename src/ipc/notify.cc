@@ -25,7 +25,7 @@
 #include "ipc/lwlock.h"
 #include "ipc/proc.h"
 #include "ipc/proc_exit.h"
-#include "ipc/shmem.h"
+#include "ipc/segment.h"
 #include "postgres/storage/latch.h"
 #include "postgres/storage/lwlock.h"
 
@@ -257,8 +257,8 @@ sql::SqlStatus AtCommit() {
 
 void AtAbort() { ClearPending(); }
 
-std::vector<sql::Notification> Take() {
-  std::vector<sql::Notification> out;
+std::vector<Notification> Take() {
+  std::vector<Notification> out;
   const int me = MySlot();
   if (me < 0) return out;
   Listener& mine = Listeners()[me];
@@ -277,7 +277,7 @@ std::vector<sql::Notification> Take() {
       channel.resize(header[2]);
       RingRead(pos + kHeaderBytes, channel.data(), channel.size());
       if (channels.count(channel) != 0) {
-        sql::Notification n;
+        Notification n;
         n.sender_pid = static_cast<int32_t>(header[1]);
         n.channel = channel;
         n.payload.resize(header[3]);

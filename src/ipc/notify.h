@@ -14,14 +14,21 @@
 #include <sys/types.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "sql/error.h"
-#include "sql/session.h"  // sql::Notification
+#include "common/sql_error.h"
 
 namespace bgw::notify {
+
+// A notification to deliver (the protocol's NotificationResponse).
+struct Notification {
+  int32_t sender_pid = 0;
+  std::string channel;
+  std::string payload;
+};
 
 inline constexpr size_t kMaxChannelLen = 63;    // NAMEDATALEN - 1
 inline constexpr size_t kMaxPayloadLen = 7999;  // PostgreSQL's limit
@@ -43,7 +50,7 @@ sql::SqlStatus AtCommit();
 void AtAbort();
 
 // Committed notifications for this process's channels not yet taken.
-std::vector<sql::Notification> Take();
+std::vector<Notification> Take();
 
 // Stops listening (at process exit; also registered automatically on the
 // first Listen).

@@ -21,7 +21,7 @@
 #include "ipc/lwlock.h"
 #include "ipc/proc.h"
 #include "ipc/proc_exit.h"
-#include "ipc/shmem.h"
+#include "ipc/segment.h"
 #include "postgres/miscadmin.h"
 #include "postgres/storage/latch.h"
 
@@ -42,8 +42,8 @@ struct Sync {
 
 // Takes notifications, sleeping on the latch between tries, until `want`
 // arrived or 10 s passed.
-std::vector<sql::Notification> TakeAtLeast(size_t want) {
-  std::vector<sql::Notification> got;
+std::vector<notify::Notification> TakeAtLeast(size_t want) {
+  std::vector<notify::Notification> got;
   for (int i = 0; i < 100 && got.size() < want; i++) {
     for (auto& n : Take()) got.push_back(std::move(n));
     if (got.size() >= want) break;
@@ -128,7 +128,7 @@ TEST_F(NotifyTest, CommittedNotificationsArriveInOrderOnceEach) {
   pid_t listener = Child(0, [&] {
     if (!Listen("ch").ok() || !AtCommit().ok()) return 2;
     sync_->phase.store(1);
-    std::vector<sql::Notification> got = TakeAtLeast(3);
+    std::vector<notify::Notification> got = TakeAtLeast(3);
     usleep(50000);  // anything else (the aborted one, "other") would be here now
     for (auto& n : Take()) got.push_back(std::move(n));
     if (got.size() != 3) return 10 + static_cast<int>(got.size());

@@ -7,7 +7,7 @@
 #include <atomic>
 #include <vector>
 
-#include "ipc/shmem.h"
+#include "ipc/segment.h"
 
 namespace bgw::pmsignal {
 namespace {

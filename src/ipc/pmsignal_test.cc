@@ -16,7 +16,7 @@
 #include <set>
 
 #include "ipc/proc_exit.h"
-#include "ipc/shmem.h"
+#include "ipc/segment.h"
 #include "postgres/access/xlog.h"
 
 namespace bgw::pmsignal {

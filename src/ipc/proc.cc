@@ -6,7 +6,7 @@
 #include <cstring>
 
 #include "ipc/proc_exit.h"
-#include "ipc/shmem.h"
+#include "ipc/segment.h"
 #include "postgres/miscadmin.h"
 #include "postgres/storage/procarray.h"
 #include "postgres/utils/wait_event.h"

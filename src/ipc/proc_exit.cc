@@ -9,6 +9,7 @@
 #include "ipc/dsm.h"
 #include "ipc/lwlock.h"
 #include "ipc/pmsignal.h"
+#include "postgres/storage/ipc.h"
 
 namespace bgw {
 namespace {
@@ -98,6 +99,9 @@ void RunShmemExitCallbacks(int code) {
 
 void ProcExit(int code) {
   in_progress = true;
+  // The C API's flag too: elog (src/compat) turns an ERROR raised now into
+  // FATAL by it.
+  proc_exit_inprogress = true;
   // LWLocks first: exit callbacks may need them, and a lock held by an
   // exiting process would hang every other one.
   lwlock::ReleaseAllAtExit();

@@ -18,7 +18,7 @@
 #include "ipc/ipc_testing.h"
 #include "ipc/proc.h"
 #include "ipc/proc_exit.h"
-#include "ipc/shmem.h"
+#include "ipc/segment.h"
 #include "postgres/miscadmin.h"
 #include "postgres/storage/ipc.h"
 #include "postgres/storage/latch.h"

@@ -11,10 +11,11 @@
 #include <vector>
 
 #include "common/log.h"
+#include "common/process.h"
 #include "ipc/pmdeath.h"
 #include "ipc/pmsignal.h"
 #include "ipc/proc_exit.h"
-#include "ipc/shmem.h"
+#include "ipc/segment.h"
 #include "port/process_title.h"
 #include "postgres/miscadmin.h"
 
@@ -22,14 +23,6 @@ namespace bgw {
 namespace {
 
 std::vector<int> postmaster_only_fds;
-pid_t postmaster_pid = 0;
-bool under_postmaster = false;
-// Postmaster: signals whose disposition may not be SIG_DFL (see
-// RecordSignalDispositions), bit `sig - 1`. A plain mask, not a sigset_t:
-// the child reads it without calling into libc (each libc function is code
-// the child pages in). Only the postmaster's thread writes it.
-static_assert(NSIG <= 65, "signal numbers must fit the mask");
-uint64_t changed_dispositions = 0;
 
 void QuickDieHandler(int) {
   // Immediate shutdown or crash of a sibling: shared memory may be corrupt,
@@ -66,19 +59,9 @@ void RecordSignalDispositions() {
     struct sigaction sa;
     if (sigaction(sig, nullptr, &sa) != 0) continue;  // not a valid signal number
     bool is_default = (sa.sa_flags & SA_SIGINFO) == 0 && sa.sa_handler == SIG_DFL;
-    if (!is_default) changed_dispositions |= uint64_t{1} << (sig - 1);
+    if (!is_default) NoteSignalDisposition(sig);
   }
 }
-
-void NoteSignalDisposition(int sig) {
-  if (sig > 0 && sig < NSIG) {
-    changed_dispositions |= uint64_t{1} << (sig - 1);
-  }
-}
-
-void SetPostmasterPid(pid_t pid) { postmaster_pid = pid; }
-pid_t PostmasterPid() { return postmaster_pid; }
-bool IsUnderPostmaster() { return under_postmaster; }
 
 Result<pid_t> LaunchChild(const ChildSpec& spec, const std::function<void()>& child_main) {
   sigset_t all, old;
@@ -94,7 +77,6 @@ Result<pid_t> LaunchChild(const ChildSpec& spec, const std::function<void()>& ch
   }
 
   // --- child ---
-  under_postmaster = true;
   ::IsUnderPostmaster = true;
   MyProcPid = getpid();
   MyStartTime = time(nullptr);
@@ -106,15 +88,15 @@ Result<pid_t> LaunchChild(const ChildSpec& spec, const std::function<void()>& ch
   // Dispositions survive fork; reset what the postmaster changed.
   struct sigaction dfl = {};
   dfl.sa_handler = SIG_DFL;
-  for (uint64_t mask = changed_dispositions; mask != 0; mask &= mask - 1) {
+  for (uint64_t mask = ChangedSignalDispositions(); mask != 0; mask &= mask - 1) {
     sigaction(__builtin_ctzll(mask) + 1, &dfl, nullptr);
   }
-  changed_dispositions = 0;
+  SetChangedSignalDispositions(0);
   struct sigaction sa = {};
   sa.sa_handler = QuickDieHandler;
   sigfillset(&sa.sa_mask);
   sigaction(SIGQUIT, &sa, nullptr);
-  pmdeath::InitChild(postmaster_pid);
+  pmdeath::InitChild(::PostmasterPid);
   sigset_t quit;
   sigemptyset(&quit);
   sigaddset(&quit, SIGQUIT);

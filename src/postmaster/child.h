@@ -61,14 +61,8 @@ void UnregisterPostmasterOnlyFd(int fd);
 // dispositions has run: shared memory creation (after the modules' hooks)
 // and configuration reload. pqsignal() in the postmaster also notes its
 // signal (NoteSignalDisposition).
+// (The record itself is common/process.h's.)
 void RecordSignalDispositions();
-void NoteSignalDisposition(int sig);
-
-// Postmaster: the postmaster's pid as children see it (set once at startup).
-void SetPostmasterPid(pid_t pid);
-pid_t PostmasterPid();
-// True in any child process.
-bool IsUnderPostmaster();
 
 // Postmaster: forks a child that runs `child_main` (which never returns).
 // Returns the child's pid, or an error if fork failed.

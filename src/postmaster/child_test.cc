@@ -8,10 +8,11 @@
 
 #include <cstring>
 
-#include "bgworker/worker_main.h"
 #include "ipc/ipc_testing.h"
 #include "ipc/proc_exit.h"
+#include "postgres/miscadmin.h"
 #include "postgres/port.h"
+#include "workers/worker_main.h"
 
 namespace bgw {
 namespace {
@@ -47,7 +48,7 @@ class SavedDispositions {
 
 TEST(LaunchChild, ResetsEveryDispositionThePostmasterChanged) {
   SavedDispositions saved;
-  SetPostmasterPid(getpid());
+  ::PostmasterPid = getpid();
   // Changed before the record: an inherited SIG_IGN and a raw handler (what
   // a module's _PG_init might install without pqsignal).
   signal(SIGHUP, SIG_IGN);
@@ -80,7 +81,7 @@ TEST(LaunchChild, ResetsEveryDispositionThePostmasterChanged) {
 }
 
 TEST(LaunchChild, TitleAndLogKindNeedNoLongLivedStrings) {
-  SetPostmasterPid(getpid());
+  ::PostmasterPid = getpid();
   ChildSpec spec;
   spec.kind = ChildKind::kBgWorker;
   spec.attach_shmem = false;

@@ -16,9 +16,9 @@
 #include <sstream>
 
 #include "common/strutil.h"
+#include "crypto/password.h"
 #include "guc/guc.h"
 #include "port/unique_fd.h"
-#include "protocol/auth.h"
 #include "storage/catalog.h"
 
 namespace bgw::datadir {
@@ -207,7 +207,7 @@ Status CreateLayout(const InitOptions& options, const std::string& username, boo
   }
   if (internal::fail_before_catalog_for_testing) return Status::Error("injected failure");
   std::string verifier =
-      options.password.empty() ? "" : protocol::MakePasswordVerifier(options.password, username);
+      options.password.empty() ? "" : crypto::MakePasswordVerifier(options.password, username);
   if (sql::SqlStatus s = storage::Catalog::Initialize(path, username, verifier); !s.ok()) {
     return Status::Error("could not create the catalog: " + s.error().message);
   }

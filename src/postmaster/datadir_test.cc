@@ -17,7 +17,7 @@
 #include <sstream>
 #include <string>
 
-#include "protocol/scram.h"
+#include "crypto/scram.h"
 #include "storage/catalog.h"
 
 namespace bgw::datadir {
@@ -411,11 +411,11 @@ TEST_F(DataDirTest, CreateWritesTheChosenMethodsAndAScramVerifier) {
   ASSERT_TRUE(catalog.ok());
   auto role = (*catalog)->FindRole("boss");
   ASSERT_TRUE(role.ok() && role->has_value());
-  auto secret = protocol::scram::ParseSecret((*role)->password);
+  auto secret = crypto::scram::ParseSecret((*role)->password);
   ASSERT_TRUE(secret.has_value()) << (*role)->password;
   EXPECT_EQ(secret->iterations, 4096);
-  EXPECT_TRUE(protocol::scram::VerifyPlainPassword(*secret, "pencil"));
-  EXPECT_FALSE(protocol::scram::VerifyPlainPassword(*secret, "pencil2"));
+  EXPECT_TRUE(crypto::scram::VerifyPlainPassword(*secret, "pencil"));
+  EXPECT_FALSE(crypto::scram::VerifyPlainPassword(*secret, "pencil2"));
 }
 
 TEST_F(DataDirTest, ValidateRefusesBadMethodsAndMissingPasswords) {

@@ -11,7 +11,7 @@
 #include <sstream>
 
 #include "common/strutil.h"
-#include "ipc/shmem.h"
+#include "ipc/segment.h"
 #include "port/process.h"
 #include "port/unique_fd.h"
 

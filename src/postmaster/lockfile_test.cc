@@ -27,7 +27,7 @@
 #include <vector>
 
 #include "common/strutil.h"
-#include "ipc/shmem.h"
+#include "ipc/segment.h"
 
 namespace bgw {
 namespace {

@@ -18,12 +18,9 @@
 #include <optional>
 #include <unordered_map>
 
-#include "bgworker/dynamic_loader.h"
-#include "bgworker/registry.h"
-#include "bgworker/worker_main.h"
-#include "bgworker/worker_slots.h"
 #include "common/log.h"
 #include "common/strutil.h"
+#include "fmgr/dynamic_loader.h"
 #include "guc/guc.h"
 #include "guc/settings.h"
 #include "ipc/addin_shmem.h"
@@ -35,7 +32,7 @@
 #include "ipc/pmsignal.h"
 #include "ipc/proc.h"
 #include "ipc/proc_exit.h"
-#include "ipc/shmem.h"
+#include "ipc/segment.h"
 #include "port/process_title.h"
 #include "port/unique_fd.h"
 #include "postgres/miscadmin.h"
@@ -45,12 +42,15 @@
 #include "postmaster/datadir.h"
 #include "postmaster/listen.h"
 #include "postmaster/lockfile.h"
+#include "postmaster/registry.h"
 #include "postmaster/startup.h"
 #include "postmaster/wal_index_pins.h"
 #include "protocol/auth.h"
 #include "protocol/backend.h"
 #include "storage/catalog.h"
 #include "storage/catalog_cache.h"
+#include "workers/worker_main.h"
+#include "workers/worker_slots.h"
 
 namespace bgw {
 namespace {
@@ -218,7 +218,6 @@ Status Postmaster::Initialize() {
   }
   process_title::Set(title);
   log::SetProcessKind("postmaster");
-  SetPostmasterPid(getpid());
 
   Result<LockFile> lock = LockFile::Create(dir + "/" + datadir::kPidFile, dir, true);
   if (!lock.ok()) return lock.status();

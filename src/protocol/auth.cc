@@ -30,11 +30,19 @@
 #include "common/internal_error.h"
 #include "common/log.h"
 #include "common/strutil.h"
+#include "crypto/password.h"
+#include "crypto/scram.h"
 #include "guc/settings.h"
 #include "protocol/hba.h"
-#include "protocol/scram.h"
 
 namespace bgw::protocol {
+
+namespace scram = crypto::scram;
+using crypto::IsMd5Verifier;
+using crypto::MakeMd5Verifier;
+using crypto::Md5Hex;
+using crypto::RandomBytes;
+
 namespace {
 
 constexpr size_t kMaxAuthMessageLen = 65535;
@@ -65,32 +73,6 @@ void EnsureMockSecret() {
     BGW_INTERNAL_ERROR("could not generate random bytes");
   }
   g_mock_secret_set = true;
-}
-
-void RandomBytes(std::span<uint8_t> out) {
-  if (RAND_bytes(out.data(), static_cast<int>(out.size())) != 1) {
-    BGW_INTERNAL_ERROR("could not generate random bytes");
-  }
-}
-
-std::string Md5Hex(std::string_view data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (EVP_Digest(data.data(), data.size(), digest, &len, EVP_md5(), nullptr) != 1 || len != 16) {
-    BGW_INTERNAL_ERROR("MD5 computation failed");
-  }
-  static const char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < len; i++) {
-    out += kHex[digest[i] >> 4];
-    out += kHex[digest[i] & 15];
-  }
-  return out;
-}
-
-bool IsMd5Verifier(std::string_view s) {
-  return s.size() == 35 && s.substr(0, 3) == "md5" &&
-         s.find_first_not_of("0123456789abcdef", 3) == std::string_view::npos;
 }
 
 std::span<const uint8_t> AsBytes(std::string_view s) {
@@ -389,25 +371,6 @@ bool Authenticate(Connection& conn, const ClientInfo& client,
     if (md5_exchange) return attempt.Md5(role);
   }
   return attempt.Scram(secret, doomed_detail);
-}
-
-std::string MakeScramVerifier(const std::string& password) {
-  if (scram::ParseSecret(password) || IsMd5Verifier(password)) return password;
-  uint8_t salt[scram::kDefaultSaltLen];
-  RandomBytes(salt);
-  return scram::FormatSecret(scram::MakeSecret(password, salt, scram::kDefaultIterations));
-}
-
-std::string MakeMd5Verifier(const std::string& password, const std::string& user) {
-  if (scram::ParseSecret(password) || IsMd5Verifier(password)) return password;
-  return "md5" + Md5Hex(password + user);
-}
-
-std::string MakePasswordVerifier(const std::string& password, const std::string& user) {
-  if (guc::password_encryption == static_cast<int>(guc::PasswordEncryption::kMd5)) {
-    return MakeMd5Verifier(password, user);
-  }
-  return MakeScramVerifier(password);
 }
 
 }  // namespace bgw::protocol

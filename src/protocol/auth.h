@@ -45,13 +45,4 @@ struct ClientInfo {
 bool Authenticate(Connection& conn, const ClientInfo& client,
                   const std::optional<storage::RoleInfo>& role, Deadline deadline);
 
-// Password verifiers, as stored in the catalog: "SCRAM-SHA-256$<iter>:
-// <salt b64>$<StoredKey b64>:<ServerKey b64>" (4096 iterations, 16-byte
-// random salt) or "md5" + md5hex(password + user). A password that already
-// looks like a verifier is stored as given, as PostgreSQL does.
-std::string MakeScramVerifier(const std::string& password);
-std::string MakeMd5Verifier(const std::string& password, const std::string& user);
-// password_encryption decides which MakePasswordVerifier produces.
-std::string MakePasswordVerifier(const std::string& password, const std::string& user);
-
 }  // namespace bgw::protocol

@@ -6,6 +6,8 @@
 // exchange, wrong passwords, and hostile or vanishing clients.
 #include "protocol/auth.h"
 
+#include "crypto/password.h"
+
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -21,14 +23,19 @@
 #include <string>
 #include <thread>
 
+#include "crypto/scram.h"
 #include "guc/guc.h"
 #include "guc/settings.h"
-#include "protocol/scram.h"
-#include "protocol/startup.h"
+#include "protocol/startup_packet.h"
 #include "protocol/wire_testing.h"
 
 namespace bgw::protocol {
 namespace {
+
+namespace scram = crypto::scram;
+using crypto::MakeMd5Verifier;
+using crypto::MakePasswordVerifier;
+using crypto::MakeScramVerifier;
 
 using test_util::Bytes;
 using test_util::ServerMessage;

@@ -12,7 +12,6 @@
 #include <memory>
 #include <optional>
 
-#include "bgworker/signals.h"
 #include "common/log.h"
 #include "common/strutil.h"
 #include "guc/settings.h"
@@ -21,14 +20,15 @@
 #include "ipc/pmsignal.h"
 #include "ipc/proc.h"
 #include "ipc/proc_exit.h"
+#include "ipc/signals.h"
 #include "port/process_title.h"
 #include "postgres/libpq/pqsignal.h"
 #include "postgres/miscadmin.h"
 #include "postgres/storage/latch.h"
 #include "protocol/auth.h"
 #include "protocol/messages.h"
-#include "protocol/session.h"
-#include "protocol/startup.h"
+#include "protocol/query_loop.h"
+#include "protocol/startup_packet.h"
 #include "protocol/wire.h"
 #include "sql/session.h"
 #include "storage/catalog.h"
@@ -104,8 +104,8 @@ Peer PeerOf(int fd) {
 }
 
 // From here on the process is a session: PostgreSQL's client-backend
-// handlers, which only set flags and the latch (bgworker/signals.cc has
-// them; the loop in protocol/session.cc acts on the flags).
+// handlers, which only set flags and the latch (ipc/signals.cc has
+// them; the loop in protocol/query_loop.cc acts on the flags).
 void InstallSessionSignalHandlers() {
   pqinitmask();
   pqsignal(SIGINT, StatementCancelHandler);

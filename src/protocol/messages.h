@@ -18,7 +18,7 @@
 #include <utility>
 #include <vector>
 
-#include "sql/error.h"
+#include "common/sql_error.h"
 
 namespace bgw::protocol {
 

@@ -11,8 +11,8 @@
 
 #include <memory>
 
+#include "common/sql_error.h"
 #include "postgres/postgres.h"
-#include "sql/error.h"
 #include "sql/session.h"
 
 namespace bgw::spi {

@@ -10,10 +10,10 @@
 #include <sqlite3.h>
 
 #include "common/strutil.h"
+#include "crypto/password.h"
 #include "ipc/backend_status.h"
 #include "ipc/pmsignal.h"
 #include "postgres/miscadmin.h"
-#include "protocol/auth.h"
 #include "sql/catalogue.h"
 #include "sql/cursor.h"
 #include "sql/sandbox.h"
@@ -500,7 +500,7 @@ SqlResult<UtilityResult> SessionImpl::RunRole(const StatementImpl& st) {
       Notice("NOTICE", "00000", "empty string is not a valid password, clearing password");
       options.password = "";
     } else {
-      options.password = protocol::MakePasswordVerifier(*spec.plain_password, *name);
+      options.password = crypto::MakePasswordVerifier(*spec.plain_password, *name);
     }
   } else if (spec.password_null) {
     options.password = "";

@@ -21,7 +21,7 @@
 // order from 1.
 #pragma once
 
-#include "sql/error.h"
+#include "common/sql_error.h"
 #include "sql/privileges.h"
 #include "sql/session.h"
 

@@ -36,8 +36,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/sql_error.h"
 #include "sql/acl.h"
-#include "sql/error.h"
 
 struct sqlite3;
 

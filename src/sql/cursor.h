@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "sql/error.h"
+#include "common/sql_error.h"
 #include "sql/lexer.h"
 #include "sql/session_internal.h"
 #include "sql/value.h"

@@ -1,11 +1,11 @@
 // C functions on SQLite; see fmgr_call.h.
 //
 // ERROR handling: a module function may ereport(ERROR), which siglongjmps to
-// the innermost PG_TRY. Module code runs only through CallGuarded, i.e. the
-// server's one PG_TRY-to-value bridge (bgworker::internal::
-// CallCatchingPgError), whose frame holds no C++ objects, so the jump never
-// skips a destructor; the module frames it unwinds are C. Everything with a
-// destructor lives in the callers, which see a plain SqlError value.
+// the innermost PG_TRY. Module code runs only through CallGuarded, the
+// server's one PG_TRY-to-value bridge (fmgr/pg_try.h), whose frame holds no
+// C++ objects, so the jump never skips a destructor; the module frames it
+// unwinds are C. Everything with a destructor lives in the callers, which see
+// a plain SqlError value.
 #include "sql/fmgr_call.h"
 
 #include <cctype>
@@ -15,9 +15,8 @@
 #include <cstring>
 #include <utility>
 
-#include "bgworker/dynamic_loader.h"
-#include "bgworker/error.h"
 #include "common/strutil.h"
+#include "fmgr/dynamic_loader.h"
 #include "postgres/fmgr.h"
 #include "postgres/utils/builtins.h"
 #include "postgres/utils/elog.h"
@@ -549,12 +548,6 @@ void DestroyBound(void* p) { delete static_cast<Bound*>(p); }
 }  // namespace
 
 // ---- public -----------------------------------------------------------------
-
-std::optional<SqlError> CallGuarded(void (*fn)(void* arg), void* arg) {
-  bgworker::ErrorInfo info;
-  if (bgworker::internal::CallCatchingPgError(fn, arg, &info)) return std::nullopt;
-  return SqlError{"ERROR", info.sqlstate, info.message, info.detail, info.hint};
-}
 
 std::string Signature(const std::string& name, const std::vector<uint32_t>& arg_types) {
   std::string s = name + "(";

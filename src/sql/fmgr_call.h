@@ -19,8 +19,9 @@
 #include <string_view>
 #include <vector>
 
+#include "common/sql_error.h"
+#include "fmgr/pg_try.h"
 #include "sql/catalogue.h"
-#include "sql/error.h"
 
 namespace bgw::sql::fmgr {
 
@@ -52,7 +53,7 @@ std::string Signature(const std::string& name, const std::vector<uint32_t>& arg_
 // Runs fn(arg), which may raise ereport(ERROR) (module code, the bgworker C
 // API), and returns the ERROR as a SqlError, or nullopt when fn returned.
 // fn must keep no C++ objects with destructors alive (see bgworker/error.h).
-std::optional<SqlError> CallGuarded(void (*fn)(void* arg), void* arg);
+using bgw::fmgr::CallGuarded;
 
 // Loads the library (running _PG_init on first load; an ERROR there is
 // returned), checks pg_finfo_<symbol> and finds the function. 58P01 for a

@@ -14,7 +14,7 @@
 #include <optional>
 #include <string>
 
-#include "sql/error.h"
+#include "common/sql_error.h"
 #include "sql/session.h"
 
 struct sqlite3;

@@ -41,9 +41,9 @@
 #include <string_view>
 #include <vector>
 
+#include "common/sql_error.h"
 #include "sql/acl.h"
 #include "sql/catalogue.h"
-#include "sql/error.h"
 #include "sql/lexer.h"
 #include "sql/roles.h"
 #include "sql/sandbox.h"

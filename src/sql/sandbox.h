@@ -36,7 +36,7 @@
 #include <optional>
 #include <string>
 
-#include "sql/error.h"
+#include "common/sql_error.h"
 
 struct sqlite3;
 

@@ -3,7 +3,7 @@
 // statements on the database's SQLite file with PostgreSQL's transaction
 // semantics, command tags, type OIDs and SQLSTATEs.
 //
-// The protocol layer (src/protocol/session.cc) and SPI drive it through the
+// The protocol layer (src/protocol/query_loop.cc) and SPI drive it through the
 // extended-query model, which also serves simple queries:
 //
 //   SplitStatements(query text)          simple query only
@@ -44,7 +44,8 @@
 #include <utility>
 #include <vector>
 
-#include "sql/error.h"
+#include "common/sql_error.h"
+#include "ipc/notify.h"
 #include "sql/value.h"
 
 namespace bgw::sql {
@@ -126,12 +127,9 @@ class Portal {
   virtual SqlResult<ExecuteResult> Execute(int64_t max_rows, RowSink& sink) = 0;
 };
 
-// A notification to deliver to the client (NotificationResponse).
-struct Notification {
-  int32_t sender_pid = 0;
-  std::string channel;
-  std::string payload;
-};
+// A notification to deliver to the client (NotificationResponse): the
+// queue's own type (ipc/notify.h).
+using Notification = notify::Notification;
 
 class Session {
  public:

@@ -18,7 +18,7 @@
 #include "ipc/lwlock.h"
 #include "ipc/notify.h"
 #include "ipc/proc.h"
-#include "ipc/shmem.h"
+#include "ipc/segment.h"
 #include "postgres/miscadmin.h"
 #include "sql/session_internal.h"
 #include "storage/catalog.h"

@@ -26,7 +26,6 @@
 #include <utility>
 #include <vector>
 
-#include "bgworker/worker_slots.h"
 #include "common/strutil.h"
 #include "ipc/backend_status.h"
 #include "ipc/notify.h"
@@ -37,6 +36,7 @@
 #include "postgres/utils/memutils.h"
 #include "sql/fmgr_call.h"
 #include "storage/catalog.h"
+#include "workers/worker_slots.h"
 
 namespace bgw::sql::system {
 namespace {

@@ -26,7 +26,7 @@
 #include <string_view>
 #include <vector>
 
-#include "sql/error.h"
+#include "common/sql_error.h"
 #include "sql/session.h"
 
 struct sqlite3;

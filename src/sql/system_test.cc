@@ -21,15 +21,15 @@
 #include <string>
 #include <vector>
 
-#include "bgworker/worker_slots.h"
 #include "common/log.h"
 #include "ipc/backend_status.h"
 #include "ipc/pmsignal.h"
 #include "ipc/proc.h"
 #include "ipc/proc_exit.h"
-#include "ipc/shmem.h"
+#include "ipc/segment.h"
 #include "postgres/miscadmin.h"
 #include "postgres/storage/latch.h"
+#include "workers/worker_slots.h"
 
 namespace bgw::sql::system {
 namespace {

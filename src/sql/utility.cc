@@ -21,7 +21,6 @@
 #include "ipc/notify.h"
 #include "ipc/pmsignal.h"
 #include "postgres/miscadmin.h"
-#include "protocol/auth.h"
 #include "sql/cursor.h"
 #include "sql/session_internal.h"
 #include "sql/system.h"

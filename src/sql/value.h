@@ -14,7 +14,7 @@
 #include <string>
 #include <string_view>
 
-#include "sql/error.h"
+#include "common/sql_error.h"
 
 namespace bgw::sql {
 

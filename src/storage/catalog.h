@@ -28,7 +28,7 @@
 #include <string>
 #include <vector>
 
-#include "sql/error.h"
+#include "common/sql_error.h"
 
 struct sqlite3;
 

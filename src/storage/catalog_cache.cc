@@ -17,7 +17,7 @@
 #include <type_traits>
 #include <utility>
 
-#include "ipc/shmem.h"
+#include "ipc/segment.h"
 
 namespace bgw::storage {
 namespace catalog_cache {

@@ -25,7 +25,7 @@
 #include <string>
 #include <vector>
 
-#include "sql/error.h"
+#include "common/sql_error.h"
 #include "storage/catalog.h"
 
 namespace bgw::storage {

@@ -14,7 +14,7 @@
 #include <string>
 
 #include "ipc/ipc_testing.h"
-#include "ipc/shmem.h"
+#include "ipc/segment.h"
 #include "storage/catalog.h"
 
 namespace bgw::storage {

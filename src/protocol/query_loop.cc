@@ -9,7 +9,7 @@
 // Frontend bodies are decoded by protocol/messages.h (shared with the fuzz
 // target); this file holds only session state: prepared statements and
 // portals by name, and what is owed to the client.
-#include "protocol/session.h"
+#include "protocol/query_loop.h"
 
 #include <chrono>
 #include <map>

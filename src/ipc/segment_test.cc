@@ -4,7 +4,7 @@
 //
 // Every test starts from a fresh segment. Anything that must not touch the
 // test process (the interlock, detaching) runs in a forked child.
-#include "ipc/shmem.h"
+#include "ipc/segment.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>

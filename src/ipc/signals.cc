@@ -1,5 +1,5 @@
 // Worker signal handling and interrupt processing; see signals.h.
-#include "bgworker/signals.h"
+#include "ipc/signals.h"
 
 #include <signal.h>
 #include <unistd.h>
@@ -69,8 +69,7 @@ void StatementCancelHandler(SIGNAL_ARGS) {
 
 void FloatExceptionHandler(SIGNAL_ARGS) {
   (void)postgres_signal_arg;
-  ereport(ERROR, errcode(ERRCODE_FLOATING_POINT_EXCEPTION),
-          errmsg("floating-point exception"),
+  ereport(ERROR, errcode(ERRCODE_FLOATING_POINT_EXCEPTION), errmsg("floating-point exception"),
           errdetail("An invalid floating-point operation was signaled. This probably means an "
                     "out-of-range result or an invalid operation, such as division by zero."));
 }
@@ -128,7 +127,8 @@ void ProcessInterrupts(void) {
   }
   if (QueryCancelPending && QueryCancelHoldoffCount == 0) {
     QueryCancelPending = false;
-    ereport(ERROR, errcode(ERRCODE_QUERY_CANCELED), errmsg("canceling statement due to user request"));
+    ereport(ERROR, errcode(ERRCODE_QUERY_CANCELED),
+            errmsg("canceling statement due to user request"));
   }
 }
 

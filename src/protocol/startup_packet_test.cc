@@ -2,7 +2,7 @@
 // startup-packet family, checked on the bytes the client receives and on the
 // server log (including the cases where both must stay silent). A last test
 // drives the code with a real libpq client (psql) when one is installed.
-#include "protocol/startup.h"
+#include "protocol/startup_packet.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>

@@ -1,5 +1,5 @@
 // Main shared memory segment and named index; see shmem.h.
-#include "ipc/shmem.h"
+#include "ipc/segment.h"
 
 #include <sched.h>
 #include <sys/ipc.h>
@@ -69,8 +69,8 @@ Status CreateMainSegment() {
   total = (total + 4095) & ~size_t{4095};
   void* p = mmap(nullptr, total, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) {
-    return Status::FromErrno(
-        "could not map anonymous shared memory of " + std::to_string(total) + " bytes");
+    return Status::FromErrno("could not map anonymous shared memory of " + std::to_string(total) +
+                             " bytes");
   }
   header = static_cast<ShmemHeader*>(p);
   header->magic = kMagic;
@@ -106,9 +106,8 @@ void* InitStruct(std::string_view name, size_t size, bool* found) {
     if (name == e.name) {
       UnlockIndex();
       if (e.size != size) {
-        log::Log(log::Level::kError,
-                 "shared memory struct \"%s\" has size %zu, requested %zu", e.name,
-                 static_cast<size_t>(e.size), size);
+        log::Log(log::Level::kError, "shared memory struct \"%s\" has size %zu, requested %zu",
+                 e.name, static_cast<size_t>(e.size), size);
         return nullptr;
       }
       *found = true;

@@ -22,14 +22,11 @@
 #include <cstring>
 #include <string>
 
-// Relative paths: src/ is first on the server's include path, and src/bgworker/
-// holds private headers whose names could shadow the public ones.
-#include "../../include/bgworker/error.h"
-#include "../../include/bgworker/latch.h"
-#include "../../include/bgworker/worker.h"
-#include "bgworker/worker_slots.h"
+#include "bgworker/error.h"
+#include "bgworker/latch.h"
+#include "bgworker/worker.h"
 #include "common/strutil.h"
-#include "ipc/shmem.h"
+#include "ipc/segment.h"
 #include "postgres/miscadmin.h"
 #include "postgres/pgstat.h"
 #include "postgres/postgres.h"
@@ -37,6 +34,7 @@
 #include "postgres/storage/latch.h"
 #include "postgres/utils/elog.h"
 #include "postgres/utils/memutils.h"
+#include "workers/worker_slots.h"
 
 namespace bgworker {
 namespace {
@@ -50,8 +48,6 @@ constexpr int64_t kMaxRestartSeconds = 86400LL * 1000;
 // Longest single WaitLatch() timeout we pass: the C API takes a long of
 // milliseconds and adds it to a clock; longer waits are done in steps.
 constexpr int64_t kMaxWaitStepMs = INT_MAX;
-
-std::string Str(const char* s) { return s != nullptr ? std::string(s) : std::string(); }
 
 // The worker's name for messages, cut to what fits the C field.
 std::string ShortName(const std::string& name) {
@@ -245,62 +241,6 @@ std::string DescribeTimeout(std::chrono::milliseconds timeout) {
 }
 
 }  // namespace
-
-// --- error.h ---
-
-namespace internal {
-
-namespace {
-// Moves the error being handled (the top of the error stack) into *out and
-// forgets it. Runs in PG_CATCH after the memory context was restored.
-void TakeCurrentError(ErrorInfo* out) {
-  ErrorData* edata = CopyErrorData();
-  FlushErrorState();
-  out->code = Errc::kPgError;
-  out->message = Str(edata->message);
-  out->sqlstate = Str(unpack_sql_state(edata->sqlerrcode));
-  out->detail = Str(edata->detail);
-  out->hint = Str(edata->hint);
-  FreeErrorData(edata);
-}
-}  // namespace
-
-bool CallCatchingPgError(void (*fn)(void* arg), void* arg, ErrorInfo* error) {
-  // Volatile: read after the siglongjmp lands in PG_CATCH.
-  MemoryContext volatile saved_context = CurrentMemoryContext;
-  ErrorInfo* volatile out = error;
-  volatile bool ok = true;
-  PG_TRY();
-  { fn(arg); }
-  PG_CATCH();
-  {
-    MemoryContextSwitchTo(saved_context);
-    ok = false;
-    TakeCurrentError(out);
-  }
-  PG_END_TRY();
-  return ok;
-}
-
-void RaisePgError(int sqlerrcode, const char* message, const char* detail) {
-  if (sqlerrcode == 0) sqlerrcode = ERRCODE_INTERNAL_ERROR;
-  if (detail != nullptr) {
-    ereport(ERROR, errcode(sqlerrcode), errmsg_internal("%s", message),
-            errdetail_internal("%s", detail));
-  }
-  ereport(ERROR, errcode(sqlerrcode), errmsg_internal("%s", message));
-  pg_unreachable();
-}
-
-int PackSqlState(std::string_view sqlstate) {
-  if (sqlstate.size() != 5) return 0;
-  for (char c : sqlstate) {
-    if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z'))) return 0;
-  }
-  return MAKE_SQLSTATE(sqlstate[0], sqlstate[1], sqlstate[2], sqlstate[3], sqlstate[4]);
-}
-
-}  // namespace internal
 
 // --- worker.h ---
 

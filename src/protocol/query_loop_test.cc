@@ -8,7 +8,7 @@
 // The client's whole conversation is written before RunSession starts (it
 // fits in the socket buffer), and RunSession returns at Terminate or at the
 // end of input, so each test is deterministic and single-threaded.
-#include "protocol/session.h"
+#include "protocol/query_loop.h"
 
 #include <gtest/gtest.h>
 

@@ -6,13 +6,12 @@
 #include <cstring>
 #include <string>
 
-#include "bgworker/registry.h"
-#include "bgworker/worker_slots.h"
-#include "ipc/shmem.h"
+#include "ipc/segment.h"
 #include "postgres/miscadmin.h"
 #include "postgres/pgstat.h"
 #include "postgres/postmaster/bgworker.h"
 #include "postgres/storage/latch.h"
+#include "workers/worker_slots.h"
 
 struct BackgroundWorkerHandle {
   int slot;
@@ -121,7 +120,9 @@ void RegisterBackgroundWorker(BackgroundWorker* worker) {
   if (bgw::shmem::IsAttached() && !process_shared_preload_libraries_in_progress) {
     elog(ERROR, "cannot register background worker \"%s\" after shmem init", worker->bgw_name);
   }
-  bgw::bgworker::RegisterStatic(*worker);
+  if (bgw::bgworker::StaticRegistrar registrar = bgw::bgworker::GetStaticRegistrar()) {
+    registrar(*worker);
+  }
 }
 
 bool RegisterDynamicBackgroundWorker(BackgroundWorker* worker, BackgroundWorkerHandle** handle) {

@@ -17,7 +17,7 @@
 // Registry failures become ereport()s with PostgreSQL's SQLSTATEs; every
 // registry call happens in an inner scope so no C++ object is alive when
 // the ERROR jumps.
-#include "compat/guc_c.h"
+#include "guc/guc_c.h"
 
 #include <cstddef>
 #include <cstdio>

@@ -9,7 +9,7 @@
 // gtest first: the PostgreSQL headers define Max() and Min() macros.
 #include <gtest/gtest.h>
 
-#include "bgworker/worker_slots.h"
+#include "workers/worker_slots.h"
 
 #include <signal.h>
 #include <sys/wait.h>
@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "ipc/pmsignal.h"
-#include "ipc/shmem.h"
+#include "ipc/segment.h"
 
 namespace bgw::bgworker {
 namespace {

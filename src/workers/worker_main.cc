@@ -1,5 +1,5 @@
 // The background worker process; see worker_main.h.
-#include "bgworker/worker_main.h"
+#include "workers/worker_main.h"
 
 #include <dlfcn.h>
 #include <setjmp.h>
@@ -11,12 +11,12 @@
 #include <ctime>
 #include <string_view>
 
-#include "bgworker/dynamic_loader.h"
-#include "bgworker/signals.h"
 #include "common/log.h"
+#include "fmgr/dynamic_loader.h"
 #include "ipc/backend_status.h"
 #include "ipc/proc.h"
 #include "ipc/proc_exit.h"
+#include "ipc/signals.h"
 #include "postgres/fmgr.h"
 #include "postgres/miscadmin.h"
 #include "postgres/pgstat.h"

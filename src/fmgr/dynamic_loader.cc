@@ -1,5 +1,5 @@
 // Module loading; see dynamic_loader.h.
-#include "bgworker/dynamic_loader.h"
+#include "fmgr/dynamic_loader.h"
 
 #include <dlfcn.h>
 #include <sys/stat.h>

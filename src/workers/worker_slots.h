@@ -86,6 +86,14 @@ void CountParallelTermination(const BackgroundWorker& worker);
 // fills an empty bgw_type from bgw_name. Returns false with a message.
 bool ValidateWorker(BackgroundWorker* worker, std::string* error);
 
+// Where RegisterBackgroundWorker (a library's _PG_init in the postmaster)
+// hands static registrations: the postmaster's registry
+// (postmaster/registry.h), which installs itself when it is linked in.
+// Null: nobody takes them (a process without the postmaster's registry).
+using StaticRegistrar = void (*)(const BackgroundWorker& worker);
+void SetStaticRegistrar(StaticRegistrar registrar);
+StaticRegistrar GetStaticRegistrar();
+
 // --- template implementation ---
 std::atomic<uint64_t>* ChangedWords();
 

@@ -1,13 +1,13 @@
 // Tests of SCRAM-SHA-256: base64, RFC 7677's example exchange reproduced
 // byte for byte (user "user", password "pencil"), secrets and their parsing,
 // and every malformed client message the server must refuse.
-#include "protocol/scram.h"
+#include "crypto/scram.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-namespace bgw::protocol::scram {
+namespace bgw::crypto::scram {
 namespace {
 
 std::vector<uint8_t> Bytes(std::string_view s) { return {s.begin(), s.end()}; }
@@ -185,4 +185,4 @@ TEST(ScramTest, YFlagIsAcceptedAndBound) {
 }
 
 }  // namespace
-}  // namespace bgw::protocol::scram
+}  // namespace bgw::crypto::scram

@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "compat/compat_testing.h"
-#include "compat/guc_c.h"
 #include "guc/guc.h"
+#include "guc/guc_c.h"
 #include "postgres/miscadmin.h"
 #include "postgres/postgres.h"
 #include "postgres/utils/guc.h"

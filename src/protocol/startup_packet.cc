@@ -9,7 +9,7 @@
 // ereport(FATAL) are logged at FATAL and sent; those it raises with
 // COMMERROR are logged at LOG and never sent (the client may not even speak
 // the protocol).
-#include "protocol/startup.h"
+#include "protocol/startup_packet.h"
 
 #include <cstring>
 #include <optional>

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "../../include/bgworker/bgworker.h"
+#include "bgworker/bgworker.h"
 #include "compat/compat_testing.h"
 #include "postgres/miscadmin.h"
 #include "postgres/postgres.h"

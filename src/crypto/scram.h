@@ -19,9 +19,9 @@
 #include <string_view>
 #include <vector>
 
-#include "sql/error.h"
+#include "common/sql_error.h"
 
-namespace bgw::protocol::scram {
+namespace bgw::crypto::scram {
 
 inline constexpr int kDefaultIterations = 4096;
 inline constexpr size_t kDefaultSaltLen = 16;
@@ -101,4 +101,4 @@ class ServerExchange {
   bool first_done_ = false;
 };
 
-}  // namespace bgw::protocol::scram
+}  // namespace bgw::crypto::scram

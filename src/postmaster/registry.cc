@@ -1,5 +1,5 @@
 // The postmaster's background worker registry; see registry.h.
-#include "bgworker/registry.h"
+#include "postmaster/registry.h"
 
 #include <signal.h>
 #include <sys/wait.h>
@@ -12,10 +12,10 @@
 #include <unordered_map>
 #include <vector>
 
-#include "bgworker/worker_slots.h"
 #include "common/log.h"
 #include "common/strutil.h"
 #include "guc/settings.h"
+#include "workers/worker_slots.h"
 
 namespace bgw::bgworker {
 namespace {
@@ -148,6 +148,12 @@ RegisteredWorker* Add(const BackgroundWorker& w, int slot) {
   return p;
 }
 
+}  // namespace
+
+namespace {
+// RegisterBackgroundWorker reaches RegisterStatic through the workers
+// layer's hook (worker_slots.h), which sits below this one.
+[[maybe_unused]] const bool installed = (SetStaticRegistrar(&RegisterStatic), true);
 }  // namespace
 
 void RegisterStatic(const BackgroundWorker& worker) {

@@ -1,5 +1,5 @@
 // Background worker slots; see worker_slots.h for the hand-off protocol.
-#include "bgworker/worker_slots.h"
+#include "workers/worker_slots.h"
 
 #include <sched.h>
 
@@ -8,7 +8,7 @@
 
 #include "common/strutil.h"
 #include "ipc/pmsignal.h"
-#include "ipc/shmem.h"
+#include "ipc/segment.h"
 
 namespace bgw::bgworker {
 namespace {
@@ -133,5 +133,12 @@ bool ValidateWorker(BackgroundWorker* w, std::string* error) {
   if (w->bgw_type[0] == '\0') std::memcpy(w->bgw_type, w->bgw_name, BGW_MAXLEN);
   return true;
 }
+
+namespace {
+StaticRegistrar static_registrar = nullptr;
+}  // namespace
+
+void SetStaticRegistrar(StaticRegistrar registrar) { static_registrar = registrar; }
+StaticRegistrar GetStaticRegistrar() { return static_registrar; }
 
 }  // namespace bgw::bgworker

@@ -1,5 +1,5 @@
 // SCRAM-SHA-256 key derivation, secrets and the server's exchange; see scram.h.
-#include "protocol/scram.h"
+#include "crypto/scram.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -10,7 +10,7 @@
 
 #include "common/internal_error.h"
 
-namespace bgw::protocol::scram {
+namespace bgw::crypto::scram {
 namespace {
 
 constexpr char kB64Alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -300,4 +300,4 @@ sql::SqlResult<ServerExchange::FinalResult> ServerExchange::ReadClientFinal(
   return r;
 }
 
-}  // namespace bgw::protocol::scram
+}  // namespace bgw::crypto::scram

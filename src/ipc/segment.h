@@ -26,7 +26,7 @@
 
 namespace bgw::shmem {
 
-inline constexpr size_t kMaxNameLen = 63;      // index names, NUL excluded
+inline constexpr size_t kMaxNameLen = 63;  // index names, NUL excluded
 inline constexpr size_t kMaxIndexEntries = 512;
 inline constexpr size_t kSlackBytes = 100000;  // for allocations after startup
 inline constexpr size_t kAlignment = 64;       // cache line

@@ -21,7 +21,7 @@
 // gtest first: the PostgreSQL headers define Max() and Min() macros.
 #include <gtest/gtest.h>
 
-#include "bgworker/registry.h"
+#include "postmaster/registry.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -38,11 +38,11 @@
 #include <string>
 #include <vector>
 
-#include "bgworker/worker_slots.h"
 #include "common/log.h"
 #include "guc/settings.h"
 #include "ipc/pmsignal.h"
-#include "ipc/shmem.h"
+#include "ipc/segment.h"
+#include "workers/worker_slots.h"
 
 namespace bgw::bgworker {
 namespace {
