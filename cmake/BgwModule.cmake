@@ -4,6 +4,20 @@
 # PostgreSQL-compatible headers, the way an out-of-tree module would with
 # `bgw config --cflags`. Undefined symbols are left for the server to provide
 # when it loads the module.
+#
+# Warnings: always -Wall -Wextra; -Werror only with BGW_MODULE_WERROR, which
+# is on for the modules in this tree (CI keeps them warning-free) and off by
+# default for a module author's own build, where a newer or different
+# compiler may warn about code we never see.
+
+if(DEFINED BGW_SOURCE_INCLUDE_DIR)
+  set(_bgw_module_werror_default ON)
+else()
+  set(_bgw_module_werror_default OFF)
+endif()
+option(BGW_MODULE_WERROR "Treat warnings as errors in bgw_add_module() targets"
+       ${_bgw_module_werror_default})
+
 function(bgw_add_module name)
   cmake_parse_arguments(ARG "" "" "SOURCES" ${ARGN})
   add_library(${name} MODULE ${ARG_SOURCES})
@@ -20,5 +34,13 @@ function(bgw_add_module name)
                     OUTPUT_STRIP_TRAILING_WHITESPACE COMMAND_ERROR_IS_FATAL ANY)
     target_include_directories(${name} PRIVATE ${bgw_inc} ${bgw_inc}/..)
   endif()
-  target_compile_options(${name} PRIVATE -Wall -Wextra -Werror -fPIC)
+  target_compile_options(${name} PRIVATE -Wall -Wextra -fPIC)
+  if(BGW_MODULE_WERROR)
+    target_compile_options(${name} PRIVATE -Werror)
+  endif()
+  # GCC 12 at -O3 reports a false -Wrestrict inside libstdc++'s std::string
+  # (GCC bug 105329, fixed in GCC 13); the top-level CMakeLists.txt works
+  # around it for the server's own targets, this for C++ modules.
+  target_compile_options(${name} PRIVATE
+    $<$<AND:$<COMPILE_LANG_AND_ID:CXX,GNU>,$<VERSION_LESS:$<CXX_COMPILER_VERSION>,13>>:-Wno-restrict>)
 endfunction()

@@ -130,30 +130,37 @@ def srv(make_server):
     return s
 
 
-def worker_connects(srv, conn):
+def worker_connects(srv, conn, datname, usename):
+    """A 'connect' worker for conn ("db;role;flags") gets in, as pg_stat_activity shows."""
     mark = srv.log_mark()
-    pid = int(trust_psql(srv, f"SELECT spi_launch('connect', 0, '{conn}')"))
-    srv.wait_for_log(r"spi_test connect: connected to database", since=mark)
-    if pid:
-        trust_psql(srv, f"SELECT pg_terminate_backend({pid})")
-        harness.wait_gone([pid])
+    trust_psql(srv, f"SELECT spi_launch('connect', 0, '{conn}')")
+    m = srv.wait_for_log(r"\[(\d+)\] .*spi_test connect: connected to database", since=mark)
+    pid = int(m.group(1))
+    row = harness.wait_until(lambda: trust_psql(
+        srv, f"SELECT datname, usename FROM pg_stat_activity WHERE pid = {pid}"),
+        what=f"worker {pid} in pg_stat_activity")
+    assert row == f"{datname}|{usename}", row
+    assert trust_psql(srv, f"SELECT pg_terminate_backend({pid})") == "t"
+    harness.wait_gone([pid])
 
 
 def worker_refused(srv, conn, pattern):
+    """A 'connect' worker for conn stops with the FATAL `pattern`, never connected."""
     mark = srv.log_mark()
-    pid = int(trust_psql(srv, f"SELECT spi_launch('connect', 0, '{conn}')"))
-    srv.wait_for_log(pattern, since=mark)
-    if pid:
-        harness.wait_gone([pid])
+    trust_psql(srv, f"SELECT spi_launch('connect', 0, '{conn}')")
+    m = srv.wait_for_log(rf"\[(\d+)\] .*{pattern}", since=mark)
+    pid = int(m.group(1))
+    srv.wait_for_log(rf"\(PID {pid}\) exited with exit code 1", since=mark)
+    assert "spi_test connect: connected" not in srv.log_since(mark), srv.log_since(mark)
 
 
 def test_worker_connections_see_catalog_changes_at_once(srv):
     trust_psql(srv, "CREATE DATABASE wapp")
     trust_psql(srv, "CREATE ROLE wrole LOGIN")
-    worker_connects(srv, "wapp;wrole;0")
+    worker_connects(srv, "wapp;wrole;0", "wapp", "wrole")
     trust_psql(srv, "ALTER DATABASE wapp RENAME TO wapp2")
     worker_refused(srv, "wapp;wrole;0", r'FATAL:.*database "wapp" does not exist')
-    worker_connects(srv, "wapp2;wrole;0")
+    worker_connects(srv, "wapp2;wrole;0", "wapp2", "wrole")
     trust_psql(srv, "ALTER DATABASE wapp2 ALLOW_CONNECTIONS false")
     worker_refused(srv, "wapp2;wrole;0",
                    r'FATAL:.*database "wapp2" is not currently accepting connections')

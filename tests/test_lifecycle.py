@@ -213,11 +213,21 @@ def test_immediate_shutdown_with_client(server):
     conn = server.open_idle_connection()
     (backend,) = server.wait_children("backend", 1)
     pm = server.pid
+    mark = server.log_mark()
     server.stop("immediate")
     wait_gone([pm, backend])
-    harness.wait_eof(conn)
+    # The backend was killed before the client's startup packet: it says nothing.
+    assert harness.wait_eof(conn) == b""
+    log = server.log_since(mark)
+    assert SHUTDOWN_LINES["immediate"] in log, log
+    # No clean shutdown was recorded, so the next start recovers.
+    assert LOG_SHUT_DOWN not in log, log
+    mark = server.log_mark()
     server.start()
     server.wait_accepting()
+    log = server.log_since(mark)
+    assert "database system was interrupted; last known up at" in log, log
+    assert "automatic recovery in progress" in log, log
 
 
 @pytest.mark.parametrize("delay", [0.0, 0.01, 0.05, 0.2, "pidfile"])

@@ -42,10 +42,16 @@ def test_process_titles(server):
 
 def test_startup_process_exits(server):
     pm = server.pid
+    # The startup process logs the state it found the data directory in.
+    m = server.wait_for_log(r"\[(\d+)\] startup LOG:  database system was shut down at")
+    startup = int(m.group(1))
+    assert startup != pm
     wait_until(
-        lambda: not server.children_by_kind("startup", pm),
+        lambda: not pid_alive(startup) and not server.children_by_kind("startup", pm),
         what="the startup process to exit once the server is ready",
     )
+    log = server.read_log()
+    assert log.index(m.group(0)) < log.index(harness.LOG_READY), log
 
 
 def test_backend_exits_when_client_disconnects(server):

@@ -79,20 +79,29 @@ def test_connect_by_name_and_by_oid_shows_in_pg_stat_activity(srv):
 
 
 def test_connection_refusals_are_fatal(srv):
-    mark = srv.log_mark()
-    launch(srv, "noflag")
-    srv.wait_for_log(r"FATAL:.*database connection requirement not indicated during "
-                     r"registration", since=mark)
-    launch(srv, "connect", conn="nosuchdb;;0")
-    srv.wait_for_log(r'FATAL:.*database "nosuchdb" does not exist', since=mark)
-    launch(srv, "connect", conn="postgres;nosuchrole;0")
-    srv.wait_for_log(r'FATAL:.*role "nosuchrole" does not exist', since=mark)
-    launch(srv, "twice")
-    srv.wait_for_log(r"ERROR:.*BackgroundWorkerInitializeConnection may only be called once",
-                     since=mark)
-    pid = run(srv, "nodb", conn=";;0")
-    srv.wait_for_log(r"ERROR:.*cannot execute SQL without a database connection", since=mark)
-    srv.wait_for_log(exit_line(pid, 1), since=mark)
+    def ends_with(mode, conn, level, message):
+        """The worker logs `level: message`, exits with code 1, and never connected
+        unless its mode connects first. Returns the worker's log lines."""
+        mark = srv.log_mark()
+        launch(srv, mode, conn=conn)
+        m = srv.wait_for_log(rf"\[(\d+)\] .*{level}:  {message}", since=mark)
+        pid = int(m.group(1))
+        srv.wait_for_log(exit_line(pid, 1), since=mark)
+        return [l for l in srv.log_since(mark).splitlines() if f"[{pid}]" in l]
+
+    for mode, conn, message in [
+        ("noflag", "postgres;;0",
+         "database connection requirement not indicated during registration"),
+        ("connect", "nosuchdb;;0", 'database "nosuchdb" does not exist'),
+        ("connect", "postgres;nosuchrole;0", 'role "nosuchrole" does not exist'),
+    ]:
+        lines = ends_with(mode, conn, "FATAL", message)
+        assert not [l for l in lines if "connected to database" in l], lines
+    lines = ends_with("twice", "postgres;;0", "ERROR",
+                      "BackgroundWorkerInitializeConnection may only be called once")
+    assert [l for l in lines if "spi_test twice: connected to database" in l], lines
+    lines = ends_with("nodb", ";;0", "ERROR", "cannot execute SQL without a database connection")
+    assert [l for l in lines if "spi_test nodb: connected to database 0" in l], lines
 
 
 def test_allow_connections_false_and_bypass(srv):
@@ -191,12 +200,14 @@ def test_worker_notify_reaches_a_listening_client(srv):
 
 def test_listening_worker_logs_notifications(srv):
     mark = srv.log_mark()
-    pid = launch(srv, "listen")
-    srv.wait_for_log(r"listen: listening", since=mark)
-    psql(srv, "NOTIFY spi_chan, 'hello'")
-    srv.wait_for_log(r'LOG:.*NOTIFY for "spi_chan" payload "hello" from PID \d+', since=mark)
-    psql(srv, f"SELECT pg_terminate_backend({pid})")
-    harness.wait_gone([pid])
+    launch(srv, "listen")
+    pid = int(srv.wait_for_log(r"\[(\d+)\] .*listen: listening", since=mark).group(1))
+    sender = value(srv, "SELECT pg_notify('spi_chan', 'hello'), pg_backend_pid()").split("|")[1]
+    # Logged by the worker itself, naming the backend that sent it.
+    srv.wait_for_log(rf'\[{pid}\] .*LOG:  NOTIFY for "spi_chan" payload "hello" from PID '
+                     rf'{sender}$', since=mark)
+    assert value(srv, f"SELECT pg_terminate_backend({pid})") == "t"
+    srv.wait_for_log(exit_line(pid, 1), since=mark)
 
 
 def test_kill_9_mid_transaction_keeps_only_committed_rows(srv):

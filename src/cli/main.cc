@@ -26,9 +26,8 @@ int main(int argc, char** argv) {
     const char* name;
     int (*fn)(int, char**);
   } const kCommands[] = {
-      {"init", bgw::cli::Init},        {"run", bgw::cli::Run},
-      {"start", bgw::cli::Start},      {"stop", bgw::cli::Stop},
-      {"status", bgw::cli::StatusCmd}, {"reload", bgw::cli::Reload},
+      {"init", bgw::cli::Init},     {"run", bgw::cli::Run},          {"start", bgw::cli::Start},
+      {"stop", bgw::cli::Stop},     {"status", bgw::cli::StatusCmd}, {"reload", bgw::cli::Reload},
       {"config", bgw::cli::Config},
   };
   for (const auto& c : kCommands) {

@@ -57,8 +57,7 @@ const Options& CurrentOptions();
 // Process kind for %b ("postmaster", "backend", the worker's bgw_type...).
 void SetProcessKind(std::string_view kind);
 // Session fields for %u, %d, %a (empty when unknown).
-void SetSessionInfo(std::string_view user, std::string_view database,
-                    std::string_view application);
+void SetSessionInfo(std::string_view user, std::string_view database, std::string_view application);
 
 // PostgreSQL's rule for the server log: LOG ranks above ERROR.
 bool ShouldEmit(Level level);

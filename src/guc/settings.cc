@@ -398,7 +398,7 @@ bool CheckNonEmpty(std::string& value, std::string* detail) {
   return false;
 }
 
-void DefineOrDie(const char* name, Status s) {
+void DefineOrDie(const char* name, const Status& s) {
   if (!s.ok()) {
     BGW_INTERNAL_ERROR("cannot define session parameter \"%s\": %s", name, s.message().c_str());
   }

@@ -21,6 +21,7 @@
 
 #include "common/log.h"
 #include "compat/compat_testing.h"
+#include "ipc/ipc_testing.h"
 #include "ipc/lwlock.h"
 #include "ipc/proc.h"
 #include "ipc/segment.h"
@@ -30,29 +31,16 @@
 namespace bgw::addin {
 namespace {
 
+using bgw::testing::WaitExit;
 using compat::testing::CatchError;
 using compat::testing::CaughtError;
 
-int ExitCode(pid_t pid) {
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return -1;
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 1000 + WTERMSIG(status);
-}
-
 template <typename F>
 pid_t Spawn(F&& body) {
-  fflush(nullptr);
-  pid_t pid = fork();
-  if (pid == 0) {
-    alarm(60);
+  return bgw::testing::ForkChild([&] {
     MyProcPid = getpid();
-    int rc = body();
-    fflush(nullptr);
-    _exit(rc);
-  }
-  return pid;
+    return body();
+  });
 }
 
 bool Filled(const void* p, size_t n, unsigned char byte) {
@@ -226,7 +214,7 @@ TEST_F(ShmemAddinTest, ChildFindsTheStructAndSharesIt) {
     mine->fetch_add(1);
     return 0;
   });
-  EXPECT_EQ(ExitCode(pid), 0);
+  EXPECT_EQ(WaitExit(pid), 0);
   EXPECT_EQ(value->load(), 42);
 }
 
@@ -338,7 +326,7 @@ TEST_F(ShmemAddinTest, ServerProcessWithoutSharedMemoryGetsAClearError) {
     if (ShmemAddrIsValid(&e)) return 5;
     return 0;
   });
-  EXPECT_EQ(ExitCode(pid), 0);
+  EXPECT_EQ(WaitExit(pid), 0);
 }
 
 TEST_F(ShmemAddinTest, ReinitializationGivesAFreshRegionWithTheSameBudget) {
@@ -384,7 +372,7 @@ TEST_F(ShmemAddinTest, ConcurrentChildrenAgreeOnStructs) {
     }));
   }
   go->store(1);
-  for (pid_t pid : pids) EXPECT_EQ(ExitCode(pid), 0);
+  for (pid_t pid : pids) EXPECT_EQ(WaitExit(pid), 0);
   for (int i = 0; i < kNames; i++) {
     auto* shared = static_cast<std::atomic<int64_t>*>(
         ShmemInitStruct(("shared" + std::to_string(i)).c_str(), 8, &found));

@@ -19,11 +19,14 @@
 #include <type_traits>
 #include <vector>
 
+#include "ipc/ipc_testing.h"
 #include "postgres/storage/condition_variable.h"
 #include "postgres/storage/lwlock.h"
 #include "postgres/storage/spin.h"
 
 namespace {
+
+using bgw::testing::WaitExit;
 
 struct Shared {
   pg_atomic_uint32 u32;
@@ -36,14 +39,6 @@ struct Shared {
   int64 payload[64];
   pg_atomic_uint32 published;
 };
-
-int ExitCode(pid_t pid) {
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return -1;
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 1000 + WTERMSIG(status);
-}
 
 class AtomicsTest : public ::testing::Test {
  protected:
@@ -58,20 +53,17 @@ class AtomicsTest : public ::testing::Test {
   template <typename F>
   void RunInChildren(int n, F&& body) {
     std::vector<pid_t> pids;
-    fflush(nullptr);
     for (int i = 0; i < n; i++) {
-      pid_t pid = fork();
-      ASSERT_GE(pid, 0);
-      if (pid == 0) {
-        alarm(60);
+      pid_t pid = bgw::testing::ForkChild([&] {
         while (pg_atomic_read_u32(&s_->go) == 0) pg_spin_delay();
         body(i);
-        _exit(0);
-      }
+        return 0;
+      });
+      ASSERT_GE(pid, 0);
       pids.push_back(pid);
     }
     pg_atomic_write_u32(&s_->go, 1);
-    for (pid_t pid : pids) EXPECT_EQ(ExitCode(pid), 0);
+    for (pid_t pid : pids) EXPECT_EQ(WaitExit(pid), 0);
   }
 
   Shared* s_ = nullptr;
@@ -161,7 +153,8 @@ TEST_F(AtomicsTest, TypesFitSharedMemory) {
   static_assert(std::is_trivially_copyable_v<pg_atomic_flag>);
   static_assert(std::is_trivially_copyable_v<ConditionVariable>);
   static_assert(sizeof(pg_atomic_uint32) == 4);
-  static_assert(sizeof(pg_atomic_uint64) == 8 && alignof(pg_atomic_uint64) == 8);
+  static_assert(sizeof(pg_atomic_uint64) == 8);
+  static_assert(alignof(pg_atomic_uint64) == 8);
   static_assert(sizeof(slock_t) == 1);
   static_assert(sizeof(ConditionVariableMinimallyPadded) == 16);
   SUCCEED();

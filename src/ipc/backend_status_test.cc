@@ -70,15 +70,13 @@ class BackendStatusTest : public ::testing::Test {
   // exits through ProcExit with body's result.
   template <typename F>
   pid_t Child(int slot, F&& body) {
-    fflush(nullptr);
-    pid_t pid = fork();
-    if (pid != 0) return pid;
-    alarm(60);
-    ResetExitCallbacks();
-    MyProcPid = getpid();
-    InitializeLatchSupport();
-    proc::AttachChild(slot, "test", "backend_status_test");
-    ProcExit(body());
+    return bgw::testing::ForkChild([&]() -> int {
+      ResetExitCallbacks();
+      MyProcPid = getpid();
+      InitializeLatchSupport();
+      proc::AttachChild(slot, "test", "backend_status_test");
+      ProcExit(body());
+    });
   }
 
   Sync* sync_ = nullptr;

@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "compat/compat_testing.h"
 #include "ipc/addin_shmem.h"
+#include "ipc/ipc_testing.h"
 #include "ipc/lwlock.h"
 #include "ipc/proc.h"
 #include "ipc/segment.h"
@@ -31,12 +32,13 @@
 namespace bgw {
 namespace {
 
+using bgw::testing::WaitExit;
+using bgw::testing::WaitFor;
 using compat::testing::CatchError;
 using compat::testing::CaughtError;
 using Clock = std::chrono::steady_clock;
 
 constexpr int kSlots = 8;
-constexpr auto kWaitLimit = std::chrono::seconds(30);
 
 struct Area {
   ConditionVariable cv;
@@ -48,38 +50,14 @@ struct Area {
   std::atomic<int> turn;
 };
 
-int ExitCode(pid_t pid) {
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return -1;
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 1000 + WTERMSIG(status);
-}
-
-template <typename P>
-bool WaitFor(P&& pred) {
-  auto deadline = Clock::now() + kWaitLimit;
-  while (!pred()) {
-    if (Clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  return true;
-}
-
 template <typename F>
 pid_t Spawn(int slot, F&& body) {
-  fflush(nullptr);
-  pid_t pid = fork();
-  if (pid == 0) {
-    alarm(60);
+  return bgw::testing::ForkChild([&] {
     MyProcPid = getpid();
     InitializeLatchSupport();
     if (slot >= 0) proc::AttachChild(slot, "cv test", "child");
-    int rc = body();
-    fflush(nullptr);
-    _exit(rc);
-  }
-  return pid;
+    return body();
+  });
 }
 
 class CondVarTest : public ::testing::Test {
@@ -144,7 +122,7 @@ TEST_F(CondVarTest, SignalWakesSleepersOneAtATime) {
   area_->tokens = 1;
   ConditionVariableSignal(&area_->cv);
   ASSERT_TRUE(WaitFor([this] { return area_->woken.load() == 2; }));
-  for (pid_t pid : pids) EXPECT_EQ(ExitCode(pid), 0);
+  for (pid_t pid : pids) EXPECT_EQ(WaitExit(pid), 0);
   EXPECT_EQ(area_->cv.wakeup.head, INVALID_PGPROCNO) << "nobody left on the list";
 }
 
@@ -164,7 +142,7 @@ TEST_F(CondVarTest, BroadcastWakesEverySleeper) {
   ASSERT_TRUE(WaitFor([this] { return area_->prepared.load() == kSleepers; }));
   area_->go = 1;
   ConditionVariableBroadcast(&area_->cv);
-  for (pid_t pid : pids) EXPECT_EQ(ExitCode(pid), 0);
+  for (pid_t pid : pids) EXPECT_EQ(WaitExit(pid), 0);
   EXPECT_EQ(area_->woken.load(), kSleepers);
 }
 
@@ -184,7 +162,7 @@ TEST_F(CondVarTest, TimedSleepTimesOutWithoutAWakeup) {
     ConditionVariableCancelSleep();
     return 0;
   });
-  EXPECT_EQ(ExitCode(pid), 0);
+  EXPECT_EQ(WaitExit(pid), 0);
 }
 
 TEST_F(CondVarTest, PingPongNeverLosesAWakeup) {
@@ -203,8 +181,8 @@ TEST_F(CondVarTest, PingPongNeverLosesAWakeup) {
   };
   pid_t a = Spawn(0, [&] { return player(0); });
   pid_t b = Spawn(1, [&] { return player(1); });
-  EXPECT_EQ(ExitCode(a), 0);
-  EXPECT_EQ(ExitCode(b), 0);
+  EXPECT_EQ(WaitExit(a), 0);
+  EXPECT_EQ(WaitExit(b), 0);
   EXPECT_EQ(area_->turn.load(), 2 * kRounds);
 }
 
@@ -224,8 +202,8 @@ TEST_F(CondVarTest, CancelledSignalGoesToTheNextSleeper) {
   area_->tokens = 1;
   ConditionVariableSignal(&area_->cv);  // picks the quitter, first in line
   area_->go = 1;
-  EXPECT_EQ(ExitCode(quitter), 0);
-  EXPECT_EQ(ExitCode(sleeper), 0);
+  EXPECT_EQ(WaitExit(quitter), 0);
+  EXPECT_EQ(WaitExit(sleeper), 0);
   EXPECT_EQ(area_->woken.load(), 1);
 }
 
@@ -238,7 +216,7 @@ TEST_F(CondVarTest, SleepingNeedsAProcessSlot) {
     ConditionVariableSignal(&area_->cv);  // anyone may signal
     return 0;
   });
-  EXPECT_EQ(ExitCode(pid), 0);
+  EXPECT_EQ(WaitExit(pid), 0);
 }
 
 }  // namespace

@@ -79,21 +79,21 @@ class DsmTest : public ::testing::Test {
   // ERROR is recorded and exits 90. Exits through ProcExit.
   template <typename F>
   pid_t Child(F&& body) {
-    fflush(nullptr);
-    pid_t pid = fork();
-    if (pid != 0) return pid;
-    alarm(kChildAlarmSeconds);
-    ResetExitCallbacks();
-    IsPostmasterEnvironment = false;
-    IsUnderPostmaster = false;
-    MyProcPid = getpid();
-    int code = 0;
-    CaughtError e = CatchError([&] { code = body(); });
-    if (e.raised) {
-      snprintf(sync_->error, sizeof sync_->error, "%s", e.message.c_str());
-      code = 90;
-    }
-    ProcExit(code);
+    return bgw::testing::ForkChild(
+        [&]() -> int {
+          ResetExitCallbacks();
+          IsPostmasterEnvironment = false;
+          IsUnderPostmaster = false;
+          MyProcPid = getpid();
+          int code = 0;
+          CaughtError e = CatchError([&] { code = body(); });
+          if (e.raised) {
+            snprintf(sync_->error, sizeof sync_->error, "%s", e.message.c_str());
+            code = 90;
+          }
+          ProcExit(code);
+        },
+        kChildAlarmSeconds);
   }
 
   std::string prefix_;

@@ -40,23 +40,12 @@
 
 namespace {
 
+using bgw::testing::WaitExit;
+using bgw::testing::WaitStatus;
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 constexpr long kLongTimeoutMs = 30000;  // only reached if a wake-up is lost
-
-int WaitStatus(pid_t pid) {
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return -1;
-  }
-  return status;
-}
-
-int ExitCode(pid_t pid) {
-  int status = WaitStatus(pid);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 1000 + WTERMSIG(status);
-}
 
 long ElapsedMs(Clock::time_point since) {
   return static_cast<long>(std::chrono::duration_cast<milliseconds>(Clock::now() - since).count());
@@ -168,7 +157,7 @@ TEST_F(LatchTest, ChildSetsParentsSharedLatch) {
   int rc = WaitLatch(shared, WL_LATCH_SET | WL_TIMEOUT, kLongTimeoutMs, 0);
   EXPECT_EQ(rc, WL_LATCH_SET);
   EXPECT_LT(ElapsedMs(start), kLongTimeoutMs / 2);
-  EXPECT_EQ(ExitCode(pid), 0);
+  EXPECT_EQ(WaitExit(pid), 0);
   DisownLatch(shared);
   EXPECT_EQ(shared->owner_pid, 0);
   close(go[0]);
@@ -200,7 +189,7 @@ TEST_F(LatchTest, ChildWithInheritedMyProcPidStillWakesTheOwner) {
   long elapsed = ElapsedMs(start);
   EXPECT_EQ(rc, WL_LATCH_SET);
   EXPECT_LT(elapsed, 4000) << "woken only by the timeout";
-  EXPECT_EQ(ExitCode(pid), 0);
+  EXPECT_EQ(WaitExit(pid), 0);
   MyProcPid = saved_my_proc_pid;
   Unmap(shared);
 }
@@ -228,7 +217,7 @@ TEST_F(LatchTest, ParentSetsChildsSharedLatch) {
   usleep(50 * 1000);
   auto start = Clock::now();
   SetLatch(shared);
-  EXPECT_EQ(ExitCode(pid), 0);
+  EXPECT_EQ(WaitExit(pid), 0);
   EXPECT_LT(ElapsedMs(start), kLongTimeoutMs / 2);
   close(ready[0]);
   close(ready[1]);
@@ -292,7 +281,7 @@ TEST_F(LatchTest, PingPongLosesNoWakeups) {
   }
   // Let the child see the final turn.
   SetLatch(&s->child_latch);
-  EXPECT_EQ(ExitCode(pid), 0);
+  EXPECT_EQ(WaitExit(pid), 0);
   EXPECT_EQ(parent_timeouts, 0);
   EXPECT_EQ(s->child_timeouts.load(), 0);
   EXPECT_EQ(s->turn.load(), 2 * kRounds);
@@ -333,7 +322,7 @@ TEST_F(LatchTest, SignalHandlerSetsOwnLatch) {
   int rc = WaitLatch(&latch_, WL_LATCH_SET | WL_TIMEOUT, kLongTimeoutMs, 0);
   EXPECT_EQ(rc, WL_LATCH_SET);
   EXPECT_LT(ElapsedMs(start), kLongTimeoutMs / 2);
-  EXPECT_EQ(ExitCode(pid), 0);
+  EXPECT_EQ(WaitExit(pid), 0);
   sigaction(SIGUSR2, &old, nullptr);
   handler_latch = nullptr;
   ResetLatch(&latch_);
@@ -493,7 +482,7 @@ TEST_F(LatchTest, HandlerSettingAnotherLatchDoesNotEndAFutexWait) {
   auto start = Clock::now();
   EXPECT_EQ(WaitLatch(&latch_, WL_LATCH_SET | WL_TIMEOUT, 200, 0), WL_TIMEOUT);
   EXPECT_GE(ElapsedMs(start), 195);
-  EXPECT_EQ(ExitCode(pid), 0);
+  EXPECT_EQ(WaitExit(pid), 0);
   EXPECT_EQ(MyLatch->is_set, 1) << "the handler ran";
   sigaction(SIGUSR2, &old, nullptr);
   handler_latch = nullptr;
@@ -652,7 +641,7 @@ TEST_F(LatchSocketTest, ReadableWhenDataArrivesDuringTheWait) {
   int rc = WaitLatchOrSocket(&latch_, WL_LATCH_SET | WL_SOCKET_READABLE | WL_TIMEOUT, sv_[0],
                              kLongTimeoutMs, 0);
   EXPECT_EQ(rc, WL_SOCKET_READABLE);
-  EXPECT_EQ(ExitCode(pid), 0);
+  EXPECT_EQ(WaitExit(pid), 0);
 }
 
 TEST_F(LatchSocketTest, WriteableAtOnce) {
@@ -776,7 +765,7 @@ TEST_F(WaitEventSetTest, LatchOrSocketWakesASleepingSet) {
     WaitEvent ev[2];
     int n = WaitEventSetWait(set_, kLongTimeoutMs, ev, 2, 0);
     EXPECT_LT(ElapsedMs(start), kLongTimeoutMs / 2);
-    EXPECT_EQ(ExitCode(pid), 0);
+    EXPECT_EQ(WaitExit(pid), 0);
     ASSERT_EQ(n, 1);
     EXPECT_EQ(ev[0].pos, by_latch ? latch_pos : sock_pos);
     EXPECT_EQ(shared->maybe_sleeping, 0) << "cleared when the wait ends";
@@ -825,7 +814,7 @@ TEST_F(WaitEventSetTest, PeerCloseIsReported) {
 
 TEST_F(WaitEventSetTest, MisuseIsAnError) {
   // Each misuse in a child: an ERROR unwinds out of the test otherwise.
-  auto expect_error = [this](const char* want, auto fn) {
+  auto expect_error = [](const char* want, auto fn) {
     int status = bgw::compat::testing::RunInChild([&] {
       bgw::compat::testing::CaughtError e = bgw::compat::testing::CatchError(fn);
       if (!e.raised) _exit(3);

@@ -32,6 +32,7 @@
 #include "common/log.h"
 #include "compat/compat_testing.h"
 #include "ipc/addin_shmem.h"
+#include "ipc/ipc_testing.h"
 #include "ipc/proc.h"
 #include "ipc/proc_exit.h"
 #include "ipc/segment.h"
@@ -43,13 +44,13 @@
 namespace bgw::lwlock {
 namespace {
 
+using bgw::testing::WaitExit;
+using bgw::testing::WaitFor;
 using compat::testing::CatchError;
 using compat::testing::CaughtError;
-using Clock = std::chrono::steady_clock;
 
 constexpr int kSlots = 8;
 constexpr unsigned kChildAlarmSec = 60;  // a hung child dies with SIGALRM
-constexpr auto kWaitLimit = std::chrono::seconds(30);
 constexpr int kNamedLocks = 4;
 constexpr int kMaxIds = 256;
 
@@ -71,40 +72,17 @@ struct TestArea {
   int ids[kMaxIds];
 };
 
-int ExitCode(pid_t pid) {
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return -1;
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 1000 + WTERMSIG(status);
-}
-
-// Polls pred() until true; false after kWaitLimit.
-template <typename P>
-bool WaitFor(P&& pred) {
-  auto deadline = Clock::now() + kWaitLimit;
-  while (!pred()) {
-    if (Clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  return true;
-}
-
 // Forks a child; with slot >= 0 it attaches that process slot first. The
 // child exits with body()'s return value.
 template <typename F>
 pid_t Spawn(int slot, F&& body) {
-  fflush(nullptr);
-  pid_t pid = fork();
-  if (pid == 0) {
-    alarm(kChildAlarmSec);
-    MyProcPid = getpid();
-    if (slot >= 0) proc::AttachChild(slot, "lwlock test", "child");
-    int rc = body();
-    fflush(nullptr);
-    _exit(rc);
-  }
-  return pid;
+  return bgw::testing::ForkChild(
+      [&] {
+        MyProcPid = getpid();
+        if (slot >= 0) proc::AttachChild(slot, "lwlock test", "child");
+        return body();
+      },
+      kChildAlarmSec);
 }
 
 uint32_t SlotWaitEvent(int slot) {
@@ -194,7 +172,7 @@ TEST_F(LWLockTest, ExclusiveLockSerializesACounterAcrossProcesses) {
     }));
   }
   area_->go = 1;
-  for (pid_t pid : pids) EXPECT_EQ(ExitCode(pid), 0);
+  for (pid_t pid : pids) EXPECT_EQ(WaitExit(pid), 0);
   EXPECT_EQ(area_->counter, int64_t{kProcs} * kIters);
   EXPECT_GT(area_->waited.load(), 0) << "no acquisition ever slept: the test lost its point";
   EXPECT_TRUE(IsIdle(&area_->lock));
@@ -227,7 +205,7 @@ TEST_F(LWLockTest, SharedHoldersAreInsideTogether) {
     area_->done = 1;
     return rc;
   }));
-  for (pid_t pid : pids) EXPECT_EQ(ExitCode(pid), 0);
+  for (pid_t pid : pids) EXPECT_EQ(WaitExit(pid), 0);
   EXPECT_TRUE(IsIdle(&area_->lock));
 }
 
@@ -261,8 +239,8 @@ TEST_F(LWLockTest, ExclusiveHolderMakesSharedWaiterSleepWithItsWaitEvent) {
   EXPECT_STREQ(GetLWLockIdentifier(PG_WAIT_LWLOCK, static_cast<uint16>(info & 0xFFFF)),
                "lwlock_test_embedded");
   area_->proceed = 1;
-  EXPECT_EQ(ExitCode(holder), 0);
-  EXPECT_EQ(ExitCode(waiter), 0);
+  EXPECT_EQ(WaitExit(holder), 0);
+  EXPECT_EQ(WaitExit(waiter), 0);
   EXPECT_TRUE(IsIdle(&area_->lock));
 }
 
@@ -289,13 +267,13 @@ TEST_F(LWLockTest, ExclusiveWaiterGetsInOnlyAfterTheLastSharedHolderLeaves) {
     LWLockRelease(&area_->lock);
     return rc;
   });
-  EXPECT_EQ(ExitCode(readers[0]), 0);
+  EXPECT_EQ(WaitExit(readers[0]), 0);
   const uint32_t expected = PG_WAIT_LWLOCK | static_cast<uint32_t>(area_->embedded_tranche);
   ASSERT_TRUE(WaitFor([&] { return SlotWaitEvent(2) == expected; }));
   EXPECT_EQ(area_->acquired.load(), 0) << "exclusive granted while a shared holder remained";
   area_->proceed = 1;
-  EXPECT_EQ(ExitCode(readers[1]), 0);
-  EXPECT_EQ(ExitCode(writer), 0);
+  EXPECT_EQ(WaitExit(readers[1]), 0);
+  EXPECT_EQ(WaitExit(writer), 0);
   EXPECT_TRUE(IsIdle(&area_->lock));
 }
 
@@ -331,7 +309,7 @@ TEST_F(LWLockTest, MixedSharedAndExclusiveKeepTheirInvariants) {
     }));
   }
   area_->go = 1;
-  for (pid_t pid : pids) EXPECT_EQ(ExitCode(pid), 0);
+  for (pid_t pid : pids) EXPECT_EQ(WaitExit(pid), 0);
   EXPECT_EQ(area_->violations.load(), 0);
   EXPECT_GT(area_->counter, 0);
   EXPECT_TRUE(IsIdle(&area_->lock));
@@ -362,8 +340,8 @@ TEST_F(LWLockTest, ConditionalAcquireFailsWhileAnotherProcessHoldsTheLock) {
     LWLockRelease(&area_->lock);
     return rc;
   });
-  EXPECT_EQ(ExitCode(holder), 0);
-  EXPECT_EQ(ExitCode(prober), 0);
+  EXPECT_EQ(WaitExit(holder), 0);
+  EXPECT_EQ(WaitExit(prober), 0);
 }
 
 TEST_F(LWLockTest, HeldByMeFollowsModesAndReleaseAllReleasesEverything) {
@@ -487,8 +465,8 @@ TEST_F(LWLockTest, EveryProcExitPathReleasesHeldLocks) {
     const uint32_t expected = PG_WAIT_LWLOCK | static_cast<uint32_t>(area_->embedded_tranche);
     ASSERT_TRUE(WaitFor([&] { return SlotWaitEvent(1) == expected; }));
     area_->proceed = 1;
-    EXPECT_EQ(ExitCode(holder), code);
-    EXPECT_EQ(ExitCode(waiter), 0);
+    EXPECT_EQ(WaitExit(holder), code);
+    EXPECT_EQ(WaitExit(waiter), 0);
     EXPECT_EQ(area_->acquired.load(), 1);
     EXPECT_TRUE(IsIdle(&area_->lock));
     EXPECT_TRUE(IsIdle(&named[0].lock));
@@ -525,10 +503,10 @@ TEST_F(LWLockTest, WaiterEndedBySignalHandlerLeavesTheLockUsable) {
   ASSERT_TRUE(WaitFor([&] { return SlotWaitEvent(2) == expected; }));
 
   kill(doomed, SIGUSR2);
-  EXPECT_EQ(ExitCode(doomed), 1);
+  EXPECT_EQ(WaitExit(doomed), 1);
   area_->proceed = 1;
-  EXPECT_EQ(ExitCode(holder), 0);
-  EXPECT_EQ(ExitCode(survivor), 0);
+  EXPECT_EQ(WaitExit(holder), 0);
+  EXPECT_EQ(WaitExit(survivor), 0);
   EXPECT_EQ(area_->acquired.load(), 1);
   EXPECT_TRUE(IsIdle(&area_->lock));
 }
@@ -556,8 +534,8 @@ TEST_F(LWLockTest, AcquireOrWaitWaitsUntilFreeWithoutTakingTheLock) {
   ASSERT_TRUE(WaitFor([&] { return SlotWaitEvent(1) == expected; }));
   EXPECT_EQ(area_->acquired.load(), 0);
   area_->proceed = 1;
-  EXPECT_EQ(ExitCode(holder), 0);
-  EXPECT_EQ(ExitCode(waiter), 0);
+  EXPECT_EQ(WaitExit(holder), 0);
+  EXPECT_EQ(WaitExit(waiter), 0);
   EXPECT_TRUE(IsIdle(&area_->lock));
 }
 
@@ -578,8 +556,8 @@ TEST_F(LWLockTest, ProcessWithoutASlotStillWaitsForTheLock) {
     LWLockRelease(&area_->lock);
     return rc;
   });
-  EXPECT_EQ(ExitCode(holder), 0);
-  EXPECT_EQ(ExitCode(slotless), 0);
+  EXPECT_EQ(WaitExit(holder), 0);
+  EXPECT_EQ(WaitExit(slotless), 0);
 }
 
 // ---- tranches ------------------------------------------------------------
@@ -647,7 +625,7 @@ TEST_F(LWLockTest, NewTrancheIdsAreUniqueAcrossProcesses) {
     }));
   }
   area_->go = 1;
-  for (pid_t pid : pids) EXPECT_EQ(ExitCode(pid), 0);
+  for (pid_t pid : pids) EXPECT_EQ(WaitExit(pid), 0);
   ASSERT_EQ(area_->num_ids.load(), kProcs * kPerProc);
   std::set<int> unique(area_->ids, area_->ids + kProcs * kPerProc);
   EXPECT_EQ(unique.size(), static_cast<size_t>(kProcs * kPerProc));
@@ -667,7 +645,7 @@ TEST_F(LWLockTest, ServerProcessWithoutSharedMemoryGetsAClearError) {
     if (e.message != "shared memory is not available in this process") return 26;
     return 0;
   });
-  EXPECT_EQ(ExitCode(child), 0);
+  EXPECT_EQ(WaitExit(child), 0);
 }
 
 TEST_F(LWLockTest, LocksLeftHeldByAStartupHookAreReleased) {

@@ -81,15 +81,13 @@ class NotifyTest : public ::testing::Test {
 
   template <typename F>
   pid_t Child(int slot, F&& body) {
-    fflush(nullptr);
-    pid_t pid = fork();
-    if (pid != 0) return pid;
-    alarm(60);
-    ResetExitCallbacks();
-    MyProcPid = getpid();
-    InitializeLatchSupport();
-    proc::AttachChild(slot, "test", "notify_test");
-    ProcExit(body());
+    return bgw::testing::ForkChild([&]() -> int {
+      ResetExitCallbacks();
+      MyProcPid = getpid();
+      InitializeLatchSupport();
+      proc::AttachChild(slot, "test", "notify_test");
+      ProcExit(body());
+    });
   }
 
   bool WaitPhase(int phase) {

@@ -15,6 +15,7 @@
 #include <cstring>
 #include <set>
 
+#include "ipc/ipc_testing.h"
 #include "ipc/proc_exit.h"
 #include "ipc/segment.h"
 #include "postgres/access/xlog.h"
@@ -22,26 +23,19 @@
 namespace bgw::pmsignal {
 namespace {
 
+using bgw::testing::WaitExit;
+
 volatile sig_atomic_t usr1_count = 0;
 void CountUsr1(int) { usr1_count = usr1_count + 1; }
-
-int WaitExitCode(pid_t pid) {
-  int status = 0;
-  if (waitpid(pid, &status, 0) != pid) return -1;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 1000 + WTERMSIG(status);
-}
 
 // Forks a child that runs fn() and exits 0; returns its exit code.
 template <typename F>
 int RunChild(F&& fn) {
-  fflush(nullptr);
-  pid_t pid = fork();
-  if (pid < 0) return -1;
-  if (pid == 0) {
+  pid_t pid = bgw::testing::ForkChild([&] {
     fn();
-    _exit(0);
-  }
-  return WaitExitCode(pid);
+    return 0;
+  });
+  return pid < 0 ? -1 : WaitExit(pid);
 }
 
 class PmSignalTest : public ::testing::Test {

@@ -22,31 +22,25 @@
 #include <string>
 
 #include "common/log.h"
+#include "ipc/ipc_testing.h"
 
 namespace bgw::shmem {
 namespace {
+
+using bgw::testing::WaitExit;
 
 // Runs body() in a forked child. Assertion failures in the child are printed
 // there and make it exit 1, which fails the test here.
 template <typename F>
 void RunInForkedChild(F&& body) {
-  fflush(nullptr);
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0) << strerror(errno);
-  if (pid == 0) {
+  pid_t pid = bgw::testing::ForkChild([&] {
     body();
-    fflush(nullptr);
-    _exit(::testing::Test::HasFailure() ? 1 : 0);
-  }
-  int status = 0;
-  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    return ::testing::Test::HasFailure() ? 1 : 0;
+  });
+  ASSERT_GE(pid, 0) << strerror(errno);
+  int status = bgw::testing::WaitStatus(pid);
+  ASSERT_NE(status, -1) << strerror(errno);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "child wait status " << status;
-}
-
-int WaitExitCode(pid_t pid) {
-  int status = 0;
-  if (waitpid(pid, &status, 0) != pid) return -1;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 1000 + WTERMSIG(status);
 }
 
 // Captures what the log writes to fd 2.
@@ -331,7 +325,7 @@ TEST_F(ShmemTest, ChildAllocationsAndWritesAreShared) {
     *c = 7;
     _exit(0);
   }
-  ASSERT_EQ(WaitExitCode(pid), 0);
+  ASSERT_EQ(WaitExit(pid), 0);
   EXPECT_EQ(*before, 0x1122334455667788ULL);
   auto* by_child = static_cast<uint64_t*>(InitStruct("made by child", sizeof(uint64_t), &found));
   ASSERT_NE(by_child, nullptr);
@@ -371,7 +365,7 @@ TEST_F(ShmemTest, ConcurrentChildrenAgreeOnOneAllocation) {
     }
   }
   __atomic_store_n(go, 1, __ATOMIC_RELEASE);
-  for (pid_t pid : pids) EXPECT_EQ(WaitExitCode(pid), 0);
+  for (pid_t pid : pids) EXPECT_EQ(WaitExit(pid), 0);
   for (int i = 0; i < kNamesPerChild; i++) {
     auto* shared = static_cast<int*>(InitStruct("shared" + std::to_string(i), sizeof(int), &found));
     ASSERT_NE(shared, nullptr);
@@ -469,11 +463,11 @@ TEST_F(ShmemTest, InterlockInUseUntilTheCreatorAndItsChildrenExit) {
 
     EXPECT_TRUE(InterlockInUse(id, creator));
     close(release_creator[1]);
-    EXPECT_EQ(WaitExitCode(creator), 0);
+    EXPECT_EQ(WaitExit(creator), 0);
     EXPECT_TRUE(InterlockInUse(id, creator)) << "the holder is still attached";
 
     close(release_holder[1]);
-    EXPECT_EQ(WaitExitCode(holder), 0);
+    EXPECT_EQ(WaitExit(holder), 0);
     EXPECT_FALSE(InterlockInUse(id, creator));
     close(report[0]);
   });

@@ -115,23 +115,23 @@ class ShmMqTest : public ::testing::Test {
   // exit callbacks (DSM detach, slot release) run as in the server.
   template <typename F>
   pid_t Child(int slot, F&& body) {
-    fflush(nullptr);
-    pid_t pid = fork();
-    if (pid != 0) return pid;
-    alarm(kChildAlarmSeconds);
-    ResetExitCallbacks();
-    IsPostmasterEnvironment = false;
-    IsUnderPostmaster = false;
-    MyProcPid = getpid();
-    InitializeLatchSupport();
-    proc::AttachChild(slot, "test", "shm_mq_test");
-    int code = 0;
-    CaughtError e = CatchError([&] { code = body(); });
-    if (e.raised) {
-      snprintf(sync_->error, sizeof sync_->error, "slot %d: %s", slot, e.message.c_str());
-      code = 90;
-    }
-    ProcExit(code);
+    return bgw::testing::ForkChild(
+        [&]() -> int {
+          ResetExitCallbacks();
+          IsPostmasterEnvironment = false;
+          IsUnderPostmaster = false;
+          MyProcPid = getpid();
+          InitializeLatchSupport();
+          proc::AttachChild(slot, "test", "shm_mq_test");
+          int code = 0;
+          CaughtError e = CatchError([&] { code = body(); });
+          if (e.raised) {
+            snprintf(sync_->error, sizeof sync_->error, "slot %d: %s", slot, e.message.c_str());
+            code = 90;
+          }
+          ProcExit(code);
+        },
+        kChildAlarmSeconds);
   }
 
   shm_mq* NewQueue(size_t size, size_t offset = 0) {

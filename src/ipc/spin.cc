@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 
@@ -95,7 +96,8 @@ void perform_spin_delay(SpinDelayStatus* status) {
   ts.tv_nsec = static_cast<long>((sleep_us % 1000000) * 1000);
   nanosleep(&ts, nullptr);  // EINTR: a signal cut it short; spin again
   status->delays++;
-  status->cur_delay += static_cast<int>(status->cur_delay * bgw::spin::RandomFraction() + 0.5);
+  status->cur_delay +=
+      static_cast<int>(std::lround(status->cur_delay * bgw::spin::RandomFraction()));
   if (status->cur_delay > bgw::spin::kMaxDelayUs) status->cur_delay = bgw::spin::kMinDelayUs;
 }
 

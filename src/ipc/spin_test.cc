@@ -23,12 +23,15 @@
 #include <string>
 #include <vector>
 
+#include "ipc/ipc_testing.h"
 #include "postgres/postgres.h"
 #include "postgres/storage/spin.h"
 
 namespace bgw::spin {
 namespace {
 
+using bgw::testing::WaitExit;
+using bgw::testing::WaitStatus;
 using Clock = std::chrono::steady_clock;
 
 struct Shared {
@@ -43,19 +46,6 @@ Shared* MapShared() {
   void* p =
       mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   return p == MAP_FAILED ? nullptr : static_cast<Shared*>(p);
-}
-
-int WaitStatus(pid_t pid) {
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return -1;
-  }
-  return status;
-}
-
-int ExitCode(pid_t pid) {
-  int status = WaitStatus(pid);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 1000 + WTERMSIG(status);
 }
 
 class SpinTest : public ::testing::Test {
@@ -109,7 +99,7 @@ TEST_F(SpinTest, MutualExclusionBetweenProcesses) {
     pids.push_back(pid);
   }
   shared_->go = 1;
-  for (pid_t pid : pids) EXPECT_EQ(ExitCode(pid), 0);
+  for (pid_t pid : pids) EXPECT_EQ(WaitExit(pid), 0);
   EXPECT_EQ(shared_->counter, int64_t{kProcs} * kIters);
   EXPECT_TRUE(SpinLockFree(&shared_->lock));
 }
@@ -145,7 +135,7 @@ TEST_F(SpinTest, ContendedWaiterSleepsInsteadOfBurningACpu) {
   long in[3] = {0, 0, 0};
   ASSERT_EQ(read(report[0], in, sizeof in), static_cast<ssize_t>(sizeof in));
   close(report[0]);
-  EXPECT_EQ(ExitCode(pid), 0);
+  EXPECT_EQ(WaitExit(pid), 0);
   EXPECT_GE(in[0], 400) << "acquired while still held";
   EXPECT_LT(in[0], 5000) << "noticed the release late";
   EXPECT_GT(in[2], 0) << "never slept";

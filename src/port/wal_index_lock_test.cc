@@ -53,7 +53,8 @@ class WalIndexLockTest : public ::testing::Test {
       lk.l_whence = SEEK_SET;
       lk.l_start = kDmsByte;
       lk.l_len = 1;
-      short result = (fd >= 0 && fcntl(fd, F_GETLK, &lk) == 0) ? lk.l_type : -1;
+      short result = -1;
+      if (fd >= 0 && fcntl(fd, F_GETLK, &lk) == 0) result = lk.l_type;
       (void)!write(p[1], &result, sizeof result);
       _exit(0);
     }

@@ -27,10 +27,13 @@
 #include <vector>
 
 #include "common/strutil.h"
+#include "ipc/ipc_testing.h"
 #include "ipc/segment.h"
 
 namespace bgw {
 namespace {
+
+using bgw::testing::WaitExit;
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path);
@@ -65,14 +68,6 @@ std::string Cmdline(pid_t pid) {
   return first;
 }
 
-int WaitExitCode(pid_t pid) {
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return -1;
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 1000 + WTERMSIG(status);
-}
-
 // A child process running `sleep` under the given argv[0]; killed and reaped
 // when destroyed.
 class TitledProcess {
@@ -94,7 +89,7 @@ class TitledProcess {
   ~TitledProcess() {
     if (pid_ > 0) {
       kill(pid_, SIGKILL);
-      WaitExitCode(pid_);
+      WaitExit(pid_);
     }
   }
   pid_t pid() const { return pid_; }
@@ -109,7 +104,7 @@ class TitledProcess {
 pid_t DeadPid() {
   pid_t pid = fork();
   if (pid == 0) _exit(0);
-  WaitExitCode(pid);
+  WaitExit(pid);
   return pid;
 }
 
@@ -316,7 +311,7 @@ TEST_F(LockFileTest, ZombieIsNotALivePostmaster) {
   ASSERT_EQ(waitid(P_PID, pid, &info, WEXITED | WNOWAIT), 0);
   EXPECT_EQ(kill(pid, 0), 0) << "still a zombie";
   EXPECT_FALSE(IsLivePostmaster(pid));
-  WaitExitCode(pid);
+  WaitExit(pid);
 }
 
 TEST_F(LockFileTest, RefusesALivePostmaster) {
@@ -370,7 +365,7 @@ TEST_F(LockFileTest, SecondCreatorIsRefusedWhileTheFirstHoldsTheDirectory) {
     Result<LockFile> second = LockFile::Create(path_ + ".other", dir_, true);
     _exit(second.ok() ? 1 : 0);
   }
-  EXPECT_EQ(WaitExitCode(pid), 0) << "the second creator must be refused";
+  EXPECT_EQ(WaitExit(pid), 0) << "the second creator must be refused";
 }
 
 TEST_F(LockFileTest, ReplacesALockOfALiveProcessThatIsNotAPostmaster) {
@@ -449,7 +444,7 @@ TEST_F(LockFileTest, RefusesWhileTheInterlockIsStillAttached) {
   ExpectReplaced(sock_lock, false);
 
   close(release[1]);
-  EXPECT_EQ(WaitExitCode(old_server), 0);
+  EXPECT_EQ(WaitExit(old_server), 0);
   ExpectReplaced(path_, true);
 }
 
@@ -464,7 +459,7 @@ TEST_F(LockFileTest, ForkedChildDoesNotRemoveTheParentsLock) {
     lf->Remove();
     _exit(Exists(path_) ? 0 : 1);
   }
-  EXPECT_EQ(WaitExitCode(pid), 0);
+  EXPECT_EQ(WaitExit(pid), 0);
   EXPECT_TRUE(Exists(path_));
 }
 

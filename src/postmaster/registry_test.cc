@@ -40,6 +40,7 @@
 
 #include "common/log.h"
 #include "guc/settings.h"
+#include "ipc/ipc_testing.h"
 #include "ipc/pmsignal.h"
 #include "ipc/segment.h"
 #include "workers/worker_slots.h"
@@ -47,6 +48,7 @@
 namespace bgw::bgworker {
 namespace {
 
+using bgw::testing::WaitStatus;
 using std::chrono::seconds;
 
 constexpr pid_t kFirstFakePid = 5000000;
@@ -66,14 +68,6 @@ BackgroundWorker MakeWorker(const std::string& name,
   std::snprintf(w.bgw_library_name, BGW_MAXLEN, "testlib");
   std::snprintf(w.bgw_function_name, BGW_MAXLEN, "test_main");
   return w;
-}
-
-int WaitStatus(pid_t pid) {
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return -1;
-  }
-  return status;
 }
 
 // Everything one test child needs: a fresh segment with pmsignal state and
@@ -166,28 +160,30 @@ class Env {
   // the postmaster. Returns the slot, or -1.
   int RegisterDynamic(const BackgroundWorker& w) {
     int index = -1;
-    LockRegistrants();
-    for (int i = 0; i < NumSlots(); i++) {
-      WorkerSlot* slot = Slot(i);
-      if (slot->in_use.load(std::memory_order_acquire)) continue;
-      std::memcpy(&slot->worker, &w, sizeof w);
-      slot->pid.store(kNotStarted, std::memory_order_relaxed);
-      slot->generation.store(slot->generation.load() + 1, std::memory_order_relaxed);
-      slot->terminate.store(false, std::memory_order_relaxed);
-      slot->in_use.store(true, std::memory_order_release);
-      index = i;
-      break;
+    {
+      RegistrantsLock lock;
+      for (int i = 0; i < NumSlots(); i++) {
+        WorkerSlot* slot = Slot(i);
+        if (slot->in_use.load(std::memory_order_acquire)) continue;
+        std::memcpy(&slot->worker, &w, sizeof w);
+        slot->pid.store(kNotStarted, std::memory_order_relaxed);
+        slot->generation.store(slot->generation.load() + 1, std::memory_order_relaxed);
+        slot->terminate.store(false, std::memory_order_relaxed);
+        slot->in_use.store(true, std::memory_order_release);
+        index = i;
+        break;
+      }
     }
-    UnlockRegistrants();
     if (index >= 0) NotifyPostmaster(index);
     return index;
   }
 
   // TerminateBackgroundWorker's side.
   void RequestTerminate(int index) {
-    LockRegistrants();
-    Slot(index)->terminate.store(true, std::memory_order_release);
-    UnlockRegistrants();
+    {
+      RegistrantsLock lock;
+      Slot(index)->terminate.store(true, std::memory_order_release);
+    }
     NotifyPostmaster(index);
   }
 

@@ -488,7 +488,7 @@ TEST_F(AuthTest, WrongMessageType) {
   Hba("local all all password\n");
   Start("alice", RoleWith("alice", MakeScramVerifier("s3cret")), true);
   ASSERT_EQ(ReadAuthCode(), 3);
-  std::string q("SELECT 1", 9);
+  std::string q("SELECT 1\0", 9);  // the query string with its NUL
   Send('Q', AsSpan(q));
   auto e = ReadError();
   EXPECT_FALSE(Result());

@@ -248,7 +248,7 @@ class LineParser {
     std::string ip = addr.substr(0, slash);
     std::optional<sockaddr_storage> parsed = ParseIp(ip);
     if (!parsed) {
-      if (slash == std::string::npos && ip.find_first_of(":") == std::string::npos &&
+      if (slash == std::string::npos && ip.find(':') == std::string::npos &&
           ip.find_first_not_of("0123456789.") != std::string::npos) {
         return Error("host names are not supported: \"" + addr + "\"");
       }

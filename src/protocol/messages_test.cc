@@ -95,8 +95,9 @@ TEST(ProtocolMessages, ParseTruncatedEverywhere) {
   }
 }
 
-Bytes BindBody(std::vector<int16_t> pformats, std::vector<std::optional<std::string>> params,
-               std::vector<int16_t> rformats) {
+Bytes BindBody(const std::vector<int16_t>& pformats,
+               const std::vector<std::optional<std::string>>& params,
+               const std::vector<int16_t>& rformats) {
   MessageWriter w;
   w.String("portal");
   w.String("stmt");

@@ -23,8 +23,6 @@
 #include "common/log.h"
 #include "protocol/wire_testing.h"
 
-extern char** environ;
-
 namespace bgw::protocol {
 namespace {
 
@@ -262,7 +260,7 @@ TEST_F(ProtocolStartup, CancelRequestIsParsedAndNotAnswered) {
 }
 
 TEST_F(ProtocolStartup, CancelRequestOfTheWrongLengthIsRefused) {
-  for (auto extra : {std::vector<int32_t>{1}, std::vector<int32_t>{1, 2, 3}}) {
+  for (const auto& extra : {std::vector<int32_t>{1}, std::vector<int32_t>{1, 2, 3}}) {
     auto o = Run(CodePacket(kCancelRequestCode, extra));
     EXPECT_EQ(o.result.kind, Kind::kClose);
     EXPECT_EQ(o.result.close_reason, CloseReason::kBadPacket);
@@ -276,7 +274,7 @@ TEST_F(ProtocolStartup, CancelRequestOfTheWrongLengthIsRefused) {
 // A client that sends each request and reads its one-byte answer (except
 // for the last `unanswered` requests), then sends `next`. The answers it got
 // are appended to *answers; anything else stays for the test to read.
-std::function<void(int)> NegotiatingClient(std::vector<uint32_t> requests, Bytes next,
+std::function<void(int)> NegotiatingClient(const std::vector<uint32_t>& requests, const Bytes& next,
                                            std::string* answers, size_t unanswered = 0) {
   return [requests, next, answers, unanswered](int fd) {
     for (size_t i = 0; i < requests.size(); i++) {
@@ -310,8 +308,8 @@ TEST_F(ProtocolStartup, GssRequestIsRefusedThenStartupProceeds) {
 }
 
 TEST_F(ProtocolStartup, SslAndGssMayBothBeTriedInEitherOrder) {
-  for (auto order : {std::vector<uint32_t>{kSslRequestCode, kGssEncRequestCode},
-                     std::vector<uint32_t>{kGssEncRequestCode, kSslRequestCode}}) {
+  for (const auto& order : {std::vector<uint32_t>{kSslRequestCode, kGssEncRequestCode},
+                            std::vector<uint32_t>{kGssEncRequestCode, kSslRequestCode}}) {
     std::string answers;
     auto o =
         RunInteractive(NegotiatingClient(order, StartupPacket(kV30, {{"user", "u"}}), &answers));
@@ -396,8 +394,8 @@ TEST_F(ProtocolStartup, PartialPacketAfterTheSslAnswerIsNotLogged) {
 // --- StartupMessage errors ---------------------------------------------------
 
 TEST_F(ProtocolStartup, MissingUserIsFatal) {
-  for (auto params : {std::vector<std::pair<std::string, std::string>>{{"database", "d"}},
-                      std::vector<std::pair<std::string, std::string>>{{"user", ""}}}) {
+  for (const auto& params : {std::vector<std::pair<std::string, std::string>>{{"database", "d"}},
+                             std::vector<std::pair<std::string, std::string>>{{"user", ""}}}) {
     auto o = Run(StartupPacket(kV30, params));
     EXPECT_EQ(o.result.kind, Kind::kClose);
     EXPECT_EQ(o.result.close_reason, CloseReason::kRejected);

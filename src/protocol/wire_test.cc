@@ -23,7 +23,6 @@ using test_util::MakePipe;
 using test_util::MakeSocketPair;
 using test_util::ParseErrorFields;
 using test_util::ReadN;
-using test_util::ReadUntilEof;
 using test_util::ServerMessage;
 using test_util::SplitMessages;
 using test_util::WriteAll;

@@ -113,7 +113,7 @@ inline Bytes ReadN(int fd, size_t n, std::chrono::milliseconds idle = std::chron
 }
 
 // A packet of the startup family: length word, then code, then extra Int32s.
-inline Bytes CodePacket(uint32_t code, std::vector<int32_t> extra = {}) {
+inline Bytes CodePacket(uint32_t code, const std::vector<int32_t>& extra = {}) {
   MessageWriter w;
   w.BeginUntyped();
   w.Int32(static_cast<int32_t>(code));

@@ -713,7 +713,8 @@ SqlStatus AccessControl::AfterDdl(sqlite3* db, const StatementAuth& auth,
     std::optional<AlterRename> rename = ParseAlterRename(tokens);
     if (rename && Key(rename->table) == Key(table) && !rename->to.empty()) {
       if (sandbox::IsReservedName(rename->to.c_str()) || system::IsView(Key(rename->to))) {
-        return MakeError("42P07", StringPrintf("relation \"%s\" already exists", rename->to.c_str()));
+        return MakeError("42P07",
+                         StringPrintf("relation \"%s\" already exists", rename->to.c_str()));
       }
       if (temp_.count(Key(table)) != 0) {
         Relation r = temp_[Key(table)];

@@ -566,17 +566,18 @@ void TerminateWorkerFn(sqlite3_context* ctx, int, sqlite3_value** argv) {
     sigfillset(&all);
     sigdelset(&all, SIGQUIT);
     sigprocmask(SIG_BLOCK, &all, &old);
-    bgworker::LockRegistrants();
-    for (int i = 0; i < bgworker::NumSlots(); i++) {
-      bgworker::WorkerSlot* slot = bgworker::Slot(i);
-      if (slot->in_use.load(std::memory_order_acquire) &&
-          slot->pid.load(std::memory_order_acquire) == pid) {
-        slot->terminate.store(true, std::memory_order_release);
-        found = i;
-        break;
+    {
+      bgworker::RegistrantsLock lock;
+      for (int i = 0; i < bgworker::NumSlots(); i++) {
+        bgworker::WorkerSlot* slot = bgworker::Slot(i);
+        if (slot->in_use.load(std::memory_order_acquire) &&
+            slot->pid.load(std::memory_order_acquire) == pid) {
+          slot->terminate.store(true, std::memory_order_release);
+          found = i;
+          break;
+        }
       }
     }
-    bgworker::UnlockRegistrants();
     if (found >= 0) bgworker::NotifyPostmaster(found);
     sigprocmask(SIG_SETMASK, &old, nullptr);
   }

@@ -40,7 +40,6 @@ std::string Lower(std::string_view s) {
   return out;
 }
 
-
 SqlError InvalidSyntax(uint32_t type, std::string_view text) {
   return MakeError("22P02",
                    StringPrintf("invalid input syntax for type %s: \"%.*s\"", TypeDisplayName(type),

@@ -152,30 +152,30 @@ bool RegisterDynamicBackgroundWorker(BackgroundWorker* worker, BackgroundWorkerH
   bgw::bgworker::WorkerArray* array = bgw::bgworker::Array();
   {
     SignalsBlocked blocked;
-    bgw::bgworker::LockRegistrants();
-    if (parallel && array->parallel_registered.load(std::memory_order_relaxed) -
-                            array->parallel_terminated.load(std::memory_order_acquire) >=
-                        static_cast<uint32>(max_parallel_workers)) {
-      bgw::bgworker::UnlockRegistrants();
-      return false;
+    {
+      bgw::bgworker::RegistrantsLock lock;
+      if (parallel && array->parallel_registered.load(std::memory_order_relaxed) -
+                              array->parallel_terminated.load(std::memory_order_acquire) >=
+                          static_cast<uint32>(max_parallel_workers)) {
+        return false;
+      }
+      for (int i = 0; i < bgw::bgworker::NumSlots(); i++) {
+        WorkerSlot* slot = bgw::bgworker::Slot(i);
+        if (slot->in_use.load(std::memory_order_acquire)) continue;
+        std::memcpy(&slot->worker, &copy, sizeof copy);
+        // Generation before pid (release): a holder of an old handle that reads
+        // the new pid also reads the new generation, and so reads STOPPED.
+        generation = slot->generation.load(std::memory_order_relaxed) + 1;
+        slot->generation.store(generation, std::memory_order_release);
+        slot->pid.store(kNotStarted, std::memory_order_release);
+        slot->terminate.store(false, std::memory_order_relaxed);
+        if (parallel) array->parallel_registered.fetch_add(1, std::memory_order_relaxed);
+        // Publishes everything above; pairs with the postmaster's acquire load.
+        slot->in_use.store(true, std::memory_order_release);
+        index = i;
+        break;
+      }
     }
-    for (int i = 0; i < bgw::bgworker::NumSlots(); i++) {
-      WorkerSlot* slot = bgw::bgworker::Slot(i);
-      if (slot->in_use.load(std::memory_order_acquire)) continue;
-      std::memcpy(&slot->worker, &copy, sizeof copy);
-      // Generation before pid (release): a holder of an old handle that reads
-      // the new pid also reads the new generation, and so reads STOPPED.
-      generation = slot->generation.load(std::memory_order_relaxed) + 1;
-      slot->generation.store(generation, std::memory_order_release);
-      slot->pid.store(kNotStarted, std::memory_order_release);
-      slot->terminate.store(false, std::memory_order_relaxed);
-      if (parallel) array->parallel_registered.fetch_add(1, std::memory_order_relaxed);
-      // Publishes everything above; pairs with the postmaster's acquire load.
-      slot->in_use.store(true, std::memory_order_release);
-      index = i;
-      break;
-    }
-    bgw::bgworker::UnlockRegistrants();
     if (index < 0) return false;
     bgw::bgworker::NotifyPostmaster(index);
   }  // signals unblocked: the postmaster knows about the slot
@@ -209,13 +209,14 @@ void TerminateBackgroundWorker(BackgroundWorkerHandle* handle) {
   if (slot == nullptr) return;
   SignalsBlocked blocked;
   bool signal = false;
-  bgw::bgworker::LockRegistrants();
-  if (slot->in_use.load(std::memory_order_acquire) &&
-      slot->generation.load(std::memory_order_acquire) == handle->generation) {
-    slot->terminate.store(true, std::memory_order_release);
-    signal = true;
+  {
+    bgw::bgworker::RegistrantsLock lock;
+    if (slot->in_use.load(std::memory_order_acquire) &&
+        slot->generation.load(std::memory_order_acquire) == handle->generation) {
+      slot->terminate.store(true, std::memory_order_release);
+      signal = true;
+    }
   }
-  bgw::bgworker::UnlockRegistrants();
   if (signal) bgw::bgworker::NotifyPostmaster(handle->slot);
 }
 

@@ -111,7 +111,7 @@ TEST_F(CxxApiTest, TooLongStringsAreErrorsNotTruncation) {
 }
 
 TEST_F(CxxApiTest, InvalidDefinitionsAreRefused) {
-  auto refused = [](WorkerSpec s, const char* needle) {
+  auto refused = [](const WorkerSpec& s, const char* needle) {
     auto r = s.ToBackgroundWorker();
     ASSERT_FALSE(r) << needle;
     EXPECT_EQ(r.code(), Errc::kInvalidSpec);

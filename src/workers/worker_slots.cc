@@ -59,14 +59,15 @@ std::atomic<uint64_t>* ChangedWords() {
   return reinterpret_cast<std::atomic<uint64_t>*>(reinterpret_cast<char*>(array) + BitmapOffset());
 }
 
-void LockRegistrants() {
+RegistrantsLock::RegistrantsLock() {
   int spins = 0;
+  // Acquire: pairs with the previous holder's release in the destructor.
   while (array->reg_lock.exchange(1, std::memory_order_acquire) != 0) {
     if (++spins > 64) sched_yield();
   }
 }
 
-void UnlockRegistrants() { array->reg_lock.store(0, std::memory_order_release); }
+RegistrantsLock::~RegistrantsLock() { array->reg_lock.store(0, std::memory_order_release); }
 
 void NotifyPostmaster(int index) {
   if (Array() == nullptr) return;

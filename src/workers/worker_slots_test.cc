@@ -17,15 +17,19 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "ipc/ipc_testing.h"
 #include "ipc/pmsignal.h"
 #include "ipc/segment.h"
 
 namespace bgw::bgworker {
 namespace {
+
+using bgw::testing::WaitExit;
 
 BackgroundWorker ValidWorker(const char* name = "w") {
   BackgroundWorker w;
@@ -45,14 +49,6 @@ std::string ValidationError(BackgroundWorker w) {
   bool ok = ValidateWorker(&w, &error);
   EXPECT_EQ(ok, error.empty()) << error;
   return ok ? "" : error;
-}
-
-int WaitExitCode(pid_t pid) {
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return -1;
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 1000 + WTERMSIG(status);
 }
 
 TEST(WorkerSlotsTest, ValidWorkerPassesAndGetsItsTypeFromItsName) {
@@ -340,7 +336,7 @@ TEST_F(WorkerSlotsShmemTest, MarksFromChildrenReachThePostmaster) {
     }
     pids.push_back(pid);
   }
-  for (pid_t pid : pids) EXPECT_EQ(WaitExitCode(pid), 0);
+  for (pid_t pid : pids) EXPECT_EQ(WaitExit(pid), 0);
   sigset_t pending;
   sigpending(&pending);
   EXPECT_TRUE(sigismember(&pending, SIGUSR1));
@@ -356,25 +352,41 @@ TEST_F(WorkerSlotsShmemTest, MarksFromChildrenReachThePostmaster) {
 TEST_F(WorkerSlotsShmemTest, RegistrantsLockExcludesOtherProcesses) {
   Init(4);
   WorkerSlot* slot = Slot(0);
-  LockRegistrants();
+  auto held = std::make_optional<RegistrantsLock>();
   fflush(nullptr);
   pid_t pid = fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
-    LockRegistrants();
-    // Only reached once the parent unlocked.
-    slot->generation.fetch_add(1);
-    UnlockRegistrants();
-    _exit(0);
+    {
+      RegistrantsLock lock;
+      // Only reached once the parent unlocked.
+      slot->generation.fetch_add(1);
+    }
+    _exit(0);  // not through `held`'s destructor: the parent's lock is not ours
   }
   usleep(100 * 1000);
   EXPECT_EQ(slot->generation.load(), 0u) << "the child got the lock while the parent held it";
-  UnlockRegistrants();
-  EXPECT_EQ(WaitExitCode(pid), 0);
+  held.reset();
+  EXPECT_EQ(WaitExit(pid), 0);
   EXPECT_EQ(slot->generation.load(), 1u);
   // Free again.
-  LockRegistrants();
-  UnlockRegistrants();
+  { RegistrantsLock lock; }
+}
+
+// The guard lets go on every way out of its scope, early returns included
+// (the registrant's "no free slot" and "quota used up" paths).
+TEST_F(WorkerSlotsShmemTest, RegistrantsLockIsReleasedOnEveryWayOut) {
+  Init(4);
+  auto claim = [](bool slot_free) -> int {
+    RegistrantsLock lock;
+    EXPECT_EQ(Array()->reg_lock.load(), 1u);
+    if (!slot_free) return -1;
+    return 0;
+  };
+  EXPECT_EQ(claim(false), -1);
+  EXPECT_EQ(Array()->reg_lock.load(), 0u);
+  EXPECT_EQ(claim(true), 0);
+  EXPECT_EQ(Array()->reg_lock.load(), 0u);
 }
 
 TEST_F(WorkerSlotsShmemTest, RegistrantsLockSerializesManyProcesses) {
@@ -389,17 +401,16 @@ TEST_F(WorkerSlotsShmemTest, RegistrantsLockSerializesManyProcesses) {
     ASSERT_GE(pid, 0);
     if (pid == 0) {
       for (int i = 0; i < kIterations; i++) {
-        LockRegistrants();
+        RegistrantsLock lock;
         // A non-atomic read-modify-write: only correct under the lock.
         uint64_t g = slot->generation.load(std::memory_order_relaxed);
         slot->generation.store(g + 1, std::memory_order_relaxed);
-        UnlockRegistrants();
       }
       _exit(0);
     }
     pids.push_back(pid);
   }
-  for (pid_t pid : pids) EXPECT_EQ(WaitExitCode(pid), 0);
+  for (pid_t pid : pids) EXPECT_EQ(WaitExit(pid), 0);
   EXPECT_EQ(slot->generation.load(), uint64_t{kChildren} * kIterations);
 }
 
