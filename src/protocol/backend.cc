@@ -30,6 +30,7 @@
 #include "protocol/query_loop.h"
 #include "protocol/startup_packet.h"
 #include "protocol/wire.h"
+#include "sql/login.h"
 #include "sql/session.h"
 #include "storage/catalog.h"
 #include "storage/catalog_cache.h"
@@ -131,14 +132,15 @@ sql::SqlResult<std::vector<std::pair<std::string, std::string>>> StartupSettings
   return settings;
 }
 
-// Authentication, then the role checks of PostgreSQL's InitPostgres: the
-// role exists and may log in. Runs before the process takes anything in
-// shared memory (it only reads the catalog snapshot; see BackendMain). Ends the process on any
-// failure, after the FATAL answer.
+// Authentication, then the role checks of PostgreSQL's InitPostgres
+// (sql/login.h): the role exists and may log in. Runs before the process
+// takes anything in shared memory (it only reads the catalog snapshot; see
+// BackendMain). Ends the process on any failure, after the FATAL answer.
 storage::RoleInfo AuthenticateRole(protocol::Connection& conn, storage::CatalogLookup& catalog,
                                    const protocol::StartupResult& r, const Peer& peer,
                                    protocol::Deadline deadline) {
-  auto role = catalog.FindRole(r.user);
+  const sql::login::Target who = sql::login::Target::Named(r.user);
+  auto role = sql::login::FindRole(catalog, who);
   if (!role.ok()) RejectWith(conn, role.error());
 
   protocol::ClientInfo client;
@@ -146,58 +148,37 @@ storage::RoleInfo AuthenticateRole(protocol::Connection& conn, storage::CatalogL
   client.addr = peer.addr;
   client.user = r.user;
   client.database = r.database;
-  // On failure Authenticate has answered and logged.
+  // On failure Authenticate has answered and logged. It runs whether or
+  // not the role exists, so a client cannot tell which names exist.
   if (!protocol::Authenticate(conn, client, *role, deadline)) ProcExit(1);
 
-  if (!role->has_value()) {
-    Reject(conn, "28000", StringPrintf("role \"%s\" does not exist", r.user.c_str()));
-  }
-  if (!(*role)->can_login) {
-    Reject(conn, "28000", StringPrintf("role \"%s\" is not permitted to log in", r.user.c_str()));
-  }
-  return **role;
+  auto admitted = sql::login::AdmitRole(*role, who, /*bypass_login_check=*/false);
+  if (!admitted.ok()) RejectWith(conn, admitted.error());
+  return std::move(*admitted);
 }
 
 // The rest of InitPostgres's checks, in its order, once this backend is
 // visible in backend_status (the counts include it): the role's connection
 // limit, then the database (exists, accepts connections, its limit).
-// Superusers are exempt from both limits. Returns the SessionInfo to open.
+// Returns the SessionInfo to open.
 sql::SessionInfo CheckConnection(protocol::Connection& conn, storage::CatalogLookup& catalog,
                                  const protocol::StartupResult& r, const storage::RoleInfo& ri,
                                  const std::string& data_dir) {
   backend_status::ReportConnection(0, "", ri.oid, ri.name, r.application_name);
-  if (!ri.superuser && ri.connection_limit >= 0 &&
-      backend_status::CountBackendsOfRole(ri.oid) > ri.connection_limit) {
-    Reject(conn, "53300", StringPrintf("too many connections for role \"%s\"", r.user.c_str()));
-  }
+  if (auto s = sql::login::CheckRoleConnectionLimit(ri); !s.ok()) RejectWith(conn, s.error());
 
-  auto db = catalog.FindDatabase(r.database);
+  const sql::login::Target which = sql::login::Target::Named(r.database);
+  auto found = sql::login::FindDatabase(catalog, which);
+  if (!found.ok()) RejectWith(conn, found.error());
+  auto db = sql::login::AdmitDatabase(*found, which, /*bypass_allow_connections=*/false);
   if (!db.ok()) RejectWith(conn, db.error());
-  if (!db->has_value()) {
-    Reject(conn, "3D000", StringPrintf("database \"%s\" does not exist", r.database.c_str()));
-  }
-  const storage::DatabaseInfo& di = **db;
-  if (!di.allow_connections) {
-    Reject(
-        conn, "55000",
-        StringPrintf("database \"%s\" is not currently accepting connections", r.database.c_str()));
-  }
-  backend_status::ReportConnection(di.oid, di.name, ri.oid, ri.name, r.application_name);
-  if (!ri.superuser && di.connection_limit >= 0 &&
-      backend_status::CountBackendsInDatabase(di.oid) > di.connection_limit) {
-    Reject(conn, "53300",
-           StringPrintf("too many connections for database \"%s\"", r.database.c_str()));
+  backend_status::ReportConnection(db->oid, db->name, ri.oid, ri.name, r.application_name);
+  if (auto s = sql::login::CheckDatabaseConnectionLimit(ri, *db); !s.ok()) {
+    RejectWith(conn, s.error());
   }
 
-  sql::SessionInfo info;
-  info.database_oid = di.oid;
-  info.database_name = di.name;
-  info.database_path = storage::DatabaseFilePath(data_dir, di.oid);
-  info.role_oid = ri.oid;
-  info.role_name = ri.name;
-  info.superuser = ri.superuser;
+  sql::SessionInfo info = sql::login::SessionInfoFor(ri, *db, data_dir);
   info.application_name = r.application_name;
-  info.data_dir = data_dir;
   auto settings = StartupSettings(r);
   if (!settings.ok()) RejectWith(conn, settings.error());
   info.startup_settings = std::move(*settings);

@@ -20,6 +20,7 @@
 #include "postgres/postmaster/bgworker.h"
 #include "postgres/utils/elog.h"
 #include "spi/spi_internal.h"
+#include "sql/login.h"
 #include "sql/session.h"
 #include "storage/catalog.h"
 #include "storage/catalog_cache.h"
@@ -28,10 +29,6 @@ namespace bgw::spi {
 namespace {
 
 bool connected = false;
-
-void Fatal(int sqlerrcode, const std::string& message, PendingError* err) {
-  CaptureOwn(FATAL, sqlerrcode, message.c_str(), nullptr, err);
-}
 
 // dbname/username may be null (then the OIDs are used; InvalidOid = none /
 // the bootstrap superuser).
@@ -42,28 +39,19 @@ void ConnectImpl(const char* dbname, const char* username, Oid dboid, Oid useroi
   // opened (and a failure to open it is FATAL, as before).
   storage::CatalogLookup catalog(data_dir);
 
-  sql::SqlResult<std::optional<storage::RoleInfo>> role =
-      username != nullptr     ? catalog.FindRole(std::string(username))
-      : useroid != InvalidOid ? catalog.FindRole(static_cast<uint32_t>(useroid))
-                              : catalog.FindRole(storage::kBootstrapSuperuserOid);
-  if (!role.ok()) {
-    Capture(role.error(), err);
-    err->elevel = FATAL;
-    return;
-  }
-  if (!role->has_value()) {
-    Fatal(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION,
-          username != nullptr ? StringPrintf("role \"%s\" does not exist", username)
-                              : StringPrintf("role with OID %u does not exist", useroid),
-          err);
-    return;
-  }
-  const storage::RoleInfo& ri = **role;
-  if (!ri.can_login && !(flags & BGWORKER_BYPASS_ROLELOGINCHECK)) {
-    Fatal(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION,
-          StringPrintf("role \"%s\" is not permitted to log in", ri.name.c_str()), err);
-    return;
-  }
+  // PostgreSQL's InitPostgres checks (sql/login.h), with the worker's
+  // bypass flags. Workers are not subject to connection limits here (they
+  // never were: keep it so until supervision decides otherwise).
+  const sql::login::Target who = username != nullptr ? sql::login::Target::Named(username)
+                                 : useroid != InvalidOid
+                                     ? sql::login::Target::WithOid(useroid)
+                                     : sql::login::Target::WithOid(storage::kBootstrapSuperuserOid);
+  auto found_role = sql::login::FindRole(catalog, who);
+  if (!found_role.ok()) return Capture(found_role.error(), err);
+  auto role =
+      sql::login::AdmitRole(*found_role, who, (flags & BGWORKER_BYPASS_ROLELOGINCHECK) != 0);
+  if (!role.ok()) return Capture(role.error(), err);
+  const storage::RoleInfo& ri = *role;
 
   const bool attached = backend_status::Attached();
   if (dbname == nullptr && dboid == InvalidOid) {
@@ -73,36 +61,15 @@ void ConnectImpl(const char* dbname, const char* username, Oid dboid, Oid useroi
     connected = true;
     return;
   }
-  auto db = dbname != nullptr ? catalog.FindDatabase(std::string(dbname))
-                              : catalog.FindDatabase(static_cast<uint32_t>(dboid));
-  if (!db.ok()) {
-    Capture(db.error(), err);
-    err->elevel = FATAL;
-    return;
-  }
-  if (!db->has_value()) {
-    Fatal(ERRCODE_UNDEFINED_DATABASE,
-          dbname != nullptr ? StringPrintf("database \"%s\" does not exist", dbname)
-                            : StringPrintf("database %u does not exist", dboid),
-          err);
-    return;
-  }
-  const storage::DatabaseInfo& di = **db;
-  if (!di.allow_connections && !(flags & BGWORKER_BYPASS_ALLOWCONN)) {
-    Fatal(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
-          StringPrintf("database \"%s\" is not currently accepting connections", di.name.c_str()),
-          err);
-    return;
-  }
+  const sql::login::Target which =
+      dbname != nullptr ? sql::login::Target::Named(dbname) : sql::login::Target::WithOid(dboid);
+  auto found_db = sql::login::FindDatabase(catalog, which);
+  if (!found_db.ok()) return Capture(found_db.error(), err);
+  auto db = sql::login::AdmitDatabase(*found_db, which, (flags & BGWORKER_BYPASS_ALLOWCONN) != 0);
+  if (!db.ok()) return Capture(db.error(), err);
+  const storage::DatabaseInfo& di = *db;
 
-  sql::SessionInfo info;
-  info.database_oid = di.oid;
-  info.database_name = di.name;
-  info.database_path = storage::DatabaseFilePath(data_dir, di.oid);
-  info.role_oid = ri.oid;
-  info.role_name = ri.name;
-  info.superuser = ri.superuser;
-  info.data_dir = data_dir;
+  sql::SessionInfo info = sql::login::SessionInfoFor(ri, di, data_dir);
   if (attached) backend_status::ReportConnection(di.oid, di.name, ri.oid, ri.name, "");
   auto session = sql::Session::Open(info);
   if (!session.ok()) {

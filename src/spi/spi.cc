@@ -18,6 +18,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,6 +31,7 @@
 #include "postgres/utils/elog.h"
 #include "postgres/utils/memutils.h"
 #include "spi/spi_internal.h"
+#include "sql/datum.h"
 #include "sql/value.h"
 
 // A deformed row: one Datum, null flag and output text per column. Private:
@@ -135,91 +137,18 @@ std::string Upper(std::string w) {
   return w;
 }
 
-text* MakeText(const std::string& s) {
-  return cstring_to_text_with_len(s.data(), static_cast<int>(s.size()));
-}
-
-// The Datum of a result column (see executor/spi.h for the mapping).
-Datum ToDatum(const sql::Value& v, uint32_t type, const std::string& out) {
-  switch (type) {
-    case BOOLOID:
-      return BoolGetDatum(out == "t");
-    case INT2OID:
-      return Int16GetDatum(static_cast<int16>(std::strtoll(out.c_str(), nullptr, 10)));
-    case INT4OID:
-      return Int32GetDatum(static_cast<int32>(std::strtoll(out.c_str(), nullptr, 10)));
-    case INT8OID:
-      return Int64GetDatum(static_cast<int64>(std::strtoll(out.c_str(), nullptr, 10)));
-    case OIDOID:
-      return ObjectIdGetDatum(static_cast<Oid>(std::strtoull(out.c_str(), nullptr, 10)));
-    case FLOAT4OID:
-      return Float4GetDatum(std::strtof(out.c_str(), nullptr));
-    case FLOAT8OID:
-      return Float8GetDatum(std::strtod(out.c_str(), nullptr));
-    case NAMEOID: {
-      NameData* name = static_cast<NameData*>(palloc0(sizeof(NameData)));
-      std::strncpy(name->data, out.c_str(), NAMEDATALEN - 1);
-      return PointerGetDatum(name);
-    }
-    case BYTEAOID:  // the raw bytes (a blob, or text stored in a bytea column)
-      return PointerGetDatum(MakeText(v.s));
-    default:
-      return PointerGetDatum(MakeText(out));
-  }
-}
-
 // A parameter Datum as the engine's Value; false for a type we cannot take.
 bool FromDatum(Datum d, uint32_t type, sql::Value* out, PendingError* err) {
-  char buf[64];
-  switch (type) {
-    case BOOLOID:
-    case INT2OID:
-    case INT4OID:
-    case INT8OID:
-    case OIDOID: {
-      const char* text = buf;
-      if (type == BOOLOID) text = DatumGetBool(d) ? "t" : "f";
-      if (type == INT2OID) std::snprintf(buf, sizeof buf, "%d", DatumGetInt16(d));
-      if (type == INT4OID) std::snprintf(buf, sizeof buf, "%d", DatumGetInt32(d));
-      if (type == INT8OID) std::snprintf(buf, sizeof buf, "%lld", (long long)DatumGetInt64(d));
-      if (type == OIDOID) std::snprintf(buf, sizeof buf, "%u", DatumGetObjectId(d));
-      auto parsed = sql::ParseText(text, type);
-      if (!parsed.ok()) {
-        Capture(parsed.error(), err);
-        return false;
-      }
-      *out = std::move(*parsed);
-      return true;
-    }
-    case FLOAT4OID:
-      *out = sql::Value::Real(DatumGetFloat4(d));
-      return true;
-    case FLOAT8OID:
-      *out = sql::Value::Real(DatumGetFloat8(d));
-      return true;
-    case TEXTOID:
-    case VARCHAROID:
-    case UNKNOWNOID: {
-      const text* t = reinterpret_cast<const text*>(DatumGetPointer(d));
-      *out = sql::Value::Text(std::string(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)));
-      return true;
-    }
-    case NAMEOID:
-      *out = sql::Value::Text(DatumGetName(d)->data);
-      return true;
-    case BYTEAOID: {
-      const bytea* b = reinterpret_cast<const bytea*>(DatumGetPointer(d));
-      *out = sql::Value::Blob(std::string(VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b)));
-      return true;
-    }
-    default: {
-      std::string msg = "SPI parameters of type " + std::to_string(type) + " (" +
-                        sql::TypeName(type) + ") are not supported";
-      CaptureOwn(ERROR, ERRCODE_FEATURE_NOT_SUPPORTED, msg.c_str(),
-                 "Pass the value as text and cast it in the query.", err);
-      return false;
-    }
+  std::optional<sql::Value> v = sql::DatumToValue(d, type);
+  if (!v) {
+    std::string msg = "SPI parameters of type " + std::to_string(type) + " (" +
+                      sql::TypeName(type) + ") are not supported";
+    CaptureOwn(ERROR, ERRCODE_FEATURE_NOT_SUPPORTED, msg.c_str(),
+               "Pass the value as text and cast it in the query.", err);
+    return false;
   }
+  *out = std::move(*v);
+  return true;
 }
 
 class CollectRows : public sql::RowSink {
@@ -231,8 +160,11 @@ class CollectRows : public sql::RowSink {
   std::vector<std::vector<sql::Value>> rows;
 };
 
-SPITupleTable* BuildTupleTable(const std::vector<sql::Column>& columns,
-                               const std::vector<std::vector<sql::Value>>& rows) {
+// The rows as a tuple table, each value also as its Datum (sql/datum.h). A
+// value its column's type cannot hold (SQLite stores what it is given) is an
+// error, not a wrong Datum.
+sql::SqlResult<SPITupleTable*> BuildTupleTable(const std::vector<sql::Column>& columns,
+                                               const std::vector<std::vector<sql::Value>>& rows) {
   MemoryContext cxt =
       AllocSetContextCreate(CurrentMemoryContext, "SPI TupTable", ALLOCSET_DEFAULT_SIZES);
   MemoryContext old = MemoryContextSwitchTo(cxt);
@@ -272,7 +204,13 @@ SPITupleTable* BuildTupleTable(const std::vector<sql::Column>& columns,
       }
       std::string out = sql::FormatText(v, columns[c].type_oid);
       h->texts[c] = pstrdup(out.c_str());
-      h->values[c] = ToDatum(v, columns[c].type_oid, out);
+      sql::SqlResult<Datum> d = sql::ValueToDatum(v, columns[c].type_oid);
+      if (!d.ok()) {
+        MemoryContextSwitchTo(old);
+        MemoryContextDelete(cxt);
+        return d.error();
+      }
+      h->values[c] = *d;
     }
     tuple->t_len = sizeof(HeapTupleHeaderData);
     tuple->t_tableOid = natts > 0 ? columns[0].table_oid : 0;
@@ -332,7 +270,12 @@ int RunStatement(const std::shared_ptr<sql::Statement>& statement, std::vector<s
   const bool returns_rows = !columns->empty();
   const std::string& tag = result->command_tag;
   int code = result->suspended ? SPI_OK_SELECT : ResultCode(tag, returns_rows);
-  SPI_tuptable = returns_rows ? BuildTupleTable(*columns, sink.rows) : nullptr;
+  SPI_tuptable = nullptr;
+  if (returns_rows) {
+    auto table = BuildTupleTable(*columns, sink.rows);
+    if (!table.ok()) return fail(table.error());
+    SPI_tuptable = *table;
+  }
   if (returns_rows &&
       (code == SPI_OK_SELECT || code == SPI_OK_UTILITY || code == SPI_OK_INSERT_RETURNING ||
        code == SPI_OK_UPDATE_RETURNING || code == SPI_OK_DELETE_RETURNING)) {

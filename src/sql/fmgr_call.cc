@@ -21,6 +21,8 @@
 #include "postgres/utils/builtins.h"
 #include "postgres/utils/elog.h"
 #include "postgres/utils/memutils.h"
+#include "sql/datum.h"
+#include "sql/functions.h"
 #include "sql/sandbox.h"
 #include "sql/value.h"
 
@@ -302,177 +304,6 @@ bool IsClauseWord(const std::vector<Token>& t, size_t at) {
   return IsPunct(t, at, ';');
 }
 
-// ---- argument and result conversion ------------------------------------------
-
-SqlError OutOfRange(uint32_t type) {
-  return MakeError("22003", type == oid::kInt2   ? "smallint out of range"
-                            : type == oid::kInt8 ? "bigint out of range"
-                                                 : "integer out of range");
-}
-
-SqlResult<int64_t> IntegerArg(sqlite3_value* v, uint32_t type) {
-  int64_t x = 0;
-  switch (sqlite3_value_type(v)) {
-    case SQLITE_INTEGER:
-      x = sqlite3_value_int64(v);
-      break;
-    case SQLITE_FLOAT: {
-      double d = std::nearbyint(sqlite3_value_double(v));
-      if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0)) return OutOfRange(type);
-      x = static_cast<int64_t>(d);
-      break;
-    }
-    default: {
-      const char* text = reinterpret_cast<const char*>(sqlite3_value_text(v));
-      std::string s = text != nullptr ? text : "";
-      std::string trimmed = s;
-      while (!trimmed.empty() && std::isspace(static_cast<unsigned char>(trimmed.back()))) {
-        trimmed.pop_back();
-      }
-      size_t lead = 0;
-      while (lead < trimmed.size() && std::isspace(static_cast<unsigned char>(trimmed[lead])))
-        lead++;
-      trimmed = trimmed.substr(lead);
-      char* end = nullptr;
-      errno = 0;
-      long long parsed = std::strtoll(trimmed.c_str(), &end, 10);
-      if (trimmed.empty() || *end != '\0') {
-        return MakeError("22P02", "invalid input syntax for type " +
-                                      std::string(type == oid::kInt2   ? "smallint"
-                                                  : type == oid::kInt8 ? "bigint"
-                                                  : type == oid::kOid  ? "oid"
-                                                                       : "integer") +
-                                      ": \"" + s + "\"");
-      }
-      if (errno == ERANGE) return OutOfRange(type);
-      x = parsed;
-    }
-  }
-  if (type == oid::kInt2 && (x < INT16_MIN || x > INT16_MAX)) return OutOfRange(type);
-  if (type == oid::kInt4 && (x < INT32_MIN || x > INT32_MAX)) return OutOfRange(type);
-  if (type == oid::kOid && (x < 0 || x > UINT32_MAX)) {
-    return MakeError("22003", "value \"" + std::to_string(x) + "\" is out of range for type oid");
-  }
-  return x;
-}
-
-SqlResult<Datum> ToDatum(sqlite3_value* v, uint32_t type) {
-  switch (type) {
-    case oid::kInt2:
-    case oid::kInt4:
-    case oid::kInt8:
-    case oid::kOid: {
-      SqlResult<int64_t> x = IntegerArg(v, type);
-      if (!x.ok()) return x.error();
-      if (type == oid::kInt2) return Int16GetDatum(static_cast<int16>(*x));
-      if (type == oid::kInt4) return Int32GetDatum(static_cast<int32>(*x));
-      if (type == oid::kOid) return ObjectIdGetDatum(static_cast<Oid>(*x));
-      return Int64GetDatum(*x);
-    }
-    case oid::kBool: {
-      if (sqlite3_value_type(v) == SQLITE_INTEGER || sqlite3_value_type(v) == SQLITE_FLOAT) {
-        return BoolGetDatum(sqlite3_value_double(v) != 0);
-      }
-      const char* text = reinterpret_cast<const char*>(sqlite3_value_text(v));
-      std::string s = text != nullptr ? text : "";
-      std::string lower;
-      for (char c : s) {
-        if (!std::isspace(static_cast<unsigned char>(c))) {
-          lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        }
-      }
-      for (const char* yes : {"t", "true", "yes", "y", "on", "1"}) {
-        if (lower == yes) return BoolGetDatum(true);
-      }
-      for (const char* no : {"f", "false", "no", "n", "off", "0"}) {
-        if (lower == no) return BoolGetDatum(false);
-      }
-      return MakeError("22P02", "invalid input syntax for type boolean: \"" + s + "\"");
-    }
-    case oid::kFloat4:
-    case oid::kFloat8: {
-      double d;
-      if (sqlite3_value_type(v) == SQLITE_INTEGER || sqlite3_value_type(v) == SQLITE_FLOAT) {
-        d = sqlite3_value_double(v);
-      } else {
-        const char* text = reinterpret_cast<const char*>(sqlite3_value_text(v));
-        std::string s = text != nullptr ? text : "";
-        char* end = nullptr;
-        d = std::strtod(s.c_str(), &end);
-        if (s.empty() || *end != '\0') {
-          return MakeError("22P02", std::string("invalid input syntax for type ") +
-                                        (type == oid::kFloat4 ? "real" : "double precision") +
-                                        ": \"" + s + "\"");
-        }
-      }
-      if (type == oid::kFloat4) return Float4GetDatum(static_cast<float4>(d));
-      return Float8GetDatum(d);
-    }
-    case oid::kBytea: {
-      const void* p = sqlite3_value_blob(v);
-      int n = sqlite3_value_bytes(v);
-      auto* b = static_cast<bytea*>(palloc(VARHDRSZ + static_cast<size_t>(n)));
-      SET_VARSIZE(b, VARHDRSZ + n);
-      if (n > 0) std::memcpy(VARDATA(b), p, static_cast<size_t>(n));
-      return PointerGetDatum(b);
-    }
-    default: {  // text, varchar
-      const char* p = reinterpret_cast<const char*>(sqlite3_value_text(v));
-      int n = sqlite3_value_bytes(v);
-      return PointerGetDatum(cstring_to_text_with_len(p != nullptr ? p : "", n));
-    }
-  }
-}
-
-void SetResult(sqlite3_context* ctx, Datum d, uint32_t type) {
-  switch (type) {
-    case kVoidOid:
-      sqlite3_result_null(ctx);
-      return;
-    case oid::kInt2:
-      sqlite3_result_int64(ctx, DatumGetInt16(d));
-      return;
-    case oid::kInt4:
-      sqlite3_result_int64(ctx, DatumGetInt32(d));
-      return;
-    case oid::kInt8:
-      sqlite3_result_int64(ctx, DatumGetInt64(d));
-      return;
-    case oid::kOid:
-      sqlite3_result_int64(ctx, DatumGetObjectId(d));
-      return;
-    case oid::kBool:
-      sqlite3_result_int(ctx, DatumGetBool(d) ? 1 : 0);
-      return;
-    case oid::kFloat4:
-      sqlite3_result_double(ctx, DatumGetFloat4(d));
-      return;
-    case oid::kFloat8:
-      sqlite3_result_double(ctx, DatumGetFloat8(d));
-      return;
-    case oid::kBytea: {
-      auto* b = reinterpret_cast<bytea*>(DatumGetPointer(d));
-      if (b == nullptr) {
-        sqlite3_result_null(ctx);
-        return;
-      }
-      sqlite3_result_blob(ctx, VARDATA_ANY(b), static_cast<int>(VARSIZE_ANY_EXHDR(b)),
-                          SQLITE_TRANSIENT);
-      return;
-    }
-    default: {
-      auto* t = reinterpret_cast<text*>(DatumGetPointer(d));
-      if (t == nullptr) {
-        sqlite3_result_null(ctx);
-        return;
-      }
-      sqlite3_result_text(ctx, VARDATA_ANY(t), static_cast<int>(VARSIZE_ANY_EXHDR(t)),
-                          SQLITE_TRANSIENT);
-      return;
-    }
-  }
-}
-
 // ---- the SQLite function ----------------------------------------------------
 
 struct Bound {
@@ -521,7 +352,8 @@ void CallCFunction(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
       fcinfo->args[i].value = 0;
       continue;
     }
-    SqlResult<Datum> d = ToDatum(argv[i], b->def.arg_types[static_cast<size_t>(i)]);
+    SqlResult<Datum> d =
+        ValueToDatum(functions::ArgValue(argv[i]), b->def.arg_types[static_cast<size_t>(i)]);
     if (!d.ok()) {
       error = d.error();
     } else {
@@ -532,10 +364,16 @@ void CallCFunction(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
     Guarded g{b->fn, fcinfo, nullptr, 0};
     if (std::optional<SqlError> e = CallGuarded(CallThunk, &g)) {
       error = std::move(e);
-    } else if (fcinfo->isnull) {
+    } else if (fcinfo->isnull || b->def.return_type == kVoidOid) {
       sqlite3_result_null(ctx);
     } else {
-      SetResult(ctx, g.result, b->def.return_type);
+      std::optional<Value> v = DatumToValue(g.result, b->def.return_type);
+      if (v) {
+        functions::ResultValue(ctx, *v);
+      } else {  // CREATE FUNCTION admits none such; a hand-edited catalogue might
+        error = MakeError("0A000", "C functions cannot return type " +
+                                       std::string(TypeDisplayName(b->def.return_type)));
+      }
     }
   }
   MemoryContextSwitchTo(old);

@@ -23,22 +23,6 @@
 #include "sql/value.h"
 
 namespace bgw::sql::functions {
-namespace {
-
-FunctionContext* Ctx(sqlite3_context* c) {
-  return static_cast<FunctionContext*>(sqlite3_user_data(c));
-}
-
-void ResultText(sqlite3_context* c, const std::string& s) {
-  sqlite3_result_text(c, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
-}
-
-// Fails the current call with a PostgreSQL error the session reports as is.
-void Fail(sqlite3_context* c, SqlError error) {
-  std::string message = error.message;
-  Ctx(c)->error = std::move(error);
-  sqlite3_result_error(c, message.c_str(), -1);
-}
 
 Value ArgValue(sqlite3_value* v) {
   switch (sqlite3_value_type(v)) {
@@ -72,12 +56,29 @@ void ResultValue(sqlite3_context* c, const Value& v) {
       sqlite3_result_double(c, v.d);
       break;
     case Value::Kind::kText:
-      ResultText(c, v.s);
+      sqlite3_result_text(c, v.s.data(), static_cast<int>(v.s.size()), SQLITE_TRANSIENT);
       break;
     case Value::Kind::kBlob:
       sqlite3_result_blob(c, v.s.data(), static_cast<int>(v.s.size()), SQLITE_TRANSIENT);
       break;
   }
+}
+
+namespace {
+
+FunctionContext* Ctx(sqlite3_context* c) {
+  return static_cast<FunctionContext*>(sqlite3_user_data(c));
+}
+
+void ResultText(sqlite3_context* c, const std::string& s) {
+  sqlite3_result_text(c, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
+}
+
+// Fails the current call with a PostgreSQL error the session reports as is.
+void Fail(sqlite3_context* c, SqlError error) {
+  std::string message = error.message;
+  Ctx(c)->error = std::move(error);
+  sqlite3_result_error(c, message.c_str(), -1);
 }
 
 const char* RangeMessage(uint32_t type) {

@@ -16,8 +16,11 @@
 
 #include "common/sql_error.h"
 #include "sql/session.h"
+#include "sql/value.h"
 
 struct sqlite3;
+struct sqlite3_context;
+struct sqlite3_value;
 
 namespace bgw::sql::functions {
 
@@ -33,6 +36,12 @@ struct FunctionContext {
   Interrupt interrupt = Interrupt::kNone;  // recorded by CheckInterrupts
   std::optional<SqlError> error;           // a function's PostgreSQL error
 };
+
+// An argument as the engine's Value (its SQLite storage class), and a
+// Value as a function's result: the one mapping between SQLite's function
+// interface and Value, for every function we register.
+Value ArgValue(sqlite3_value* v);
+void ResultValue(sqlite3_context* c, const Value& v);
 
 // Registers every built-in function and the progress handler on `db`.
 void Register(sqlite3* db, FunctionContext* ctx);
