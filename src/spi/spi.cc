@@ -32,6 +32,7 @@
 #include "postgres/utils/memutils.h"
 #include "spi/spi_internal.h"
 #include "sql/datum.h"
+#include "sql/lexer.h"
 #include "sql/value.h"
 
 // A deformed row: one Datum, null flag and output text per column. Private:
@@ -89,45 +90,22 @@ void FreePlansOf(size_t depth) {
   }
 }
 
-std::string FirstWord(std::string_view sql) {
-  size_t i = 0;
-  for (;;) {
-    while (i < sql.size() && std::isspace(static_cast<unsigned char>(sql[i]))) i++;
-    if (sql.substr(i, 2) == "--") {
-      while (i < sql.size() && sql[i] != '\n') i++;
-    } else if (sql.substr(i, 2) == "/*") {
-      size_t end = sql.find("*/", i + 2);
-      i = end == std::string_view::npos ? sql.size() : end + 2;
-    } else {
-      break;
-    }
-  }
-  std::string word;
-  while (i < sql.size() && (std::isalpha(static_cast<unsigned char>(sql[i])) || sql[i] == '_')) {
-    word.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(sql[i]))));
-    i++;
-  }
-  return word;
-}
-
 // PostgreSQL refuses transaction control inside SPI (SPI_ERROR_TRANSACTION).
 bool IsTransactionControl(std::string_view sql) {
   static const char* const kWords[] = {"begin",    "start", "commit",    "end",
                                        "rollback", "abort", "savepoint", "release"};
-  std::string w = FirstWord(sql);
+  std::vector<sql::Token> t = sql::SignificantTokens(sql);
+  std::string w = t.empty() || t[0].kind != sql::TokenKind::kWord ? "" : sql::IdentifierValue(t[0]);
   for (const char* k : kWords) {
     if (w == k) return true;
   }
-  if (w == "prepare") {
-    std::string rest(sql);
-    for (char& c : rest) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return rest.find("transaction") != std::string::npos;
-  }
-  return false;
+  // PREPARE TRANSACTION 'gid' (two-phase commit), not PREPARE name AS ...
+  return w == "prepare" && t.size() > 1 && t[1].kind == sql::TokenKind::kWord &&
+         sql::IdentifierValue(t[1]) == "transaction";
 }
 
 bool IsReadOnlyCommand(std::string_view sql) {
-  std::string w = FirstWord(sql);
+  std::string w = sql::FirstKeyword(sql);
   return w == "select" || w == "values" || w == "table" || w == "show" || w == "explain" ||
          w == "with";
 }
@@ -299,7 +277,7 @@ int ExecuteImpl(const char* src, bool read_only, long count, PendingError* err) 
   int code = SPI_OK_UTILITY;
   for (const std::string& s : statements) {
     if (read_only && !IsReadOnlyCommand(s)) {
-      std::string msg = Upper(FirstWord(s)) + " is not allowed in a non-volatile function";
+      std::string msg = Upper(sql::FirstKeyword(s)) + " is not allowed in a non-volatile function";
       CaptureOwn(ERROR, ERRCODE_FEATURE_NOT_SUPPORTED, msg.c_str(), nullptr, err);
       return 0;
     }
@@ -376,7 +354,7 @@ int ExecutePlanImpl(_SPI_plan* plan, const Datum* values, const char* nulls, boo
   for (const auto& statement : plan->statements) {
     if (read_only && !IsReadOnlyCommand(statement->sql())) {
       std::string msg =
-          Upper(FirstWord(statement->sql())) + " is not allowed in a non-volatile function";
+          Upper(sql::FirstKeyword(statement->sql())) + " is not allowed in a non-volatile function";
       CaptureOwn(ERROR, ERRCODE_FEATURE_NOT_SUPPORTED, msg.c_str(), nullptr, err);
       return 0;
     }

@@ -23,6 +23,7 @@
 #include "postgres/utils/memutils.h"
 #include "sql/datum.h"
 #include "sql/functions.h"
+#include "sql/lexer.h"
 #include "sql/sandbox.h"
 #include "sql/value.h"
 
@@ -55,85 +56,52 @@ struct Token {
   bool quoted = false;
 };
 
+// The statement as the parser below reads it, from the one SQL lexer
+// (sql/lexer.h): words folded, strings and quoted identifiers decoded,
+// operators one character per token.
 SqlResult<std::vector<Token>> Tokenize(std::string_view s) {
   std::vector<Token> out;
-  size_t i = 0;
-  while (i < s.size()) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    if (std::isspace(c)) {
-      i++;
-    } else if (c == '-' && i + 1 < s.size() && s[i + 1] == '-') {
-      while (i < s.size() && s[i] != '\n') i++;
-    } else if (c == '/' && i + 1 < s.size() && s[i + 1] == '*') {
-      size_t end = s.find("*/", i + 2);
-      if (end == std::string_view::npos) {
-        return MakeError("42601", "unterminated /* comment");
+  for (const sql::Token& t : Lex(s)) {
+    if (t.unterminated) {
+      switch (t.kind) {
+        case TokenKind::kComment:
+          return MakeError("42601", "unterminated /* comment");
+        case TokenKind::kQuotedIdent:
+          return MakeError("42601", "unterminated quoted identifier");
+        case TokenKind::kDollarString:
+          return MakeError("42601", "unterminated dollar-quoted string");
+        default:
+          return MakeError("42601", "unterminated quoted string");
       }
-      i = end + 2;
-    } else if (c == '\'' || ((c == 'E' || c == 'e') && i + 1 < s.size() && s[i + 1] == '\'')) {
-      if (c != '\'') i++;
-      std::string text;
-      i++;
-      for (;;) {
-        if (i >= s.size()) return MakeError("42601", "unterminated quoted string");
-        if (s[i] == '\'') {
-          if (i + 1 < s.size() && s[i + 1] == '\'') {
-            text += '\'';
-            i += 2;
-            continue;
-          }
-          i++;
-          break;
+    }
+    switch (t.kind) {
+      case TokenKind::kSpace:
+      case TokenKind::kComment:
+        break;
+      case TokenKind::kWord:
+        out.push_back({Token::kIdent, IdentifierValue(t)});
+        break;
+      case TokenKind::kQuotedIdent:
+        out.push_back({Token::kIdent, IdentifierValue(t), true});
+        break;
+      case TokenKind::kString:
+      case TokenKind::kDollarString: {
+        std::string value;
+        if (!StringValue(t, &value)) {
+          return MakeError("42601", "syntax error at or near \"" + std::string(t.text) + "\"");
         }
-        text += s[i++];
+        out.push_back({Token::kString, std::move(value)});
+        break;
       }
-      out.push_back({Token::kString, std::move(text)});
-    } else if (c == '$') {
-      size_t tag_end = s.find('$', i + 1);
-      if (tag_end == std::string_view::npos)
-        return MakeError("42601", "syntax error at or near \"$\"");
-      std::string_view tag = s.substr(i, tag_end - i + 1);
-      size_t close = s.find(tag, tag_end + 1);
-      if (close == std::string_view::npos) {
-        return MakeError("42601", "unterminated dollar-quoted string");
-      }
-      out.push_back({Token::kString, std::string(s.substr(tag_end + 1, close - tag_end - 1))});
-      i = close + tag.size();
-    } else if (c == '"') {
-      std::string text;
-      i++;
-      for (;;) {
-        if (i >= s.size()) return MakeError("42601", "unterminated quoted identifier");
-        if (s[i] == '"') {
-          if (i + 1 < s.size() && s[i + 1] == '"') {
-            text += '"';
-            i += 2;
-            continue;
-          }
-          i++;
-          break;
-        }
-        text += s[i++];
-      }
-      Token t{Token::kIdent, std::move(text)};
-      t.quoted = true;
-      out.push_back(std::move(t));
-    } else if (std::isalpha(c) || c == '_' || c >= 0x80) {
-      size_t start = i;
-      while (i < s.size() && (std::isalnum(static_cast<unsigned char>(s[i])) || s[i] == '_' ||
-                              static_cast<unsigned char>(s[i]) >= 0x80 || s[i] == '$')) {
-        i++;
-      }
-      std::string text(s.substr(start, i - start));
-      for (char& ch : text) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-      out.push_back({Token::kIdent, std::move(text)});
-    } else if (std::isdigit(c) || (c == '.' && i + 1 < s.size() && std::isdigit(s[i + 1]))) {
-      size_t start = i;
-      while (i < s.size() && (std::isalnum(static_cast<unsigned char>(s[i])) || s[i] == '.')) i++;
-      out.push_back({Token::kNumber, std::string(s.substr(start, i - start))});
-    } else {
-      out.push_back({Token::kPunct, std::string(1, static_cast<char>(c))});
-      i++;
+      case TokenKind::kNumber:
+        out.push_back({Token::kNumber, std::string(t.text)});
+        break;
+      case TokenKind::kParam:
+        out.push_back({Token::kPunct, std::string(t.text)});
+        break;
+      default:  // operators and punctuation
+        for (char c : t.text) out.push_back({Token::kPunct, std::string(1, c)});
+        break;
     }
   }
   return out;

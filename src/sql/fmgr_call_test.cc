@@ -123,6 +123,27 @@ TEST_F(FmgrCallTest, LanguageBeforeAsAndSymbolDefaultsToTheName) {
   EXPECT_TRUE(strict->function.strict);
 }
 
+// The statement comes through the one SQL lexer: comments anywhere,
+// dollar-quoted and E'' strings, quoted identifiers with "" inside.
+TEST_F(FmgrCallTest, LexesCommentsDollarQuotesAndQuotedNames) {
+  auto spec = ParseCreateFunction(
+      "/* lead */ CREATE -- line\n FUNCTION \"Odd\"\"Name\"(int4) RETURNS bool "
+      "AS $lib$$libdir/x$lib$, E'sym\\_b' LANGUAGE c /* trailing */");
+  ASSERT_TRUE(spec.ok()) << spec.error().message;
+  EXPECT_EQ(spec->function.name, "Odd\"Name");
+  EXPECT_EQ(spec->function.library, "$libdir/x");
+  EXPECT_EQ(spec->function.symbol, "sym_b");
+  EXPECT_EQ(spec->function.return_type, oid::kBool);
+  for (const char* bad : {"CREATE FUNCTION f() RETURNS int AS $$lib LANGUAGE C",
+                          "CREATE FUNCTION \"f() RETURNS int AS 'lib' LANGUAGE C",
+                          "CREATE FUNCTION f() /* RETURNS int AS 'lib' LANGUAGE C"}) {
+    auto r = ParseCreateFunction(bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.error().sqlstate, "42601") << bad;
+    EXPECT_NE(r.error().message.find("unterminated"), std::string::npos) << r.error().message;
+  }
+}
+
 TEST_F(FmgrCallTest, BadCreateStatementsFailWithPostgresCodes) {
   struct Case {
     const char* sql;

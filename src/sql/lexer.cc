@@ -245,6 +245,14 @@ std::vector<Token> SignificantTokens(std::string_view sql) {
   return out;
 }
 
+std::string FirstKeyword(std::string_view sql) {
+  for (const Token& t : Lex(sql)) {
+    if (t.kind == TokenKind::kSpace || t.kind == TokenKind::kComment) continue;
+    return t.kind == TokenKind::kWord ? IdentifierValue(t) : std::string();
+  }
+  return {};
+}
+
 std::vector<std::string> SplitSql(std::string_view sql) {
   std::vector<std::string> out;
   size_t start = 0;

@@ -52,6 +52,10 @@ std::vector<Token> Lex(std::string_view sql);
 // The significant tokens only (no spaces, no comments).
 std::vector<Token> SignificantTokens(std::string_view sql);
 
+// The first significant token folded as a keyword ("select" for
+// "/* c */ SELECT 1"), or "" when the statement does not start with a word.
+std::string FirstKeyword(std::string_view sql);
+
 // Splits at top-level semicolons; empty statements are dropped.
 std::vector<std::string> SplitSql(std::string_view sql);
 

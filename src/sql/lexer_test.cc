@@ -261,5 +261,13 @@ TEST(SqlRewriteTest, SurvivesRandomInput) {
   }
 }
 
+TEST(FirstKeywordTest, SkipsCommentsAndFoldsCase) {
+  EXPECT_EQ(FirstKeyword("  -- note\n/* a /* nested */ b */ SeLeCt 1"), "select");
+  EXPECT_EQ(FirstKeyword("\"Select\" 1"), "");  // a quoted identifier is no keyword
+  EXPECT_EQ(FirstKeyword("(SELECT 1)"), "");
+  EXPECT_EQ(FirstKeyword("   "), "");
+  EXPECT_EQ(FirstKeyword("with_x AS (SELECT 1)"), "with_x");
+}
+
 }  // namespace
 }  // namespace bgw::sql
