@@ -4,6 +4,11 @@
 // throwing; errno is converted to a message in exactly one place
 // (Status::FromErrno) so messages read the same everywhere ("could not open
 // file "x": No such file or directory", PostgreSQL's wording).
+//
+// A Status may carry the SQLSTATE its source knows (the settings registry:
+// 42704 for an unknown parameter, 55P02 for one that cannot change now), so
+// the layer that reports it to a client passes the code through instead of
+// guessing it from the text. Empty = the source did not say.
 #pragma once
 
 #include <cerrno>
@@ -19,10 +24,12 @@ class [[nodiscard]] Status {
  public:
   Status() = default;
   static Status Ok() { return Status(); }
-  static Status Error(std::string message) { return Status(std::move(message)); }
+  static Status Error(std::string message, std::string sqlstate = {}) {
+    return Status(std::move(message), std::move(sqlstate));
+  }
   // "<what>: <strerror(err)>", e.g. FromErrno("could not open file \"x\"").
   static Status FromErrno(const std::string& what, int err = errno) {
-    return Status(what + ": " + std::strerror(err));
+    return Status(what + ": " + std::strerror(err), {});
   }
 
   bool ok() const { return !message_.has_value(); }
@@ -31,10 +38,14 @@ class [[nodiscard]] Status {
     static const std::string kEmpty;
     return message_ ? *message_ : kEmpty;
   }
+  // Five characters, or empty when the source gave none.
+  const std::string& sqlstate() const { return sqlstate_; }
 
  private:
-  explicit Status(std::string message) : message_(std::move(message)) {}
+  Status(std::string message, std::string sqlstate)
+      : message_(std::move(message)), sqlstate_(std::move(sqlstate)) {}
   std::optional<std::string> message_;
+  std::string sqlstate_;
 };
 
 template <typename T>

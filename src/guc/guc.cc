@@ -30,7 +30,7 @@ Status Error::ToStatus() const {
   std::string message = text;
   if (!detail.empty()) message += "\nDETAIL: " + detail;
   if (!hint.empty()) message += "\nHINT: " + hint;
-  return Status::Error(std::move(message));
+  return Status::Error(std::move(message), sqlstate);
 }
 
 log::Message Error::ToMessage(log::Level level) const {
@@ -607,7 +607,7 @@ bool Install(Variable& v, const Value& val, Error* err) {
       if (val.s.has_value()) {
         copy = strdup(val.s->c_str());
         if (copy == nullptr) {
-          *err = Error{"out of memory", "", ""};
+          *err = Error{"out of memory", "", "", "53200"};
           return false;
         }
       }
@@ -626,21 +626,21 @@ Variable* CreatePlaceholder(std::string_view name, Error* err) {
   size_t dot = name.find('.');
   if (dot == std::string_view::npos) {
     *err = Error{StringPrintf("unrecognized configuration parameter \"%.*s\"", n, name.data()), "",
-                 ""};
+                 "", "42704"};
     return nullptr;
   }
   if (!ValidName(name, /*need_dot=*/true)) {
     *err = Error{StringPrintf("invalid configuration parameter name \"%.*s\"", n, name.data()),
                  "Custom parameter names must be two or more simple identifiers separated by "
                  "dots.",
-                 ""};
+                 "", "42602"};
     return nullptr;
   }
   std::string prefix = Lower(name.substr(0, dot));
   for (const std::string& reserved : Reg().reserved_prefixes) {
     if (reserved == prefix) {
       *err = Error{StringPrintf("invalid configuration parameter name \"%.*s\"", n, name.data()),
-                   StringPrintf("\"%s\" is a reserved prefix.", reserved.c_str()), ""};
+                   StringPrintf("\"%s\" is a reserved prefix.", reserved.c_str()), "", "42602"};
       return nullptr;
     }
   }
@@ -672,8 +672,8 @@ Outcome SetInternal(std::string_view name, const std::string* value, Context ctx
     if (v == nullptr) return Outcome::kError;
   }
 
-  auto refuse = [&](const char* fmt) {
-    *err = Error{StringPrintf(fmt, n, name.data()), "", ""};
+  auto refuse = [&](const char* fmt, const char* sqlstate = "55P02") {
+    *err = Error{StringPrintf(fmt, n, name.data()), "", "", sqlstate};
     return Outcome::kError;
   };
   bool prohibit_change = false;
@@ -695,7 +695,8 @@ Outcome SetInternal(std::string_view name, const std::string* value, Context ctx
       }
       break;
     case Context::kSuBackend:
-      if (ctx == Context::kBackend) return refuse("permission denied to set parameter \"%.*s\"");
+      if (ctx == Context::kBackend)
+        return refuse("permission denied to set parameter \"%.*s\"", "42501");
       [[fallthrough]];
     case Context::kBackend:
       if (ctx != Context::kSighup && ctx != Context::kPostmaster && ctx != Context::kBackend &&
@@ -705,7 +706,7 @@ Outcome SetInternal(std::string_view name, const std::string* value, Context ctx
       break;
     case Context::kSuset:
       if (ctx == Context::kUserset || ctx == Context::kBackend) {
-        return refuse("permission denied to set parameter \"%.*s\"");
+        return refuse("permission denied to set parameter \"%.*s\"", "42501");
       }
       break;
     case Context::kUserset:
@@ -766,19 +767,22 @@ Outcome SetInternal(std::string_view name, const std::string* value, Context ctx
 Status Define(std::unique_ptr<Variable> v) {
   const std::string& name = v->name;
   if (!ValidName(name, /*need_dot=*/false)) {
-    return Status::Error(StringPrintf("invalid configuration parameter name \"%s\"", name.c_str()));
+    return Status::Error(StringPrintf("invalid configuration parameter name \"%s\"", name.c_str()),
+                         "42602");
   }
   const std::string key = Lower(name);
   auto it = Reg().vars.find(key);
   if (it != Reg().vars.end() && !it->second->is_placeholder()) {
-    return Status::Error(StringPrintf("attempt to redefine parameter \"%s\"", name.c_str()));
+    return Status::Error(StringPrintf("attempt to redefine parameter \"%s\"", name.c_str()),
+                         "XX000");
   }
   Error err;
   Value boot = v->boot;
   if (!Check(*v, name, &boot, &err)) {
     return Status::Error(
         StringPrintf("failed to initialize parameter \"%s\" to its boot value: ", name.c_str()) +
-        err.ToStatus().message());
+            err.ToStatus().message(),
+        err.sqlstate);
   }
   if (v->type == VarType::kString) *v->string_addr = nullptr;  // not ours to free
   if (!Install(*v, boot, &err)) return err.ToStatus();
@@ -958,7 +962,8 @@ Result<std::string> GetConfigOption(std::string_view name) {
   const Variable* v = Find(name);
   if (v == nullptr) {
     return Status::Error(StringPrintf("unrecognized configuration parameter \"%.*s\"",
-                                      static_cast<int>(name.size()), name.data()));
+                                      static_cast<int>(name.size()), name.data()),
+                         "42704");
   }
   return Format(*v, Current(*v), true);
 }
@@ -1046,7 +1051,7 @@ Status ProcessConfigFile(const std::string& path, Phase phase, log::Level report
     } else if (!ValidName(items[i].name, /*need_dot=*/true)) {
       fail(item_error(items[i], Error{StringPrintf("unrecognized configuration parameter \"%s\"",
                                                    items[i].name.c_str()),
-                                      "", ""}));
+                                      "", "", "42704"}));
     }
   }
   if (first_error) return startup ? first_error->ToStatus() : no_changes();

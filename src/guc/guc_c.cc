@@ -356,23 +356,13 @@ struct PendingError {
   int sqlerrcode = 0;
 };
 
-bool StartsWith(const std::string& s, const char* prefix) {
-  return s.compare(0, strlen(prefix), prefix) == 0;
-}
-
-int CodeFor(const std::string& text) {
-  if (StartsWith(text, "unrecognized configuration parameter")) return ERRCODE_UNDEFINED_OBJECT;
-  if (StartsWith(text, "invalid configuration parameter name")) return ERRCODE_INVALID_NAME;
-  if (StartsWith(text, "permission denied")) return ERRCODE_INSUFFICIENT_PRIVILEGE;
-  if (text.find("cannot be changed") != std::string::npos ||
-      text.find("cannot be set") != std::string::npos) {
-    return ERRCODE_CANT_CHANGE_RUNTIME_PARAM;
-  }
-  if (StartsWith(text, "attempt to redefine parameter")) return ERRCODE_INTERNAL_ERROR;
-  if (text.find("invalid value for parameter") != std::string::npos && rejection_errcode != 0) {
-    return rejection_errcode;
-  }
-  return ERRCODE_INVALID_PARAMETER_VALUE;
+// The registry's SQLSTATE; a value a check hook refused takes the code the
+// hook gave (GUC_check_errcode), as PostgreSQL reports it.
+int CodeFor(const bgw::Status& status) {
+  const std::string& s = status.sqlstate();
+  if (s == "22023" && rejection_errcode != 0) return rejection_errcode;
+  if (s.size() != 5) return ERRCODE_INVALID_PARAMETER_VALUE;
+  return MAKE_SQLSTATE(s[0], s[1], s[2], s[3], s[4]);
 }
 
 PendingError TakeError(const bgw::Status& status) {
@@ -382,7 +372,7 @@ PendingError TakeError(const bgw::Status& status) {
   e.text = pstrdup(m.text.c_str());
   if (!m.detail.empty()) e.detail = pstrdup(m.detail.c_str());
   if (!m.hint.empty()) e.hint = pstrdup(m.hint.c_str());
-  e.sqlerrcode = CodeFor(m.text);
+  e.sqlerrcode = CodeFor(status);
   return e;
 }
 

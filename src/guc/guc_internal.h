@@ -19,6 +19,9 @@ struct Error {
   std::string text;
   std::string detail;
   std::string hint;
+  // Set where the error is made; a value the registry refuses (a range, a
+  // check hook) is 22023 unless the hook says otherwise (guc_c.cc).
+  std::string sqlstate = "22023";
 
   // "text[\nDETAIL: detail][\nHINT: hint]", the convention of guc.h.
   Status ToStatus() const;

@@ -86,6 +86,22 @@ TEST_F(GucTest, BoolValues) {
   EXPECT_EQ(ShowValue("b"), "off");
 }
 
+// Each refusal carries its SQLSTATE from where it is made, so callers pass
+// it through instead of reading the message.
+TEST_F(GucTest, RefusalsCarryTheirSqlstate) {
+  int n = 0, boot_only = 0, su = 0;
+  ASSERT_TRUE(DefineInt("n", "test", &n, 1, 0, 100, Context::kUserset, 0).ok());
+  ASSERT_TRUE(DefineInt("boot_only", "test", &boot_only, 1, 0, 100, Context::kPostmaster, 0).ok());
+  ASSERT_TRUE(DefineInt("su", "test", &su, 1, 0, 100, Context::kSuset, 0).ok());
+  EXPECT_EQ(SetOption("nosuch", "1", Context::kUserset, Source::kSession).sqlstate(), "42704");
+  EXPECT_EQ(GetConfigOption("nosuch").status().sqlstate(), "42704");
+  EXPECT_EQ(SetOption("bad name.x", "1", Context::kUserset, Source::kSession).sqlstate(), "42602");
+  EXPECT_EQ(SetOption("n", "1000", Context::kUserset, Source::kSession).sqlstate(), "22023");
+  EXPECT_EQ(SetOption("boot_only", "2", Context::kUserset, Source::kSession).sqlstate(), "55P02");
+  EXPECT_EQ(SetOption("su", "2", Context::kUserset, Source::kSession).sqlstate(), "42501");
+  EXPECT_EQ(DefineInt("n", "again", &n, 1, 0, 100, Context::kUserset, 0).sqlstate(), "XX000");
+}
+
 TEST_F(GucTest, ChangeCountMovesOnlyWhenAValueIsInstalled) {
   int n = 0;
   ASSERT_TRUE(DefineInt("n", "test", &n, 1, 0, 100, Context::kUserset, 0).ok());
