@@ -44,7 +44,7 @@ namespace fs = std::filesystem;
 using bgw::sql::Session;
 
 struct Discard final : bgw::sql::RowSink {
-  bgw::sql::SqlStatus Row(std::span<const bgw::sql::Value>) override { return bgw::sql::SqlOk(); }
+  bgw::Status Row(std::span<const bgw::sql::Value>) override { return bgw::Status::Ok(); }
 };
 
 std::string base_dir;  // holds data/ and nothing else of ours

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "cli/privilege.h"
+#include "common/status.h"
 #include "common/strutil.h"
 #include "port/process.h"
 #include "postmaster/datadir.h"
@@ -36,10 +37,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-void PrintError(const Status& s) {
-  // Status messages may carry "DETAIL:"/"HINT:" lines; print them as is.
-  std::fprintf(stderr, "bgw: error: %s\n", s.message().c_str());
-}
+void PrintError(const Status& s) { std::fprintf(stderr, "bgw: error: %s\n", s.ToString().c_str()); }
 
 // The commands that become or create the server (init, start, run) call this
 // right after parsing their options, which touches nothing, and before
@@ -474,7 +472,8 @@ int Start(int argc, char** argv) {
     for (auto& s : args) cargv.push_back(s.data());
     cargv.push_back(nullptr);
     execv(exe.c_str(), cargv.data());
-    std::fprintf(stderr, "bgw: could not execute \"%s\": %s\n", exe.c_str(), strerror(errno));
+    std::fprintf(stderr, "bgw: could not execute \"%s\": %s\n", exe.c_str(),
+                 ErrnoText(errno).c_str());
     _exit(1);
   }
   close(log_fd);

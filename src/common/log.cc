@@ -12,6 +12,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "common/status.h"
 #include "common/strutil.h"
 
 namespace bgw::log {
@@ -175,7 +176,7 @@ void Configure(const Options& options) {
   int fd = open(options.file_path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) {
     WriteAll(2, StringPrintf("could not open log file \"%s\": %s\n", options.file_path.c_str(),
-                             std::strerror(errno)));
+                             bgw::ErrnoText(errno).c_str()));
     st.options.file_path.clear();
     return;
   }
@@ -229,32 +230,12 @@ void AfterFork() {
   // the prefix is read per line. Kept as the one place to hook fork handling.
 }
 
-}  // namespace bgw::log
-
-#include "common/status.h"
-
-namespace bgw::log {
-
 Message MessageFromStatus(Level level, const Status& status) {
   Message m;
   m.level = level;
-  std::string_view rest = status.message();
-  bool first = true;
-  while (!rest.empty() || first) {
-    size_t nl = rest.find('\n');
-    std::string_view line = rest.substr(0, nl);
-    rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
-    if (first) {
-      m.text = std::string(line);
-      first = false;
-    } else if (StartsWith(line, "DETAIL:")) {
-      m.detail = std::string(Trim(line.substr(7)));
-    } else if (StartsWith(line, "HINT:")) {
-      m.hint = std::string(Trim(line.substr(5)));
-    } else {
-      m.text += "\n" + std::string(line);
-    }
-  }
+  m.text = status.message();
+  m.detail = status.detail();
+  m.hint = status.hint();
   return m;
 }
 

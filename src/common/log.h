@@ -81,8 +81,7 @@ class Status;
 }
 
 namespace bgw::log {
-// Logs a Status message; lines of the message that start with "DETAIL:" or
-// "HINT:" become the detail and hint fields.
+// Logs a Status: its message, detail and hint fields.
 void EmitStatus(Level level, const Status& status);
 Message MessageFromStatus(Level level, const Status& status);
 }  // namespace bgw::log

@@ -25,6 +25,7 @@
 #include <cstring>
 
 #include "common/log.h"
+#include "common/status.h"
 #include "postgres/miscadmin.h"
 #include "postgres/postgres.h"
 #include "postgres/storage/ipc.h"
@@ -89,21 +90,9 @@ ErrorData* PushEntry() {
   return edata;
 }
 
-// strerror_r comes in two flavours (XSI returns int, GNU returns the text).
-[[maybe_unused]] const char* FromStrerrorR(int rc, const char* buf) {
-  return rc == 0 ? buf : nullptr;
-}
-[[maybe_unused]] const char* FromStrerrorR(const char* result, const char*) { return result; }
-
-// strerror for %m, never NULL or empty.
+// strerror for %m, never NULL or empty (common/status.cc's one strerror).
 const char* ErrorText(int errnum, char* buf, size_t len) {
-  buf[0] = '\0';
-  const char* text = FromStrerrorR(strerror_r(errnum, buf, len), buf);
-  if (text == nullptr || text[0] == '\0') {
-    snprintf(buf, len, "operating system error %d", errnum);
-    text = buf;
-  }
-  return text;
+  return bgw::ErrnoText(errnum, buf, len);
 }
 
 // fmt with every %m replaced by strerror(errnum) (its own '%' doubled), in
@@ -347,60 +336,21 @@ int errcode(int sqlerrcode) {
   return 0;
 }
 
+// The errno -> SQLSTATE mapping has one home, common/status.cc, shared with
+// Status::FromErrno.
+static int PackSqlstate(const char* s) { return MAKE_SQLSTATE(s[0], s[1], s[2], s[3], s[4]); }
+
 int errcode_for_file_access(void) {
   ErrorData* edata = CurrentEntry();
-  switch (edata->saved_errno) {
-    case EPERM:
-    case EACCES:
-    case EROFS:
-      edata->sqlerrcode = ERRCODE_INSUFFICIENT_PRIVILEGE;
-      break;
-    case ENOENT:
-      edata->sqlerrcode = ERRCODE_UNDEFINED_FILE;
-      break;
-    case EEXIST:
-      edata->sqlerrcode = ERRCODE_DUPLICATE_FILE;
-      break;
-    case ENOTDIR:
-    case EISDIR:
-    case ENOTEMPTY:
-      edata->sqlerrcode = ERRCODE_WRONG_OBJECT_TYPE;
-      break;
-    case ENOSPC:
-      edata->sqlerrcode = ERRCODE_DISK_FULL;
-      break;
-    case ENFILE:
-    case EMFILE:
-      edata->sqlerrcode = ERRCODE_INSUFFICIENT_RESOURCES;
-      break;
-    case EIO:
-      edata->sqlerrcode = ERRCODE_IO_ERROR;
-      break;
-    default:
-      edata->sqlerrcode = ERRCODE_INTERNAL_ERROR;
-      break;
-  }
+  edata->sqlerrcode =
+      PackSqlstate(bgw::SqlstateForErrno(edata->saved_errno, bgw::ErrnoSource::kFile));
   return 0;
 }
 
 int errcode_for_socket_access(void) {
   ErrorData* edata = CurrentEntry();
-  switch (edata->saved_errno) {
-    case EPIPE:
-    case ECONNRESET:
-    case ECONNABORTED:
-    case EHOSTDOWN:
-    case EHOSTUNREACH:
-    case ENETDOWN:
-    case ENETRESET:
-    case ENETUNREACH:
-    case ETIMEDOUT:
-      edata->sqlerrcode = ERRCODE_CONNECTION_FAILURE;
-      break;
-    default:
-      edata->sqlerrcode = ERRCODE_INTERNAL_ERROR;
-      break;
-  }
+  edata->sqlerrcode =
+      PackSqlstate(bgw::SqlstateForErrno(edata->saved_errno, bgw::ErrnoSource::kSocket));
   return 0;
 }
 

@@ -17,14 +17,9 @@
 #include <cstring>
 
 #include "common/process.h"
+#include "common/status.h"
 
 namespace {
-
-// strerror_r comes in two flavours (XSI returns int, GNU returns the text).
-[[maybe_unused]] const char* FromStrerrorR(int rc, const char* buf) {
-  return rc == 0 ? buf : nullptr;
-}
-[[maybe_unused]] const char* FromStrerrorR(const char* result, const char*) { return result; }
 
 // Removes the last component and the separators before it; never the
 // leading '/' of an absolute path.
@@ -183,13 +178,7 @@ int pg_strcasecmp(const char* s1, const char* s2) { return pg_strncasecmp(s1, s2
 
 char* pg_strerror_r(int errnum, char* buf, size_t buflen) {
   if (buflen == 0) return buf;
-  buf[0] = '\0';
-  const char* text = FromStrerrorR(strerror_r(errnum, buf, buflen), buf);
-  if (text == nullptr || text[0] == '\0') {
-    snprintf(buf, buflen, "operating system error %d", errnum);
-    return buf;
-  }
-  return const_cast<char*>(text);
+  return const_cast<char*>(bgw::ErrnoText(errnum, buf, buflen));
 }
 
 char* pg_strerror(int errnum) {

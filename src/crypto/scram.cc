@@ -24,8 +24,8 @@ int B64Value(char c) {
   return -1;
 }
 
-sql::SqlError Malformed(std::string detail) {
-  return sql::MakeError("08P01", "malformed SCRAM message", std::move(detail));
+ErrorReport Malformed(std::string detail) {
+  return MakeError("08P01", "malformed SCRAM message", std::move(detail));
 }
 
 // A SCRAM attribute value may not contain ',' (RFC 5802 "value").
@@ -210,8 +210,8 @@ ServerExchange::ServerExchange(std::optional<Secret> secret, std::vector<uint8_t
   }
 }
 
-sql::SqlResult<std::string> ServerExchange::ReadClientFirst(std::string_view message,
-                                                            std::span<const uint8_t> server_nonce) {
+Result<std::string> ServerExchange::ReadClientFirst(std::string_view message,
+                                                    std::span<const uint8_t> server_nonce) {
   if (first_done_) return Malformed("Unexpected client-first-message.");
   first_done_ = true;
   std::string_view rest = message;
@@ -220,9 +220,9 @@ sql::SqlResult<std::string> ServerExchange::ReadClientFirst(std::string_view mes
   if (rest.empty()) return Malformed("Attribute expected, but found end of string.");
   char flag = rest[0];
   if (flag == 'p') {
-    return sql::MakeError("08P01", "channel binding is not supported",
-                          "The client selected SCRAM channel binding, but this server does not "
-                          "use SSL.");
+    return MakeError("08P01", "channel binding is not supported",
+                     "The client selected SCRAM channel binding, but this server does not "
+                     "use SSL.");
   }
   if (flag != 'n' && flag != 'y') {
     return Malformed(std::string("Unexpected channel-binding flag \"") + flag + "\".");
@@ -232,7 +232,7 @@ sql::SqlResult<std::string> ServerExchange::ReadClientFirst(std::string_view mes
     return Malformed("Comma expected after channel-binding flag.");
   rest.remove_prefix(1);
   if (rest.size() >= 2 && rest[0] == 'a' && rest[1] == '=') {
-    return sql::MakeError("0A000", "client uses authorization identity, but it is not supported");
+    return MakeError("0A000", "client uses authorization identity, but it is not supported");
   }
   if (rest.empty() || rest[0] != ',')
     return Malformed("Unexpected attribute in client-first-message.");
@@ -241,7 +241,7 @@ sql::SqlResult<std::string> ServerExchange::ReadClientFirst(std::string_view mes
   client_first_bare_ = std::string(rest);
 
   if (rest.size() >= 2 && rest[0] == 'm' && rest[1] == '=') {
-    return sql::MakeError("0A000", "client requires an unsupported SCRAM extension");
+    return MakeError("0A000", "client requires an unsupported SCRAM extension");
   }
   // The user name: PostgreSQL ignores it (the startup packet's user counts;
   // libpq sends it empty), so it is only checked for shape.
@@ -259,8 +259,7 @@ sql::SqlResult<std::string> ServerExchange::ReadClientFirst(std::string_view mes
   return server_first_;
 }
 
-sql::SqlResult<ServerExchange::FinalResult> ServerExchange::ReadClientFinal(
-    std::string_view message) {
+Result<ServerExchange::FinalResult> ServerExchange::ReadClientFinal(std::string_view message) {
   if (!first_done_ || server_first_.empty()) return Malformed("Unexpected client-final-message.");
   size_t proof_at = message.rfind(",p=");
   if (proof_at == std::string_view::npos)
@@ -274,7 +273,7 @@ sql::SqlResult<ServerExchange::FinalResult> ServerExchange::ReadClientFinal(
   auto binding_bytes = Base64Decode(*binding);
   if (!binding_bytes) return Malformed("Malformed channel-binding data.");
   if (std::string(binding_bytes->begin(), binding_bytes->end()) != gs2_header_) {
-    return sql::MakeError("08P01", "SCRAM channel binding check failed");
+    return MakeError("08P01", "SCRAM channel binding check failed");
   }
   auto nonce = ReadAttribute(&rest, 'r');
   if (!nonce) return Malformed("Expected attribute \"r\".");

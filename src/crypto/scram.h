@@ -19,7 +19,7 @@
 #include <string_view>
 #include <vector>
 
-#include "common/sql_error.h"
+#include "common/status.h"
 
 namespace bgw::crypto::scram {
 
@@ -62,7 +62,7 @@ bool VerifyPlainPassword(const Secret& secret, std::string_view password);
 //   ReadClientFirst(client-first-message) -> server-first-message
 //   ReadClientFinal(client-final-message) -> server-final-message if the
 //   proof is right.
-// Malformed messages fail with a SqlError (08P01 / 0A000, PostgreSQL's
+// Malformed messages fail with a ErrorReport (08P01 / 0A000, PostgreSQL's
 // wording). A "doomed" exchange (unknown role, no usable secret) runs to the
 // end with a mock secret and then fails like a wrong password, so a client
 // cannot tell a missing role from a wrong password.
@@ -75,14 +75,14 @@ class ServerExchange {
   // `server_nonce` is the raw random bytes (kServerNonceLen); tests pass a
   // fixed one to reproduce RFC 7677's exchange, which uses a text nonce: see
   // SetServerNonceTextForTesting.
-  sql::SqlResult<std::string> ReadClientFirst(std::string_view message,
-                                              std::span<const uint8_t> server_nonce);
+  Result<std::string> ReadClientFirst(std::string_view message,
+                                      std::span<const uint8_t> server_nonce);
 
   struct FinalResult {
     bool authenticated = false;
     std::string server_final;  // "v=..."; empty unless authenticated
   };
-  sql::SqlResult<FinalResult> ReadClientFinal(std::string_view message);
+  Result<FinalResult> ReadClientFinal(std::string_view message);
 
   // Uses `nonce_text` verbatim as the server's part of the nonce.
   void SetServerNonceTextForTesting(std::string nonce_text) {

@@ -70,10 +70,10 @@ int PackSqlState(std::string_view sqlstate) {
 
 namespace bgw::fmgr {
 
-std::optional<sql::SqlError> CallGuarded(void (*fn)(void* arg), void* arg) {
+std::optional<ErrorReport> CallGuarded(void (*fn)(void* arg), void* arg) {
   bgworker::ErrorInfo info;
   if (bgworker::internal::CallCatchingPgError(fn, arg, &info)) return std::nullopt;
-  return sql::SqlError{"ERROR", info.sqlstate, info.message, info.detail, info.hint};
+  return ErrorReport{"ERROR", info.sqlstate, info.message, info.detail, info.hint};
 }
 
 }  // namespace bgw::fmgr

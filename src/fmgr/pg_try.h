@@ -11,13 +11,13 @@
 
 #include <optional>
 
-#include "common/sql_error.h"
+#include "common/status.h"
 
 namespace bgw::fmgr {
 
 // Runs fn(arg) under PG_TRY; returns the ERROR it raised (its SQLSTATE,
 // message, detail, hint; not logged), or nullopt when fn returned. The
 // memory context current at entry is restored after an ERROR.
-std::optional<sql::SqlError> CallGuarded(void (*fn)(void* arg), void* arg);
+std::optional<ErrorReport> CallGuarded(void (*fn)(void* arg), void* arg);
 
 }  // namespace bgw::fmgr

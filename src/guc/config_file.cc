@@ -31,7 +31,7 @@
 namespace bgw::guc {
 namespace {
 
-using internal::Error;
+using internal::GucError;
 
 constexpr int kMaxIncludeDepth = 10;
 constexpr size_t kMaxFileSize = 16 * 1024 * 1024;
@@ -300,8 +300,8 @@ class Parser {
       if (missing && !strict) {
         internal::Report(
             log::Level::kLog,
-            Error{StringPrintf("skipping missing configuration file \"%s\"", abs_path.c_str()), "",
-                  ""});
+            GucError(StringPrintf("skipping missing configuration file \"%s\"", abs_path.c_str()),
+                     "", ""));
         return true;
       }
       return Fail(s.message());
@@ -311,7 +311,7 @@ class Parser {
 
  private:
   bool Fail(std::string message) {
-    out_->errors.push_back(Error{std::move(message), "", ""});
+    out_->errors.push_back(GucError(std::move(message), "", ""));
     return false;
   }
 
@@ -432,7 +432,7 @@ ParsedConfig ParseConfigFileAll(const std::string& path) {
 
 Result<std::vector<ConfigItem>> ParseConfigFile(const std::string& path) {
   internal::ParsedConfig parsed = internal::ParseConfigFileAll(path);
-  if (!parsed.errors.empty()) return parsed.errors.front().ToStatus();
+  if (!parsed.errors.empty()) return Status(parsed.errors.front());
   return std::move(parsed.items);
 }
 

@@ -26,22 +26,6 @@ namespace bgw::guc {
 
 namespace internal {
 
-Status Error::ToStatus() const {
-  std::string message = text;
-  if (!detail.empty()) message += "\nDETAIL: " + detail;
-  if (!hint.empty()) message += "\nHINT: " + hint;
-  return Status::Error(std::move(message), sqlstate);
-}
-
-log::Message Error::ToMessage(log::Level level) const {
-  log::Message m;
-  m.level = level;
-  m.text = text;
-  m.detail = detail;
-  m.hint = hint;
-  return m;
-}
-
 namespace {
 std::function<void(const log::Message&)>& ReportSink() {
   static auto* sink = new std::function<void(const log::Message&)>();
@@ -49,8 +33,8 @@ std::function<void(const log::Message&)>& ReportSink() {
 }
 }  // namespace
 
-void Report(log::Level level, const Error& error) {
-  log::Message m = error.ToMessage(level);
+void Report(log::Level level, const ErrorReport& error) {
+  log::Message m = log::MessageFromStatus(level, Status(error));
   if (ReportSink()) {
     ReportSink()(m);
   } else {
@@ -60,7 +44,7 @@ void Report(log::Level level, const Error& error) {
 
 }  // namespace internal
 
-using internal::Error;
+using internal::GucError;
 using internal::Report;
 
 namespace {
@@ -469,22 +453,22 @@ std::string Format(const Variable& v, const Value& val, bool with_units) {
   return "";
 }
 
-Error InvalidValue(std::string_view name, const std::string& value) {
-  return Error{StringPrintf("invalid value for parameter \"%.*s\": \"%s\"",
-                            static_cast<int>(name.size()), name.data(), value.c_str()),
-               "", ""};
+ErrorReport InvalidValue(std::string_view name, const std::string& value) {
+  return GucError(StringPrintf("invalid value for parameter \"%.*s\": \"%s\"",
+                               static_cast<int>(name.size()), name.data(), value.c_str()),
+                  "", "");
 }
 
 // Text -> typed value, with the range checks. `name` is as the caller spelt it.
 bool Parse(const Variable& v, std::string_view name, const std::string& text, Value* out,
-           Error* err) {
+           ErrorReport* err) {
   const int n = static_cast<int>(name.size());
   const char* hint = nullptr;
   switch (v.type) {
     case VarType::kBool:
       if (!ParseBool(text, &out->b)) {
-        *err = Error{StringPrintf("parameter \"%.*s\" requires a Boolean value", n, name.data()),
-                     "", ""};
+        *err = GucError(StringPrintf("parameter \"%.*s\" requires a Boolean value", n, name.data()),
+                        "", "");
         return false;
       }
       return true;
@@ -496,11 +480,12 @@ bool Parse(const Variable& v, std::string_view name, const std::string& text, Va
       }
       if (out->i < v.int_min || out->i > v.int_max) {
         const char* unit = UnitLabel(v.unit());
-        *err = Error{StringPrintf("%d%s%s is outside the valid range for parameter \"%.*s\" "
+        *err =
+            GucError(StringPrintf("%d%s%s is outside the valid range for parameter \"%.*s\" "
                                   "(%d .. %d)",
                                   out->i, unit != nullptr ? " " : "", unit != nullptr ? unit : "",
                                   n, name.data(), v.int_min, v.int_max),
-                     "", ""};
+                     "", "");
         return false;
       }
       return true;
@@ -513,11 +498,12 @@ bool Parse(const Variable& v, std::string_view name, const std::string& text, Va
       }
       if (out->r < v.real_min || out->r > v.real_max) {
         const char* unit = UnitLabel(v.unit());
-        *err = Error{StringPrintf("%g%s%s is outside the valid range for parameter \"%.*s\" "
+        *err =
+            GucError(StringPrintf("%g%s%s is outside the valid range for parameter \"%.*s\" "
                                   "(%g .. %g)",
                                   out->r, unit != nullptr ? " " : "", unit != nullptr ? unit : "",
                                   n, name.data(), v.real_min, v.real_max),
-                     "", ""};
+                     "", "");
         return false;
       }
       return true;
@@ -541,40 +527,40 @@ bool Parse(const Variable& v, std::string_view name, const std::string& text, Va
 }
 
 // Runs the check hook, which may adjust the value.
-bool Check(const Variable& v, std::string_view name, Value* val, Error* err) {
-  std::string detail;
+bool Check(const Variable& v, std::string_view name, Value* val, ErrorReport* err) {
+  ErrorReport why;
   bool ok = true;
   std::string shown;
   switch (v.type) {
     case VarType::kBool:
-      if (v.bool_check) ok = v.bool_check(val->b, &detail);
+      if (v.bool_check) ok = v.bool_check(val->b, &why);
       shown = std::to_string(val->b ? 1 : 0);
       break;
     case VarType::kInt:
-      if (v.int_check) ok = v.int_check(val->i, &detail);
+      if (v.int_check) ok = v.int_check(val->i, &why);
       shown = std::to_string(val->i);
       break;
     case VarType::kReal:
-      if (v.real_check) ok = v.real_check(val->r, &detail);
+      if (v.real_check) ok = v.real_check(val->r, &why);
       shown = FormatReal(val->r);
       break;
     case VarType::kString:
       // NULL strings (a NULL boot value) are never checked.
       if (v.string_check && val->s.has_value()) {
-        ok = v.string_check(*val->s, &detail);
+        ok = v.string_check(*val->s, &why);
         if (ok) val->s = std::string(val->s->c_str());
       }
       shown = "\"" + val->s.value_or("") + "\"";
       break;
     case VarType::kEnum:
-      if (v.enum_check) ok = v.enum_check(val->i, &detail);
+      if (v.enum_check) ok = v.enum_check(val->i, &why);
       shown = "\"" + Format(v, *val, false) + "\"";
       break;
   }
   if (ok) return true;
-  *err = Error{StringPrintf("invalid value for parameter \"%.*s\": %s",
-                            static_cast<int>(name.size()), name.data(), shown.c_str()),
-               detail, ""};
+  *err = GucError(StringPrintf("invalid value for parameter \"%.*s\": %s",
+                               static_cast<int>(name.size()), name.data(), shown.c_str()),
+                  why.detail, why.hint, why.sqlstate.empty() ? "22023" : why.sqlstate);
   return false;
 }
 
@@ -583,7 +569,7 @@ bool Check(const Variable& v, std::string_view name, Value* val, Error* err) {
 // cannot have changed (ChangeCount in guc.h).
 uint64_t change_count = 0;
 
-bool Install(Variable& v, const Value& val, Error* err) {
+bool Install(Variable& v, const Value& val, ErrorReport* err) {
   change_count++;
   switch (v.type) {
     case VarType::kBool:
@@ -607,7 +593,7 @@ bool Install(Variable& v, const Value& val, Error* err) {
       if (val.s.has_value()) {
         copy = strdup(val.s->c_str());
         if (copy == nullptr) {
-          *err = Error{"out of memory", "", "", "53200"};
+          *err = GucError("out of memory", "", "", "53200");
           return false;
         }
       }
@@ -621,26 +607,26 @@ bool Install(Variable& v, const Value& val, Error* err) {
   return false;
 }
 
-Variable* CreatePlaceholder(std::string_view name, Error* err) {
+Variable* CreatePlaceholder(std::string_view name, ErrorReport* err) {
   const int n = static_cast<int>(name.size());
   size_t dot = name.find('.');
   if (dot == std::string_view::npos) {
-    *err = Error{StringPrintf("unrecognized configuration parameter \"%.*s\"", n, name.data()), "",
-                 "", "42704"};
+    *err = GucError(StringPrintf("unrecognized configuration parameter \"%.*s\"", n, name.data()),
+                    "", "", "42704");
     return nullptr;
   }
   if (!ValidName(name, /*need_dot=*/true)) {
-    *err = Error{StringPrintf("invalid configuration parameter name \"%.*s\"", n, name.data()),
-                 "Custom parameter names must be two or more simple identifiers separated by "
-                 "dots.",
-                 "", "42602"};
+    *err = GucError(StringPrintf("invalid configuration parameter name \"%.*s\"", n, name.data()),
+                    "Custom parameter names must be two or more simple identifiers separated by "
+                    "dots.",
+                    "", "42602");
     return nullptr;
   }
   std::string prefix = Lower(name.substr(0, dot));
   for (const std::string& reserved : Reg().reserved_prefixes) {
     if (reserved == prefix) {
-      *err = Error{StringPrintf("invalid configuration parameter name \"%.*s\"", n, name.data()),
-                   StringPrintf("\"%s\" is a reserved prefix.", reserved.c_str()), "", "42602"};
+      *err = GucError(StringPrintf("invalid configuration parameter name \"%.*s\"", n, name.data()),
+                      StringPrintf("\"%s\" is a reserved prefix.", reserved.c_str()), "", "42602");
       return nullptr;
     }
   }
@@ -664,7 +650,7 @@ enum class Outcome {
 // PostgreSQL's set_config_option. `value` nullptr means RESET (to the boot
 // value when source is kDefault, else to the reset value).
 Outcome SetInternal(std::string_view name, const std::string* value, Context ctx, Source source,
-                    Error* err) {
+                    ErrorReport* err) {
   const int n = static_cast<int>(name.size());
   Variable* v = Find(name);
   if (v == nullptr) {
@@ -673,7 +659,7 @@ Outcome SetInternal(std::string_view name, const std::string* value, Context ctx
   }
 
   auto refuse = [&](const char* fmt, const char* sqlstate = "55P02") {
-    *err = Error{StringPrintf(fmt, n, name.data()), "", "", sqlstate};
+    *err = GucError(StringPrintf(fmt, n, name.data()), "", "", sqlstate);
     return Outcome::kError;
   };
   bool prohibit_change = false;
@@ -776,16 +762,16 @@ Status Define(std::unique_ptr<Variable> v) {
     return Status::Error(StringPrintf("attempt to redefine parameter \"%s\"", name.c_str()),
                          "XX000");
   }
-  Error err;
+  ErrorReport err;
   Value boot = v->boot;
   if (!Check(*v, name, &boot, &err)) {
     return Status::Error(
         StringPrintf("failed to initialize parameter \"%s\" to its boot value: ", name.c_str()) +
-            err.ToStatus().message(),
+            Status(err).message(),
         err.sqlstate);
   }
   if (v->type == VarType::kString) *v->string_addr = nullptr;  // not ours to free
-  if (!Install(*v, boot, &err)) return err.ToStatus();
+  if (!Install(*v, boot, &err)) return Status(err);
   v->reset = boot;
 
   std::unique_ptr<Variable> placeholder;
@@ -798,7 +784,7 @@ Status Define(std::unique_ptr<Variable> v) {
   const Variable& p = *placeholder;
   auto reapply = [&](const std::optional<std::string>& value, Context ctx, Source source) {
     if (!value.has_value()) return;
-    Error e;
+    ErrorReport e;
     if (SetInternal(name, &*value, ctx, source, &e) == Outcome::kError) {
       Report(log::Level::kWarning, e);
     }
@@ -921,11 +907,11 @@ void MarkPrefixReserved(std::string_view prefix) {
     if (v.is_placeholder() && it->first.size() > lower.size() &&
         it->first.compare(0, lower.size(), lower) == 0 && it->first[lower.size()] == '.') {
       Report(log::Level::kWarning,
-             Error{StringPrintf("invalid configuration parameter name \"%s\", removing it",
-                                v.name.c_str()),
-                   StringPrintf("\"%.*s\" is now a reserved prefix.",
-                                static_cast<int>(prefix.size()), prefix.data()),
-                   ""});
+             GucError(StringPrintf("invalid configuration parameter name \"%s\", removing it",
+                                   v.name.c_str()),
+                      StringPrintf("\"%.*s\" is now a reserved prefix.",
+                                   static_cast<int>(prefix.size()), prefix.data()),
+                      ""));
       FreeStorage(v);
       it = vars.erase(it);
     } else {
@@ -942,18 +928,18 @@ bool IsDefined(std::string_view name) {
 
 Status SetOption(std::string_view name, std::string_view value, Context caller_context,
                  Source source) {
-  Error err;
+  ErrorReport err;
   std::string text(value);
   if (SetInternal(name, &text, caller_context, source, &err) == Outcome::kError) {
-    return err.ToStatus();
+    return Status(err);
   }
   return Status::Ok();
 }
 
 Status ResetOption(std::string_view name, Context caller_context) {
-  Error err;
+  ErrorReport err;
   if (SetInternal(name, nullptr, caller_context, Source::kSession, &err) == Outcome::kError) {
-    return err.ToStatus();
+    return Status(err);
   }
   return Status::Ok();
 }
@@ -987,10 +973,11 @@ Status SetFromCommandLine(std::string_view assignment) {
     if (c == '-') c = '_';
   }
   std::string value(assignment.substr(eq + 1));
-  Error err;
+  ErrorReport err;
   if (SetInternal(name, &value, Context::kPostmaster, Source::kArgv, &err) == Outcome::kError) {
-    err.text = StringPrintf("invalid command-line argument \"-c %s\": ", arg.c_str()) + err.text;
-    return err.ToStatus();
+    err.message =
+        StringPrintf("invalid command-line argument \"-c %s\": ", arg.c_str()) + err.message;
+    return Status(err);
   }
   return Status::Ok();
 }
@@ -1001,17 +988,18 @@ Status ProcessConfigFile(const std::string& path, Phase phase, log::Level report
   const bool startup = phase == Phase::kStartup;
   const Context ctx = startup ? Context::kPostmaster : Context::kSighup;
   auto no_changes = [&]() {
-    Error summary{StringPrintf("configuration file \"%s\" contains errors; no changes were applied",
-                               path.c_str()),
-                  "", ""};
+    ErrorReport summary =
+        GucError(StringPrintf("configuration file \"%s\" contains errors; no changes were applied",
+                              path.c_str()),
+                 "", "", "F0000");
     Report(report_level, summary);
-    return summary.ToStatus();
+    return Status(summary);
   };
 
   internal::ParsedConfig parsed = internal::ParseConfigFileAll(path);
   if (!parsed.errors.empty()) {
-    for (const Error& e : parsed.errors) Report(report_level, e);
-    return startup ? parsed.errors.front().ToStatus() : no_changes();
+    for (const ErrorReport& e : parsed.errors) Report(report_level, e);
+    return startup ? Status(parsed.errors.front()) : no_changes();
   }
   std::vector<ConfigItem>& items = parsed.items;
 
@@ -1028,14 +1016,15 @@ Status ProcessConfigFile(const std::string& path, Phase phase, log::Level report
     }
   }
 
-  auto item_error = [](const ConfigItem& item, const Error& e) {
-    Error out = e;
-    out.text =
-        StringPrintf("configuration file \"%s\" line %d: ", item.file.c_str(), item.line) + e.text;
+  auto item_error = [](const ConfigItem& item, const ErrorReport& e) {
+    ErrorReport out = e;
+    out.message =
+        StringPrintf("configuration file \"%s\" line %d: ", item.file.c_str(), item.line) +
+        e.message;
     return out;
   };
-  std::optional<Error> first_error;
-  auto fail = [&](const Error& e) {
+  std::optional<ErrorReport> first_error;
+  auto fail = [&](const ErrorReport& e) {
     Report(report_level, e);
     if (!first_error) first_error = e;
   };
@@ -1049,12 +1038,12 @@ Status ProcessConfigFile(const std::string& path, Phase phase, log::Level report
     if (Variable* v = Find(items[i].name); v != nullptr) {
       v->in_file = true;
     } else if (!ValidName(items[i].name, /*need_dot=*/true)) {
-      fail(item_error(items[i], Error{StringPrintf("unrecognized configuration parameter \"%s\"",
-                                                   items[i].name.c_str()),
-                                      "", "", "42704"}));
+      fail(item_error(items[i], GucError(StringPrintf("unrecognized configuration parameter \"%s\"",
+                                                      items[i].name.c_str()),
+                                         "", "", "42704")));
     }
   }
-  if (first_error) return startup ? first_error->ToStatus() : no_changes();
+  if (first_error) return startup ? Status(*first_error) : no_changes();
 
   // Settings that came from the file but are no longer in it go back to
   // their defaults (unless a higher source, like the command line, set them).
@@ -1065,26 +1054,26 @@ Status ProcessConfigFile(const std::string& path, Phase phase, log::Level report
   for (Variable* v : removed) {
     if (v->context < Context::kSighup && !startup) {
       v->pending_restart = true;
-      fail(Error{StringPrintf("parameter \"%s\" cannot be changed without restarting the server",
-                              v->name.c_str()),
-                 "", ""});
+      fail(GucError(StringPrintf("parameter \"%s\" cannot be changed without restarting the server",
+                                 v->name.c_str()),
+                    "", ""));
       continue;
     }
     v->reset_source = Source::kDefault;
     if (v->source == Source::kFile) v->source = Source::kDefault;
     const std::string name = v->name;
-    Error err;
+    ErrorReport err;
     if (SetInternal(name, nullptr, ctx, Source::kDefault, &err) == Outcome::kApplied) {
       v->source_file.clear();
       v->source_line = 0;
       if (!startup) {
         Report(report_level,
-               Error{StringPrintf("parameter \"%s\" removed from configuration file, reset to "
-                                  "default",
-                                  name.c_str()),
-                     "", ""});
+               GucError(StringPrintf("parameter \"%s\" removed from configuration file, reset to "
+                                     "default",
+                                     name.c_str()),
+                        "", ""));
       }
-    } else if (!err.text.empty()) {
+    } else if (!err.message.empty()) {
       fail(err);
     }
   }
@@ -1093,7 +1082,7 @@ Status ProcessConfigFile(const std::string& path, Phase phase, log::Level report
     if (superseded[i]) continue;
     const ConfigItem& item = items[i];
     std::string before = ShowValue(item.name);
-    Error err;
+    ErrorReport err;
     Outcome outcome = SetInternal(item.name, &item.value, ctx, Source::kFile, &err);
     if (outcome == Outcome::kError) {
       fail(item_error(item, err));
@@ -1105,20 +1094,20 @@ Status ProcessConfigFile(const std::string& path, Phase phase, log::Level report
       v->source_line = item.line;
     }
     if (outcome == Outcome::kApplied && !startup && ShowValue(item.name) != before) {
-      Report(report_level, Error{StringPrintf("parameter \"%s\" changed to \"%s\"",
-                                              item.name.c_str(), item.value.c_str()),
-                                 "", ""});
+      Report(report_level, GucError(StringPrintf("parameter \"%s\" changed to \"%s\"",
+                                                 item.name.c_str(), item.value.c_str()),
+                                    "", ""));
     }
   }
 
   if (!first_error) return Status::Ok();
-  if (startup) return first_error->ToStatus();
-  Error summary{
+  if (startup) return Status(*first_error);
+  ErrorReport summary = GucError(
       StringPrintf("configuration file \"%s\" contains errors; unaffected changes were applied",
                    path.c_str()),
-      "", ""};
+      "", "", "F0000");
   Report(report_level, summary);
-  return summary.ToStatus();
+  return Status(summary);
 }
 
 std::vector<VariableInfo> AllVariables() {

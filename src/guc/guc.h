@@ -12,9 +12,8 @@
 //     postmaster's through fork and re-read the configuration file on SIGHUP
 //     themselves), so there is no locking: the registry is NOT thread-safe and
 //     must only be used from a process's main thread.
-//   - Failures are values: every setter returns a Status whose message is
-//     PostgreSQL's primary message, optionally followed by "\nDETAIL: ..." and
-//     "\nHINT: ..." lines (log::MessageFromStatus splits them back).
+//   - Failures are values: every setter returns a Status carrying
+//     PostgreSQL's message, detail, hint and SQLSTATE as separate fields.
 //   - Names are case-insensitive. Unknown names containing a dot
 //     ("module.setting") become string placeholders until a module defines
 //     them (PostgreSQL's custom-variable behaviour).
@@ -101,14 +100,15 @@ struct EnumOption {
 
 // Check hooks validate (and may canonicalize) a proposed value before it is
 // installed; returning false rejects it with
-// `invalid value for parameter "x": ...` and *detail (if set) as DETAIL.
+// `invalid value for parameter "x": ...`, and the detail, hint and sqlstate
+// the hook set in *why (sqlstate empty = 22023 invalid_parameter_value).
 // Assign hooks run just before the new value is stored; they must not fail.
 // Neither hook may call back into this registry.
-using BoolCheck = std::function<bool(bool& newval, std::string* detail)>;
-using IntCheck = std::function<bool(int& newval, std::string* detail)>;
-using RealCheck = std::function<bool(double& newval, std::string* detail)>;
-using StringCheck = std::function<bool(std::string& newval, std::string* detail)>;
-using EnumCheck = std::function<bool(int& newval, std::string* detail)>;
+using BoolCheck = std::function<bool(bool& newval, ErrorReport* why)>;
+using IntCheck = std::function<bool(int& newval, ErrorReport* why)>;
+using RealCheck = std::function<bool(double& newval, ErrorReport* why)>;
+using StringCheck = std::function<bool(std::string& newval, ErrorReport* why)>;
+using EnumCheck = std::function<bool(int& newval, ErrorReport* why)>;
 using BoolAssign = std::function<void(const bool& newval)>;
 using IntAssign = std::function<void(const int& newval)>;
 using RealAssign = std::function<void(const double& newval)>;

@@ -30,6 +30,7 @@
 
 #include "common/log.h"
 #include "common/status.h"
+#include "compat/pending_error.h"
 #include "guc/guc.h"
 #include "postgres/miscadmin.h"
 #include "postgres/postgres.h"
@@ -75,9 +76,8 @@ guc::Source ToSource(GucSource s) { return static_cast<guc::Source>(static_cast<
 GucSource check_source = PGC_S_FILE;
 // Set while DefineCustom* runs: the first check is of the boot value.
 bool boot_check_pending = false;
-// GUC_check_errcode() of the running hook, and of the last rejection.
+// GUC_check_errcode() of the running hook.
 int check_errcode = ERRCODE_INVALID_PARAMETER_VALUE;
-int rejection_errcode = 0;
 
 struct HookInfo {
   GucBoolCheckHook bool_check = nullptr;
@@ -149,10 +149,10 @@ void FreeCheckStrings() {
 }
 
 // Calls the C check hook on *value. Returns whether it accepted; on
-// rejection *detail gets the hook's explanation. The hook's extra is left
+// rejection *why gets the hook's explanation and SQLSTATE. The hook's extra is left
 // in info->scratch_extra (accepted) or freed (rejected).
 template <typename T, typename Hook>
-bool RunCheckHook(HookInfo* info, Hook hook, T* value, std::string* detail) {
+bool RunCheckHook(HookInfo* info, Hook hook, T* value, bgw::ErrorReport* why) {
   ClearCheckStrings();
   check_errcode = ERRCODE_INVALID_PARAMETER_VALUE;
   info->scratch_extra = nullptr;
@@ -187,15 +187,10 @@ bool RunCheckHook(HookInfo* info, Hook hook, T* value, std::string* detail) {
         if (!text.empty()) text += "\n";
         text += GUC_check_errdetail_string;
       }
-      // The registry carries no hint: appended as a HINT line, which
-      // log::MessageFromStatus splits back out.
-      if (GUC_check_errhint_string != nullptr) {
-        text += "\nHINT: ";
-        text += GUC_check_errhint_string;
-      }
+      if (GUC_check_errhint_string != nullptr) why->hint = GUC_check_errhint_string;
     }
-    *detail = text;
-    rejection_errcode = check_errcode;
+    why->detail = text;
+    why->sqlstate = unpack_sql_state(check_errcode);
     if (info->scratch_extra != nullptr) free(info->scratch_extra);
     info->scratch_extra = nullptr;
   }
@@ -270,12 +265,12 @@ std::string KeyOf(const char* v) { return v != nullptr ? std::string("s") + v : 
 // Registry hook closures.
 
 template <typename T, typename CheckHook>
-std::function<bool(T&, std::string*)> MakeCheck(HookInfo* info, CheckHook hook) {
+std::function<bool(T&, bgw::ErrorReport*)> MakeCheck(HookInfo* info, CheckHook hook) {
   if (hook == nullptr) return {};
-  return [info, hook](T& newval, std::string* detail) {
+  return [info, hook](T& newval, bgw::ErrorReport* why) {
     DiscardPending(info);
     T value = newval;
-    if (!RunCheckHook(info, hook, &value, detail)) return false;
+    if (!RunCheckHook(info, hook, &value, why)) return false;
     newval = value;
     KeepPending(info, KeyOf(value));
     return true;
@@ -290,7 +285,7 @@ std::function<void(const T&)> MakeAssign(HookInfo* info, CheckHook check, Assign
     if (check != nullptr) {
       extra = ExtraForInstall(info, KeyOf(newval), [&]() -> void* {
         T value = newval;
-        std::string ignored;
+        bgw::ErrorReport ignored;
         if (!RunCheckHook(info, check, &value, &ignored)) return nullptr;
         void* computed = info->scratch_extra;
         info->scratch_extra = nullptr;
@@ -303,15 +298,16 @@ std::function<void(const T&)> MakeAssign(HookInfo* info, CheckHook check, Assign
 
 guc::StringCheck MakeStringCheck(HookInfo* info, GucStringCheckHook hook) {
   if (hook == nullptr) return {};
-  return [info, hook](std::string& newval, std::string* detail) {
+  return [info, hook](std::string& newval, bgw::ErrorReport* why) {
     DiscardPending(info);
     // PostgreSQL hands string hooks a malloc'd copy they may replace.
     info->scratch_string = strdup(newval.c_str());
     if (info->scratch_string == nullptr) {
-      *detail = "out of memory";
+      why->detail = "out of memory";
+      why->sqlstate = "53200";
       return false;
     }
-    const bool ok = RunCheckHook(info, hook, &info->scratch_string, detail);
+    const bool ok = RunCheckHook(info, hook, &info->scratch_string, why);
     if (ok) newval = info->scratch_string != nullptr ? info->scratch_string : "";
     free(info->scratch_string);
     info->scratch_string = nullptr;
@@ -330,7 +326,7 @@ guc::StringAssign MakeStringAssign(HookInfo* info, GucStringCheckHook check,
         if (newval == nullptr) return nullptr;
         info->scratch_string = strdup(newval);
         if (info->scratch_string == nullptr) return nullptr;
-        std::string ignored;
+        bgw::ErrorReport ignored;
         const bool ok = RunCheckHook(info, check, &info->scratch_string, &ignored);
         free(info->scratch_string);
         info->scratch_string = nullptr;
@@ -345,45 +341,10 @@ guc::StringAssign MakeStringAssign(HookInfo* info, GucStringCheckHook check,
 }
 
 // --------------------------------------------------------------------------
-// Registry errors as ereports.
+// Registry errors reach the caller as ereports through a PendingError
+// (compat/pending_error.h): the Status dies before ereport() jumps.
 
-// A registry failure, copied out of its Status into palloc'd strings so the
-// Status can be destroyed before ereport() jumps.
-struct PendingError {
-  char* text = nullptr;
-  char* detail = nullptr;
-  char* hint = nullptr;
-  int sqlerrcode = 0;
-};
-
-// The registry's SQLSTATE; a value a check hook refused takes the code the
-// hook gave (GUC_check_errcode), as PostgreSQL reports it.
-int CodeFor(const bgw::Status& status) {
-  const std::string& s = status.sqlstate();
-  if (s == "22023" && rejection_errcode != 0) return rejection_errcode;
-  if (s.size() != 5) return ERRCODE_INVALID_PARAMETER_VALUE;
-  return MAKE_SQLSTATE(s[0], s[1], s[2], s[3], s[4]);
-}
-
-PendingError TakeError(const bgw::Status& status) {
-  PendingError e;
-  if (status.ok()) return e;
-  bgw::log::Message m = bgw::log::MessageFromStatus(bgw::log::Level::kError, status);
-  e.text = pstrdup(m.text.c_str());
-  if (!m.detail.empty()) e.detail = pstrdup(m.detail.c_str());
-  if (!m.hint.empty()) e.hint = pstrdup(m.hint.c_str());
-  e.sqlerrcode = CodeFor(status);
-  return e;
-}
-
-void Report(int elevel, const PendingError& e) {
-  ereport(elevel, errcode(e.sqlerrcode), errmsg_internal("%s", e.text),
-          e.detail != nullptr ? errdetail_internal("%s", e.detail) : 0,
-          e.hint != nullptr ? errhint("%s", e.hint) : 0);
-  pfree(e.text);
-  if (e.detail != nullptr) pfree(e.detail);
-  if (e.hint != nullptr) pfree(e.hint);
-}
+using bgw::PendingError;
 
 // --------------------------------------------------------------------------
 // Definition.
@@ -432,7 +393,6 @@ void FinishDefine(const char* name, HookInfo* info, Define define) {
   PendingError error;
   {
     boot_check_pending = true;
-    rejection_errcode = 0;
     bgw::Status status = define();
     boot_check_pending = false;
     if (status.ok()) {
@@ -446,14 +406,14 @@ void FinishDefine(const char* name, HookInfo* info, Define define) {
       }
       slot = info;
     } else {
-      error = TakeError(status);
+      bgw::Capture(status, ERROR, &error);
     }
   }
-  if (error.text != nullptr) {
+  if (error.pending()) {
     free(info->pending_extra);
     free(info->current_extra);
     delete info;
-    Report(ERROR, error);
+    bgw::RaiseIfSet(error);
   }
 }
 
@@ -680,15 +640,14 @@ void SetConfigOption(const char* name, const char* value, GucContext context, Gu
   PendingError error;
   const GucSource saved_source = check_source;
   check_source = source;
-  rejection_errcode = 0;
   {
     bgw::Status status = value != nullptr
                              ? guc::SetOption(name, value, ToContext(context), ToSource(source))
                              : guc::ResetOption(name, ToContext(context));
-    error = TakeError(status);
+    bgw::Capture(status, ERROR, &error);
   }
   check_source = saved_source;
-  if (error.text == nullptr) return;
+  if (!error.pending()) return;
   // PostgreSQL's choice of level for set_config_option(elevel = 0).
   int elevel = ERROR;
   if (source == PGC_S_DEFAULT || source == PGC_S_FILE) {
@@ -697,7 +656,8 @@ void SetConfigOption(const char* name, const char* value, GucContext context, Gu
              source == PGC_S_DATABASE_USER) {
     elevel = WARNING;
   }
-  Report(elevel, error);
+  error.elevel = elevel;
+  bgw::RaiseIfSet(error);
 }
 
 void ProcessConfigFile(GucContext context) {
@@ -714,12 +674,12 @@ void ProcessConfigFile(GucContext context) {
         IsUnderPostmaster ? bgw::log::Level::kDebug2 : bgw::log::Level::kLog;
     const guc::Phase phase = context == PGC_POSTMASTER ? guc::Phase::kStartup : guc::Phase::kReload;
     bgw::Status status = guc::ProcessConfigFile(ConfigFileName, phase, level);
-    if (phase == guc::Phase::kStartup) error = TakeError(status);
+    if (phase == guc::Phase::kStartup) bgw::Capture(status, ERROR, &error);
   }
   check_source = saved_source;
-  if (error.text != nullptr) {
+  if (error.pending()) {
     error.sqlerrcode = ERRCODE_CONFIG_FILE_ERROR;
-    Report(ERROR, error);
+    bgw::RaiseIfSet(error);
   }
 }
 

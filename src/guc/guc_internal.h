@@ -1,9 +1,9 @@
 // Private to src/guc: what the registry (guc.cc), the configuration file
 // parser (config_file.cc) and the built-in settings (settings.cc) share.
 //
-// Errors travel inside the module as structured messages so they can be logged
-// with their DETAIL/HINT fields intact; they become a Status only at the
-// public boundary.
+// Errors are ErrorReports (common/status.h) from where they are made, so the
+// DETAIL/HINT fields and the SQLSTATE reach the log, a client or ereport
+// intact.
 #pragma once
 
 #include <string>
@@ -15,28 +15,22 @@
 
 namespace bgw::guc::internal {
 
-struct Error {
-  std::string text;
-  std::string detail;
-  std::string hint;
-  // Set where the error is made; a value the registry refuses (a range, a
-  // check hook) is 22023 unless the hook says otherwise (guc_c.cc).
-  std::string sqlstate = "22023";
-
-  // "text[\nDETAIL: detail][\nHINT: hint]", the convention of guc.h.
-  Status ToStatus() const;
-  log::Message ToMessage(log::Level level) const;
-};
+// A refusal of the settings code: 22023 (invalid_parameter_value) unless the
+// caller knows a better code (42704 unknown name, 55P02 cannot change now...).
+inline ErrorReport GucError(std::string message, std::string detail = {}, std::string hint = {},
+                            std::string sqlstate = "22023") {
+  return MakeError(std::move(sqlstate), std::move(message), std::move(detail), std::move(hint));
+}
 
 // Writes a report to the server log (or to the sink installed for tests).
-void Report(log::Level level, const Error& error);
+void Report(log::Level level, const ErrorReport& error);
 
 // The whole parse of a configuration file: the items read before and after
 // any errors, and every error (syntax errors are resynchronized at the next
 // line, as PostgreSQL does, so one pass reports them all).
 struct ParsedConfig {
   std::vector<ConfigItem> items;
-  std::vector<Error> errors;
+  std::vector<ErrorReport> errors;
 };
 ParsedConfig ParseConfigFileAll(const std::string& path);
 

@@ -61,7 +61,14 @@ class GucTest : public ::testing::Test {
   std::vector<log::Message> reports_;
 };
 
-std::string Message(const Status& s) { return s.message(); }
+// The message with its detail and hint, in the order and form the assertions
+// below spell them.
+std::string Message(const Status& s) {
+  std::string text = s.message();
+  if (!s.detail().empty()) text += "\nDETAIL: " + s.detail();
+  if (!s.hint().empty()) text += "\nHINT: " + s.hint();
+  return text;
+}
 
 // ---------------------------------------------------------------------------
 // Values.
@@ -279,9 +286,9 @@ TEST_F(GucTest, StringsAreOwnedAndHooksRun) {
   std::vector<std::string> assigned;
   ASSERT_TRUE(DefineString(
                   "s", "", &s, "boot", Context::kUserset, 0,
-                  [](std::string& v, std::string* detail) {
+                  [](std::string& v, ErrorReport* why) {
                     if (v == "bad") {
-                      *detail = "Bad is bad.";
+                      why->detail = "Bad is bad.";
                       return false;
                     }
                     if (v == "upper") v = "UPPER";
@@ -335,7 +342,7 @@ TEST_F(GucTest, DefinitionErrors) {
   const EnumOption opts[] = {{"a", 1, false}, {nullptr, 0, false}};
   EXPECT_FALSE(DefineEnum("e", "", &i, 2, opts, Context::kUserset).ok());
   Status s = DefineInt("c", "", &i, 5, 0, 10, Context::kUserset, 0,
-                       [](int& v, std::string*) { return v != 5; });
+                       [](int& v, ErrorReport*) { return v != 5; });
   EXPECT_FALSE(s.ok());
   EXPECT_FALSE(IsDefined("c"));
   EXPECT_TRUE(IsDefined("x"));
@@ -697,10 +704,10 @@ TEST_F(GucTest, StartupErrorsNameFileLineAndSetting) {
 
   path = Write("bgw.conf", "log_min_messages = chatty\n");
   s = ProcessConfigFile(path, Phase::kStartup);
-  EXPECT_EQ(s.message(), "configuration file \"" + path +
-                             "\" line 1: invalid value for parameter \"log_min_messages\": "
-                             "\"chatty\"\nHINT: Available values: debug5, debug4, debug3, "
-                             "debug2, debug1, info, notice, warning, error, log, fatal, panic.");
+  EXPECT_EQ(Message(s), "configuration file \"" + path +
+                            "\" line 1: invalid value for parameter \"log_min_messages\": "
+                            "\"chatty\"\nHINT: Available values: debug5, debug4, debug3, "
+                            "debug2, debug1, info, notice, warning, error, log, fatal, panic.");
 
   path = Write("bgw.conf", "port 5555 5556\n");
   s = ProcessConfigFile(path, Phase::kStartup);

@@ -95,15 +95,15 @@ constexpr EnumOption kPasswordEncryptionOptions[] = {
 // --- end AUTHENTICATION ---
 
 // log_destination: a comma-separated list of "stderr" and "file".
-bool CheckLogDestination(std::string& value, std::string* detail) {
+bool CheckLogDestination(std::string& value, ErrorReport* why) {
   if (Trim(value).empty()) return true;
   for (const std::string& word : SplitTrimmed(value, ',')) {
     if (word.empty()) {
-      *detail = "List syntax is invalid.";
+      why->detail = "List syntax is invalid.";
       return false;
     }
     if (!EqualsIgnoreCase(word, "stderr") && !EqualsIgnoreCase(word, "file")) {
-      *detail = StringPrintf("Unrecognized key word: \"%s\".", word.c_str());
+      why->detail = StringPrintf("Unrecognized key word: \"%s\".", word.c_str());
       return false;
     }
   }
@@ -124,7 +124,7 @@ struct Builtin {
   int int_boot = 0, int_min = 0, int_max = 0;
   const char* string_boot = nullptr;
   const EnumOption* options = nullptr;
-  bool (*string_check)(std::string&, std::string*) = nullptr;
+  bool (*string_check)(std::string&, ErrorReport*) = nullptr;
 };
 
 // In sample-file order. Descriptions carry no trailing period: the sample
@@ -352,7 +352,7 @@ namespace {
 
 // client_encoding: we store and send UTF-8 only. SQL_ASCII is what libpq's
 // "auto" picks in the C locale; it is a subset, so it is accepted as is.
-bool CheckClientEncoding(std::string& value, std::string* detail) {
+bool CheckClientEncoding(std::string& value, ErrorReport* why) {
   std::string v;
   for (char c : value) {
     if (c != '-' && c != '_') v += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -365,13 +365,13 @@ bool CheckClientEncoding(std::string& value, std::string* detail) {
     value = "SQL_ASCII";
     return true;
   }
-  *detail = "Only UTF8 is supported.";
+  why->detail = "Only UTF8 is supported.";
   return false;
 }
 
 // DateStyle: "<output style>, <field order>"; only the canonical form is
 // kept, since output is always ISO.
-bool CheckDateStyle(std::string& value, std::string* detail) {
+bool CheckDateStyle(std::string& value, ErrorReport* why) {
   std::string style = "ISO", order = "MDY";
   for (const std::string& word : SplitTrimmed(value, ',')) {
     if (EqualsIgnoreCase(word, "ISO")) {
@@ -384,7 +384,7 @@ bool CheckDateStyle(std::string& value, std::string* detail) {
     } else if (EqualsIgnoreCase(word, "YMD")) {
       order = "YMD";
     } else {
-      *detail = StringPrintf("Unrecognized key word: \"%s\".", word.c_str());
+      why->detail = StringPrintf("Unrecognized key word: \"%s\".", word.c_str());
       return false;
     }
   }
@@ -392,9 +392,9 @@ bool CheckDateStyle(std::string& value, std::string* detail) {
   return true;
 }
 
-bool CheckNonEmpty(std::string& value, std::string* detail) {
+bool CheckNonEmpty(std::string& value, ErrorReport* why) {
   if (!Trim(value).empty()) return true;
-  *detail = "The value must not be empty.";
+  why->detail = "The value must not be empty.";
   return false;
 }
 
@@ -470,9 +470,9 @@ void DefineSessionSettings() {
   def_string("search_path", "Schema search order (accepted; there is one schema)", &search_path,
              "\"$user\", public", Context::kUserset);
   def_bool("standard_conforming_strings", "'...' strings treat backslashes literally (always on)",
-           &standard_conforming_strings, true, Context::kUserset, [](bool& v, std::string* detail) {
+           &standard_conforming_strings, true, Context::kUserset, [](bool& v, ErrorReport* why) {
              if (v) return true;
-             *detail = "Only on is supported.";
+             why->detail = "Only on is supported.";
              return false;
            });
   def_bool("default_transaction_read_only", "Default read-only status of new transactions",

@@ -24,6 +24,7 @@
 #include <cstring>
 
 #include "common/log.h"
+#include "common/status.h"
 #include "ipc/segment.h"
 #include "postgres/miscadmin.h"
 #include "postgres/storage/dsm.h"
@@ -298,7 +299,7 @@ int RemoveLeftoverSegments() {
       removed++;
     } else if (errno != ENOENT) {
       log::Log(log::Level::kLog, "could not remove shared memory segment \"%s\": %s", path,
-               strerror(errno));
+               ErrnoText(errno).c_str());
     }
   }
   closedir(dir);

@@ -60,6 +60,7 @@
 
 #include "common/internal_error.h"
 #include "common/log.h"
+#include "common/status.h"
 #include "ipc/latch_internal.h"
 #include "ipc/pmdeath.h"
 #include "ipc/proc_exit.h"
@@ -195,7 +196,7 @@ void EnsureProcessSupport() {
   signal_fd = signalfd(-1, &urg, SFD_NONBLOCK | SFD_CLOEXEC);
   if (signal_fd < 0) {
     bgw::log::Log(bgw::log::Level::kFatal, "could not initialize latch support: %s",
-                  strerror(errno));
+                  bgw::ErrnoText(errno).c_str());
     bgw::ProcExit(1);
   }
   InitLatch(&local_latch);

@@ -120,10 +120,10 @@ void ClearPending() {
 
 void ExitHook(int, uintptr_t) { UnlistenAll(); }
 
-sql::SqlStatus CheckChannel(std::string_view channel) {
-  if (channel.empty()) return sql::MakeError("22023", "channel name cannot be empty");
-  if (channel.size() > kMaxChannelLen) return sql::MakeError("22023", "channel name too long");
-  return sql::SqlOk();
+Status CheckChannel(std::string_view channel) {
+  if (channel.empty()) return MakeError("22023", "channel name cannot be empty");
+  if (channel.size() > kMaxChannelLen) return MakeError("22023", "channel name too long");
+  return Status::Ok();
 }
 
 }  // namespace
@@ -145,42 +145,42 @@ void ShmemInit(int num_slots) {
   // Listeners are zero-filled: nobody listens.
 }
 
-sql::SqlStatus Listen(std::string_view channel) {
+Status Listen(std::string_view channel) {
   if (auto s = CheckChannel(channel); !s.ok()) return s;
   if (MySlot() < 0) {
-    return sql::MakeError("55000", "LISTEN is not available in this process");
+    return MakeError("55000", "LISTEN is not available in this process");
   }
   pending_actions.emplace_back(Action::kListen, std::string(channel));
-  return sql::SqlOk();
+  return Status::Ok();
 }
 
-sql::SqlStatus Unlisten(std::string_view channel) {
+Status Unlisten(std::string_view channel) {
   if (channel == "*") {
     pending_actions.emplace_back(Action::kUnlistenAll, std::string());
-    return sql::SqlOk();
+    return Status::Ok();
   }
   if (auto s = CheckChannel(channel); !s.ok()) return s;
   pending_actions.emplace_back(Action::kUnlisten, std::string(channel));
-  return sql::SqlOk();
+  return Status::Ok();
 }
 
-sql::SqlStatus Notify(std::string_view channel, std::string_view payload) {
+Status Notify(std::string_view channel, std::string_view payload) {
   if (auto s = CheckChannel(channel); !s.ok()) return s;
-  if (payload.size() > kMaxPayloadLen) return sql::MakeError("22023", "payload string too long");
+  if (payload.size() > kMaxPayloadLen) return MakeError("22023", "payload string too long");
   auto key = std::make_pair(std::string(channel), std::string(payload));
   if (pending_set.insert(key).second) pending_notifies.push_back(std::move(key));
-  return sql::SqlOk();
+  return Status::Ok();
 }
 
-sql::SqlStatus AtCommit() {
+Status AtCommit() {
   // Most transactions neither listen nor notify: then nothing changes and
   // the queue's lock is not taken (this runs at every commit).
-  if (pending_actions.empty() && pending_notifies.empty()) return sql::SqlOk();
+  if (pending_actions.empty() && pending_notifies.empty()) return Status::Ok();
   const int me = MySlot();
   if (control == nullptr || me < 0) {
     // No shared queue in this process: nothing can be delivered anywhere.
     ClearPending();
-    return sql::SqlOk();
+    return Status::Ok();
   }
   // The channel set this transaction leaves behind.
   std::set<std::string> next = channels;
@@ -207,9 +207,9 @@ sql::SqlStatus AtCommit() {
   if (bytes > 0 && bytes > kQueueBytes - (control->head - Tail())) {
     LWLockRelease(&control->lock);
     ClearPending();
-    return sql::MakeError("54000", "too many notifications in the NOTIFY queue",
-                          "The NOTIFY queue is full: a listening session is not reading it.",
-                          "Make sure every listening session consumes its notifications.");
+    return MakeError("54000", "too many notifications in the NOTIFY queue",
+                     "The NOTIFY queue is full: a listening session is not reading it.",
+                     "Make sure every listening session consumes its notifications.");
   }
   // Listening starts before this transaction's own notifications are
   // appended, so a LISTEN and a NOTIFY committed together are delivered
@@ -252,7 +252,7 @@ sql::SqlStatus AtCommit() {
   for (int i : wake) {
     if (proc::ProcSlot* slot = proc::Slot(i); slot != nullptr) SetLatch(&slot->pgproc.procLatch);
   }
-  return sql::SqlOk();
+  return Status::Ok();
 }
 
 void AtAbort() { ClearPending(); }

@@ -19,7 +19,7 @@
 #include <string_view>
 #include <vector>
 
-#include "common/sql_error.h"
+#include "common/status.h"
 
 namespace bgw::notify {
 
@@ -40,13 +40,13 @@ void ShmemInit(int num_slots);
 // effect at commit, as PostgreSQL's (these record the intent; AtCommit
 // applies it). Errors: 22023 channel name too long / cannot be empty,
 // payload too long.
-sql::SqlStatus Listen(std::string_view channel);
-sql::SqlStatus Unlisten(std::string_view channel);  // "*" = all
-sql::SqlStatus Notify(std::string_view channel, std::string_view payload);
+Status Listen(std::string_view channel);
+Status Unlisten(std::string_view channel);  // "*" = all
+Status Notify(std::string_view channel, std::string_view payload);
 
 // Transaction end. AtCommit publishes queued notifications and applies
 // LISTEN/UNLISTEN; returns an error if the queue is full (nothing is sent).
-sql::SqlStatus AtCommit();
+Status AtCommit();
 void AtAbort();
 
 // Committed notifications for this process's channels not yet taken.

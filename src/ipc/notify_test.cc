@@ -215,7 +215,7 @@ TEST_F(NotifyTest, FullQueueFailsTheCommitWith54000UntilTheListenerReads) {
   ASSERT_TRUE(WaitPhase(1));
   pid_t sender = Child(1, [&] {
     std::string payload(kMaxPayloadLen, 'p');
-    sql::SqlStatus s = sql::SqlOk();
+    Status s = Status::Ok();
     int sent = 0;
     for (int i = 0; i < 1000; i++) {
       (void)Notify("ch", std::to_string(i) + payload.substr(10));

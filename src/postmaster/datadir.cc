@@ -165,9 +165,9 @@ Status CreateLayout(const InitOptions& options, const std::string& username, boo
     if (!IsDirEmpty(path, &empty))
       return Status::FromErrno("could not open directory \"" + path + "\"");
     if (!empty) {
-      return Status::Error("directory \"" + path +
-                           "\" exists but is not empty\nHINT:  If you want to create a new data "
-                           "directory, either remove or empty the directory \"" +
+      return MakeError("55000", "directory \"" + path + "\" exists but is not empty", {},
+                       "If you want to create a new data directory, either remove or empty the "
+                       "directory \"" +
                            path + "\" or run bgw init with an argument other than \"" + path +
                            "\".");
     }
@@ -208,7 +208,7 @@ Status CreateLayout(const InitOptions& options, const std::string& username, boo
   if (internal::fail_before_catalog_for_testing) return Status::Error("injected failure");
   std::string verifier =
       options.password.empty() ? "" : crypto::MakePasswordVerifier(options.password, username);
-  if (sql::SqlStatus s = storage::Catalog::Initialize(path, username, verifier); !s.ok()) {
+  if (Status s = storage::Catalog::Initialize(path, username, verifier); !s.ok()) {
     return Status::Error("could not create the catalog: " + s.error().message);
   }
   return WriteControlState(path, ClusterState::kShutDown);
@@ -250,9 +250,8 @@ Status Check(const std::string& path) {
   struct stat st;
   if (stat(path.c_str(), &st) != 0) {
     if (errno == ENOENT) {
-      return Status::Error("data directory \"" + path +
-                           "\" does not exist\nHINT:  Create it with \"bgw init -D " + path +
-                           "\".");
+      return MakeError("58P01", "data directory \"" + path + "\" does not exist", {},
+                       "Create it with \"bgw init -D " + path + "\".");
     }
     return Status::FromErrno("could not access data directory \"" + path + "\"");
   }
@@ -260,31 +259,30 @@ Status Check(const std::string& path) {
     return Status::Error("specified data directory \"" + path + "\" is not a directory");
   }
   if (st.st_uid != geteuid()) {
-    return Status::Error("data directory \"" + path +
-                         "\" has wrong ownership\nHINT:  The server must be started by the user "
-                         "that owns the data directory.");
+    return MakeError("55000", "data directory \"" + path + "\" has wrong ownership", {},
+                     "The server must be started by the user that owns the data directory.");
   }
   if ((st.st_mode & 0777) != 0700) {
-    return Status::Error(StringPrintf(
-        "data directory \"%s\" has invalid permissions\nDETAIL:  Permissions are %04o; they "
-        "should be u=rwx (0700).\nHINT:  Run chmod 0700 \"%s\".",
-        path.c_str(), st.st_mode & 0777, path.c_str()));
+    return MakeError(
+        "55000", "data directory \"" + path + "\" has invalid permissions",
+        StringPrintf("Permissions are %04o; they should be u=rwx (0700).", st.st_mode & 0777),
+        "Run chmod 0700 \"" + path + "\".");
   }
   for (const char* f :
        {kVersionFile, kConfigFile, kHbaFile, "global", "base", kControlFile, kCatalogFile}) {
     std::string full = path + "/" + f;
     if (access(full.c_str(), F_OK) != 0) {
-      return Status::Error("\"" + path + "\" is not a valid data directory\nDETAIL:  File \"" +
-                           full + "\" is missing.");
+      return MakeError("55000", "\"" + path + "\" is not a valid data directory",
+                       "File \"" + full + "\" is missing.");
     }
   }
   std::ifstream v(path + "/" + kVersionFile);
   int version = 0;
   if (!(v >> version) || version != kFormatVersion) {
-    return Status::Error(StringPrintf(
-        "data directory \"%s\" has an incompatible format\nDETAIL:  The data directory has "
-        "format version %d; this server supports version %d.",
-        path.c_str(), version, kFormatVersion));
+    return MakeError("55000", "data directory \"" + path + "\" has an incompatible format",
+                     StringPrintf("The data directory has format version %d; this server "
+                                  "supports version %d.",
+                                  version, kFormatVersion));
   }
   return Status::Ok();
 }

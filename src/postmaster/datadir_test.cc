@@ -140,7 +140,7 @@ TEST_F(DataDirTest, CreateRefusesANonEmptyDirectory) {
   WriteFile(data_ + "/.hidden", "x");
   Status s = CreateAt(data_);
   ASSERT_FALSE(s.ok());
-  EXPECT_EQ(s.message(),
+  EXPECT_EQ(s.ToString(),
             "directory \"" + data_ +
                 "\" exists but is not empty\nHINT:  If you want to create a new data directory, "
                 "either remove or empty the directory \"" +
@@ -171,9 +171,9 @@ TEST_F(DataDirTest, CreateReportsAParentThatIsAFile) {
 TEST_F(DataDirTest, CheckRefusesAMissingDirectoryWithAHint) {
   Status s = Check(data_);
   ASSERT_FALSE(s.ok());
-  EXPECT_EQ(s.message(), "data directory \"" + data_ +
-                             "\" does not exist\nHINT:  Create it with \"bgw init -D " + data_ +
-                             "\".");
+  EXPECT_EQ(s.ToString(), "data directory \"" + data_ +
+                              "\" does not exist\nHINT:  Create it with \"bgw init -D " + data_ +
+                              "\".");
 }
 
 TEST_F(DataDirTest, CheckRefusesAFile) {
@@ -191,10 +191,10 @@ TEST_F(DataDirTest, CheckRefusesGroupOrWorldPermissions) {
     ASSERT_FALSE(s.ok()) << std::oct << mode;
     char perms[8];
     snprintf(perms, sizeof perms, "%04o", mode);
-    EXPECT_EQ(s.message(), "data directory \"" + data_ +
-                               "\" has invalid permissions\nDETAIL:  Permissions are " + perms +
-                               "; they should be u=rwx (0700).\nHINT:  Run chmod 0700 \"" + data_ +
-                               "\".");
+    EXPECT_EQ(s.ToString(), "data directory \"" + data_ +
+                                "\" has invalid permissions\nDETAIL:  Permissions are " + perms +
+                                "; they should be u=rwx (0700).\nHINT:  Run chmod 0700 \"" + data_ +
+                                "\".");
   }
   ASSERT_EQ(chmod(data_.c_str(), 0700), 0);
   EXPECT_TRUE(Check(data_).ok());
@@ -216,9 +216,9 @@ TEST_F(DataDirTest, CheckRefusesADirectoryOwnedBySomeoneElse) {
   }
   Status s = Check(dir);
   ASSERT_FALSE(s.ok());
-  EXPECT_EQ(s.message(), "data directory \"" + dir +
-                             "\" has wrong ownership\nHINT:  The server must be started by the "
-                             "user that owns the data directory.");
+  EXPECT_EQ(s.ToString(), "data directory \"" + dir +
+                              "\" has wrong ownership\nHINT:  The server must be started by the "
+                              "user that owns the data directory.");
 }
 
 TEST_F(DataDirTest, CheckNamesEachMissingFile) {
@@ -232,8 +232,8 @@ TEST_F(DataDirTest, CheckNamesEachMissingFile) {
     ASSERT_EQ(system(cmd.c_str()), 0);
     Status s = Check(dir);
     ASSERT_FALSE(s.ok());
-    EXPECT_EQ(s.message(), "\"" + dir + "\" is not a valid data directory\nDETAIL:  File \"" +
-                               full + "\" is missing.");
+    EXPECT_EQ(s.ToString(), "\"" + dir + "\" is not a valid data directory\nDETAIL:  File \"" +
+                                full + "\" is missing.");
   }
 }
 
@@ -248,11 +248,11 @@ TEST_F(DataDirTest, CheckRefusesOtherFormatVersions) {
     WriteFile(data_ + "/" + kVersionFile, c.content);
     Status s = Check(data_);
     ASSERT_FALSE(s.ok()) << '"' << c.content << '"';
-    EXPECT_EQ(s.message(), "data directory \"" + data_ +
-                               "\" has an incompatible format\nDETAIL:  The data directory has "
-                               "format version " +
-                               std::to_string(c.shown) + "; this server supports version " +
-                               std::to_string(kFormatVersion) + ".");
+    EXPECT_EQ(s.ToString(), "data directory \"" + data_ +
+                                "\" has an incompatible format\nDETAIL:  The data directory has "
+                                "format version " +
+                                std::to_string(c.shown) + "; this server supports version " +
+                                std::to_string(kFormatVersion) + ".");
   }
   WriteFile(data_ + "/" + kVersionFile, std::to_string(kFormatVersion));  // no newline
   EXPECT_TRUE(Check(data_).ok());

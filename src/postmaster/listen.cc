@@ -14,6 +14,7 @@
 #include <memory>
 
 #include "common/log.h"
+#include "common/status.h"
 #include "common/strutil.h"
 
 namespace bgw {
@@ -50,7 +51,7 @@ Status OpenTcp(const std::string& host, int port, int backlog, ListenSet* set) {
     UniqueFd fd(socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (!fd) {
       last_error = StringPrintf("could not create %s socket for address \"%s\": %s", family, addr,
-                                strerror(errno));
+                                ErrnoText(errno).c_str());
       BGW_WARNING("%s", last_error.c_str());
       continue;
     }
@@ -62,7 +63,8 @@ Status OpenTcp(const std::string& host, int port, int backlog, ListenSet* set) {
       int err = errno;
       log::Message m;
       m.level = log::Level::kWarning;
-      m.text = StringPrintf("could not bind %s address \"%s\": %s", family, addr, strerror(err));
+      m.text = StringPrintf("could not bind %s address \"%s\": %s", family, addr,
+                            ErrnoText(err).c_str());
       if (err == EADDRINUSE) {
         m.hint = StringPrintf("Is another postmaster already running on port %d?", port);
       }
@@ -71,8 +73,8 @@ Status OpenTcp(const std::string& host, int port, int backlog, ListenSet* set) {
       continue;
     }
     if (listen(fd.get(), backlog) != 0) {
-      last_error =
-          StringPrintf("could not listen on %s address \"%s\": %s", family, addr, strerror(errno));
+      last_error = StringPrintf("could not listen on %s address \"%s\": %s", family, addr,
+                                ErrnoText(errno).c_str());
       BGW_WARNING("%s", last_error.c_str());
       continue;
     }
@@ -169,12 +171,11 @@ Result<std::unique_ptr<ListenSet>> OpenListenSockets(const std::string& listen_a
   size_t tcp = 0;
   for (const ListenSocket& s : set->sockets) tcp += s.is_unix ? 0 : 1;
   if (any_tcp_requested && tcp == 0) {
-    return Status::Error("could not create any TCP/IP sockets\nDETAIL:  " + tcp_error);
+    return MakeError("08006", "could not create any TCP/IP sockets", tcp_error);
   }
   if (set->sockets.empty()) {
-    return Status::Error(
-        "no socket created for listening\nHINT:  Set listen_addresses or "
-        "unix_socket_directories.");
+    return MakeError("08006", "no socket created for listening", {},
+                     "Set listen_addresses or unix_socket_directories.");
   }
   return set;
 }

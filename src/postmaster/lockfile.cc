@@ -69,15 +69,16 @@ Result<LockFile> LockFile::Create(const std::string& path, const std::string& da
         return Status::FromErrno("could not lock data directory \"" + data_dir + "\"", err);
       Result<PidFileInfo> other = ReadLockFile(path);
       if (other.ok() && IsLivePostmaster(other->pid, data_dir)) {
-        return Status::Error(StringPrintf(
-            "lock file \"%s\" already exists\nHINT:  Is another postmaster (PID %d) running in "
-            "data directory \"%s\"?",
-            path.c_str(), static_cast<int>(other->pid), data_dir.c_str()));
+        return MakeError("F0001", "lock file \"" + path + "\" already exists", {},
+                         StringPrintf("Is another postmaster (PID %d) running in data directory "
+                                      "\"%s\"?",
+                                      static_cast<int>(other->pid), data_dir.c_str()));
       }
-      return Status::Error("data directory \"" + data_dir +
-                           "\" is in use by another server or by processes of a previous "
-                           "one\nHINT:  Terminate any old server processes associated with data "
-                           "directory \"" +
+      return MakeError("F0001",
+                       "data directory \"" + data_dir +
+                           "\" is in use by another server or by processes of a previous one",
+                       {},
+                       "Terminate any old server processes associated with data directory \"" +
                            data_dir + "\".");
     }
   }
@@ -116,25 +117,27 @@ Result<LockFile> LockFile::CreateLocked(const std::string& path, const std::stri
       // Empty or half-written: another postmaster may be creating it right
       // now. PostgreSQL refuses rather than guess; so do we.
       if (errno == ENOENT) continue;  // vanished meanwhile: retry
-      return Status::Error("lock file \"" + path +
-                           "\" is empty or corrupt\nHINT:  Either another server is starting, "
-                           "or the lock file is the remnant of a previous server startup crash.");
+      return MakeError("F0001", "lock file \"" + path + "\" is empty or corrupt", {},
+                       "Either another server is starting, or the lock file is the remnant of a "
+                       "previous server startup crash.");
     }
     pid_t other_pid = other->pid;
     if (other_pid != getpid() && other_pid != getppid() &&
         IsLivePostmaster(other_pid, data_dir_lock ? data_dir : other->data_dir)) {
       const char* what = data_dir_lock ? "data directory" : "socket directory";
-      return Status::Error(StringPrintf(
-          "lock file \"%s\" already exists\nHINT:  Is another postmaster (PID %d) running in %s "
-          "\"%s\"?",
-          path.c_str(), static_cast<int>(other_pid), what,
-          data_dir_lock ? data_dir.c_str() : other->data_dir.c_str()));
+      return MakeError("F0001", "lock file \"" + path + "\" already exists", {},
+                       StringPrintf("Is another postmaster (PID %d) running in %s \"%s\"?",
+                                    static_cast<int>(other_pid), what,
+                                    data_dir_lock ? data_dir.c_str() : other->data_dir.c_str()));
     }
     if (data_dir_lock && shmem::InterlockInUse(other->shm_id, other_pid)) {
-      return Status::Error(StringPrintf(
-          "pre-existing shared memory block (key 0, ID %d) is still in use\nHINT:  Terminate any "
-          "old server processes associated with data directory \"%s\".",
-          other->shm_id, data_dir.c_str()));
+      return MakeError(
+          "F0001",
+          StringPrintf("pre-existing shared memory block (key 0, ID %d) is still in use",
+                       other->shm_id),
+          {},
+          "Terminate any old server processes associated with data directory \"" + data_dir +
+              "\".");
     }
     // Stale: left by a server that is gone. Replace it.
     if (unlink(path.c_str()) != 0 && errno != ENOENT) {

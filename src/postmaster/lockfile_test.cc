@@ -321,7 +321,7 @@ TEST_F(LockFileTest, RefusesALivePostmaster) {
   std::string before = ReadFile(path_);
   Result<LockFile> lf = LockFile::Create(path_, dir_, true);
   ASSERT_FALSE(lf.ok());
-  EXPECT_EQ(lf.status().message(),
+  EXPECT_EQ(lf.status().ToString(),
             "lock file \"" + path_ + "\" already exists\nHINT:  Is another postmaster (PID " +
                 std::to_string(pm.pid()) + ") running in data directory \"" + dir_ + "\"?");
   EXPECT_EQ(ReadFile(path_), before) << "the other server's file is untouched";
@@ -335,7 +335,7 @@ TEST_F(LockFileTest, SocketLockNamesTheOtherServersDataDirectory) {
   WriteForeignLock(sock_lock, pm.pid(), -1, "/their/data");
   Result<LockFile> lf = LockFile::Create(sock_lock, dir_, false);
   ASSERT_FALSE(lf.ok());
-  EXPECT_EQ(lf.status().message(),
+  EXPECT_EQ(lf.status().ToString(),
             "lock file \"" + sock_lock + "\" already exists\nHINT:  Is another postmaster (PID " +
                 std::to_string(pm.pid()) + ") running in socket directory \"/their/data\"?");
 }
@@ -386,7 +386,7 @@ TEST_F(LockFileTest, RefusesAnEmptyOrCorruptLock) {
     WriteFile(path_, content);
     Result<LockFile> lf = LockFile::Create(path_, dir_, true);
     ASSERT_FALSE(lf.ok()) << '"' << content << '"';
-    EXPECT_EQ(lf.status().message(),
+    EXPECT_EQ(lf.status().ToString(),
               "lock file \"" + path_ +
                   "\" is empty or corrupt\nHINT:  Either another server is starting, or the lock "
                   "file is the remnant of a previous server startup crash.");
@@ -432,7 +432,7 @@ TEST_F(LockFileTest, RefusesWhileTheInterlockIsStillAttached) {
   WriteForeignLock(path_, old_server, id);
   Result<LockFile> lf = LockFile::Create(path_, dir_, true);
   ASSERT_FALSE(lf.ok());
-  EXPECT_EQ(lf.status().message(),
+  EXPECT_EQ(lf.status().ToString(),
             "pre-existing shared memory block (key 0, ID " + std::to_string(id) +
                 ") is still in use\nHINT:  Terminate any old server processes associated with "
                 "data directory \"" +

@@ -19,6 +19,7 @@
 #include <unordered_map>
 
 #include "common/log.h"
+#include "common/status.h"
 #include "common/strutil.h"
 #include "fmgr/dynamic_loader.h"
 #include "guc/guc.h"
@@ -381,7 +382,7 @@ void Postmaster::Loop() {
     int n = epoll_wait(epoll_.get(), events, kMaxEvents, start_workers_now_ ? 0 : -1);
     if (n < 0) {
       if (errno == EINTR) continue;
-      log::Log(log::Level::kPanic, "epoll_wait failed: %s", strerror(errno));
+      log::Log(log::Level::kPanic, "epoll_wait failed: %s", ErrnoText(errno).c_str());
       exit_code_ = 1;
       return;
     }
@@ -789,7 +790,7 @@ void Postmaster::AcceptConnections(size_t listen_index) {
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
       if (errno != EAGAIN && errno != EWOULDBLOCK) {
-        log::Log(log::Level::kLog, "could not accept new connection: %s", strerror(errno));
+        log::Log(log::Level::kLog, "could not accept new connection: %s", ErrnoText(errno).c_str());
       }
       return;
     }

@@ -11,6 +11,7 @@
 #include <set>
 
 #include "common/log.h"
+#include "common/status.h"
 #include "port/wal_index_lock.h"
 #include "postmaster/child.h"
 
@@ -39,7 +40,7 @@ bool WalIndexPins::Reconcile() {
     }
     closedir(dir);
   } else {
-    BGW_WARNING("could not open directory \"%s\": %s", base.c_str(), strerror(errno));
+    BGW_WARNING("could not open directory \"%s\": %s", base.c_str(), ErrnoText(errno).c_str());
   }
 
   // Let go of dropped databases, and of -shm files that were unlinked and
@@ -86,12 +87,12 @@ WalIndexPins::AdoptResult WalIndexPins::Adopt(const std::string& db_path) {
   const std::string shm_path = db_path + "-shm";
   UniqueFd fd(open(shm_path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, db.st_mode & 0777));
   if (!fd) {
-    BGW_WARNING("could not open \"%s\": %s", shm_path.c_str(), strerror(errno));
+    BGW_WARNING("could not open \"%s\": %s", shm_path.c_str(), ErrnoText(errno).c_str());
     return AdoptResult::kSkipped;
   }
   struct stat st;
   if (fstat(fd.get(), &st) != 0) {
-    BGW_WARNING("could not stat \"%s\": %s", shm_path.c_str(), strerror(errno));
+    BGW_WARNING("could not stat \"%s\": %s", shm_path.c_str(), ErrnoText(errno).c_str());
     return AdoptResult::kSkipped;
   }
   Result<wal_index::Hold> hold = wal_index::TakeShared(fd.get());

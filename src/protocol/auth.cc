@@ -129,7 +129,7 @@ class Attempt {
         log_detail);
   }
 
-  bool FailSql(const sql::SqlError& e) { return Fail(e.sqlstate, e.message, e.detail, e.detail); }
+  bool FailSql(const ErrorReport& e) { return Fail(e.sqlstate, e.message, e.detail, e.detail); }
 
   // Sends AuthenticationXXX. False (quietly) if the client is gone.
   bool SendRequest(int32_t code, std::span<const uint8_t> extra = {}) {
@@ -138,7 +138,7 @@ class Attempt {
     w.Int32(code);
     w.Bytes(extra);
     w.End();
-    IoStatus st = conn_.Flush(deadline_);
+    Status st = conn_.Flush(deadline_);
     if (!st.ok()) return Gone(st);
     return true;
   }
@@ -146,9 +146,9 @@ class Attempt {
   // Reads the client's 'p' message. False when the client left (quietly),
   // or sent something else (reported).
   bool ReadResponse(FrontendMessage* msg, const char* expected) {
-    IoStatus st = conn_.ReadMessage(msg, kMaxAuthMessageLen, deadline_);
+    Status st = conn_.ReadMessage(msg, kMaxAuthMessageLen, deadline_);
     if (!st.ok()) {
-      if (st.code() == IoCode::kProtocolViolation) {
+      if (IoCodeOf(st) == IoCode::kProtocolViolation) {
         return Fail("08P01", st.message());
       }
       return Gone(st);
@@ -174,8 +174,8 @@ class Attempt {
   // A client that leaves mid-exchange is routine (libpq closes the
   // connection to prompt for a password, then reconnects); so is the
   // authentication timeout, which PostgreSQL also obeys silently.
-  bool Gone(const IoStatus& st) {
-    if (st.code() == IoCode::kError) {
+  bool Gone(const Status& st) {
+    if (IoCodeOf(st) == IoCode::kError) {
       BGW_LOG("could not exchange authentication messages with client: %s", st.message().c_str());
     }
     return false;
@@ -282,7 +282,7 @@ bool Attempt::Scram(const std::optional<scram::Secret>& secret, const std::strin
 
   uint8_t nonce[scram::kServerNonceLen];
   RandomBytes(nonce);
-  sql::SqlResult<std::string> server_first = exchange.ReadClientFirst(client_first, nonce);
+  Result<std::string> server_first = exchange.ReadClientFirst(client_first, nonce);
   if (!server_first.ok()) return FailSql(server_first.error());
   if (!SendRequest(kAuthSaslContinue, AsBytes(*server_first))) return false;
 
@@ -312,9 +312,11 @@ Status LoadHba(const std::string& path) {
   if (in.bad()) return Status::FromErrno("could not read configuration file \"" + path + "\"");
   Result<std::vector<HbaRule>> rules = ParseHba(buf.str(), path);
   if (!rules.ok()) {
-    return Status::Error(
-        rules.status().message() + "\nDETAIL:  hba.conf was not " +
-        (g_rules != nullptr ? "reloaded; the previous rules stay in force." : "loaded."));
+    Status failed = rules.status();
+    failed.error().detail =
+        std::string("hba.conf was not ") +
+        (g_rules != nullptr ? "reloaded; the previous rules stay in force." : "loaded.");
+    return failed;
   }
   if (g_rules == nullptr) g_rules = new std::vector<HbaRule>();  // lives as long as the process
   *g_rules = std::move(*rules);

@@ -100,7 +100,7 @@ Peer PeerOf(int fd) {
   ProcExit(1);
 }
 
-[[noreturn]] void RejectWith(protocol::Connection& conn, const sql::SqlError& e) {
+[[noreturn]] void RejectWith(protocol::Connection& conn, const ErrorReport& e) {
   Reject(conn, e.sqlstate, e.message, e.detail, e.hint);
 }
 
@@ -121,7 +121,7 @@ void InstallSessionSignalHandlers() {
 
 // PostgreSQL's order of settings at startup: the "options" switches first,
 // then the other packet parameters.
-sql::SqlResult<std::vector<std::pair<std::string, std::string>>> StartupSettings(
+Result<std::vector<std::pair<std::string, std::string>>> StartupSettings(
     const protocol::StartupResult& r) {
   auto settings = protocol::ParseStartupOptions(r.options);
   if (!settings.ok()) return settings;

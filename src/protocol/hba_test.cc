@@ -217,7 +217,7 @@ TEST_F(LoadHbaTest, AFailedReloadKeepsThePreviousRules) {
   EXPECT_NE(s.message().find("line 2: authentication method \"ident\" not supported"),
             std::string::npos)
       << s.message();
-  EXPECT_NE(s.message().find("previous rules stay in force"), std::string::npos) << s.message();
+  EXPECT_NE(s.detail().find("previous rules stay in force"), std::string::npos) << s.detail();
   ASSERT_EQ(CurrentHbaRules().size(), 2u);
   EXPECT_EQ(CurrentHbaRules()[0].method, HbaMethod::kReject);
 

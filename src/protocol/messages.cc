@@ -14,12 +14,12 @@
 namespace bgw::protocol {
 namespace {
 
-sql::SqlError Violation(std::string message) { return sql::MakeError("08P01", std::move(message)); }
+ErrorReport Violation(std::string message) { return MakeError("08P01", std::move(message)); }
 
-sql::SqlError FromStatus(const Status& s) { return Violation(s.message()); }
+ErrorReport FromStatus(const Status& s) { return Violation(s.message()); }
 
 // PostgreSQL reads these counts as unsigned 16-bit numbers.
-sql::SqlResult<size_t> ReadCount(MessageReader& r, size_t bytes_per_item) {
+Result<size_t> ReadCount(MessageReader& r, size_t bytes_per_item) {
   Result<int16_t> n = r.Int16();
   if (!n.ok()) return FromStatus(n.status());
   size_t count = static_cast<uint16_t>(*n);
@@ -27,11 +27,11 @@ sql::SqlResult<size_t> ReadCount(MessageReader& r, size_t bytes_per_item) {
   return count;
 }
 
-sql::SqlStatus CheckFormat(int16_t format) {
+Status CheckFormat(int16_t format) {
   if (format != kFormatText && format != kFormatBinary) {
-    return sql::MakeError("22023", StringPrintf("unsupported format code: %d", format));
+    return MakeError("22023", StringPrintf("unsupported format code: %d", format));
   }
-  return sql::SqlOk();
+  return Status::Ok();
 }
 
 }  // namespace
@@ -58,7 +58,7 @@ std::optional<size_t> MaxFrontendBodyLength(char type) {
   }
 }
 
-sql::SqlResult<QueryMessage> DecodeQuery(std::span<const uint8_t> body) {
+Result<QueryMessage> DecodeQuery(std::span<const uint8_t> body) {
   MessageReader r(body);
   Result<std::string_view> q = r.String();
   if (!q.ok()) return FromStatus(q.status());
@@ -66,7 +66,7 @@ sql::SqlResult<QueryMessage> DecodeQuery(std::span<const uint8_t> body) {
   return QueryMessage{*q};
 }
 
-sql::SqlResult<ParseMessage> DecodeParse(std::span<const uint8_t> body) {
+Result<ParseMessage> DecodeParse(std::span<const uint8_t> body) {
   MessageReader r(body);
   ParseMessage m;
   Result<std::string_view> name = r.String();
@@ -75,7 +75,7 @@ sql::SqlResult<ParseMessage> DecodeParse(std::span<const uint8_t> body) {
   Result<std::string_view> query = r.String();
   if (!query.ok()) return FromStatus(query.status());
   m.query = *query;
-  sql::SqlResult<size_t> n = ReadCount(r, 4);
+  Result<size_t> n = ReadCount(r, 4);
   if (!n.ok()) return n.error();
   m.param_types.reserve(*n);
   for (size_t i = 0; i < *n; i++) {
@@ -87,7 +87,7 @@ sql::SqlResult<ParseMessage> DecodeParse(std::span<const uint8_t> body) {
   return m;
 }
 
-sql::SqlResult<BindMessage> DecodeBind(std::span<const uint8_t> body) {
+Result<BindMessage> DecodeBind(std::span<const uint8_t> body) {
   MessageReader r(body);
   BindMessage m;
   Result<std::string_view> portal = r.String();
@@ -97,7 +97,7 @@ sql::SqlResult<BindMessage> DecodeBind(std::span<const uint8_t> body) {
   if (!stmt.ok()) return FromStatus(stmt.status());
   m.statement = *stmt;
 
-  sql::SqlResult<size_t> nformats = ReadCount(r, 2);
+  Result<size_t> nformats = ReadCount(r, 2);
   if (!nformats.ok()) return nformats.error();
   std::vector<int16_t> formats;
   formats.reserve(*nformats);
@@ -108,7 +108,7 @@ sql::SqlResult<BindMessage> DecodeBind(std::span<const uint8_t> body) {
   }
 
   // Each parameter takes at least its 4-byte length word.
-  sql::SqlResult<size_t> nparams = ReadCount(r, 4);
+  Result<size_t> nparams = ReadCount(r, 4);
   if (!nparams.ok()) return nparams.error();
   if (formats.size() > 1 && formats.size() != *nparams) {
     return Violation(StringPrintf("bind message has %zu parameter formats but %zu parameters",
@@ -118,7 +118,7 @@ sql::SqlResult<BindMessage> DecodeBind(std::span<const uint8_t> body) {
   m.params.reserve(*nparams);
   for (size_t i = 0; i < *nparams; i++) {
     int16_t format = formats.empty() ? kFormatText : formats.size() == 1 ? formats[0] : formats[i];
-    if (sql::SqlStatus s = CheckFormat(format); !s.ok()) return s.error();
+    if (Status s = CheckFormat(format); !s.ok()) return s.error();
     m.param_formats.push_back(format);
     Result<int32_t> len = r.Int32();
     if (!len.ok()) return FromStatus(len.status());
@@ -132,13 +132,13 @@ sql::SqlResult<BindMessage> DecodeBind(std::span<const uint8_t> body) {
     m.params.emplace_back(*bytes);
   }
 
-  sql::SqlResult<size_t> nresults = ReadCount(r, 2);
+  Result<size_t> nresults = ReadCount(r, 2);
   if (!nresults.ok()) return nresults.error();
   m.result_formats.reserve(*nresults);
   for (size_t i = 0; i < *nresults; i++) {
     Result<int16_t> f = r.Int16();
     if (!f.ok()) return FromStatus(f.status());
-    if (sql::SqlStatus s = CheckFormat(*f); !s.ok()) return s.error();
+    if (Status s = CheckFormat(*f); !s.ok()) return s.error();
     m.result_formats.push_back(*f);
   }
   if (Status s = r.ExpectEnd(); !s.ok()) return FromStatus(s);
@@ -148,8 +148,8 @@ sql::SqlResult<BindMessage> DecodeBind(std::span<const uint8_t> body) {
 namespace {
 
 // Describe and Close share their layout: a kind byte and a name.
-sql::SqlResult<std::pair<char, std::string_view>> DecodeKindAndName(std::span<const uint8_t> body,
-                                                                    const char* what) {
+Result<std::pair<char, std::string_view>> DecodeKindAndName(std::span<const uint8_t> body,
+                                                            const char* what) {
   MessageReader r(body);
   Result<uint8_t> kind = r.Int8();
   if (!kind.ok()) return FromStatus(kind.status());
@@ -164,19 +164,19 @@ sql::SqlResult<std::pair<char, std::string_view>> DecodeKindAndName(std::span<co
 
 }  // namespace
 
-sql::SqlResult<DescribeMessage> DecodeDescribe(std::span<const uint8_t> body) {
+Result<DescribeMessage> DecodeDescribe(std::span<const uint8_t> body) {
   auto kn = DecodeKindAndName(body, "DESCRIBE");
   if (!kn.ok()) return kn.error();
   return DescribeMessage{kn->first, kn->second};
 }
 
-sql::SqlResult<CloseMessage> DecodeClose(std::span<const uint8_t> body) {
+Result<CloseMessage> DecodeClose(std::span<const uint8_t> body) {
   auto kn = DecodeKindAndName(body, "CLOSE");
   if (!kn.ok()) return kn.error();
   return CloseMessage{kn->first, kn->second};
 }
 
-sql::SqlResult<ExecuteMessage> DecodeExecute(std::span<const uint8_t> body) {
+Result<ExecuteMessage> DecodeExecute(std::span<const uint8_t> body) {
   MessageReader r(body);
   ExecuteMessage m;
   Result<std::string_view> portal = r.String();
@@ -195,15 +195,15 @@ int16_t ResultFormat(std::span<const int16_t> result_formats, size_t column) {
   return column < result_formats.size() ? result_formats[column] : kFormatText;
 }
 
-sql::SqlStatus CheckResultFormats(std::span<const int16_t> result_formats, size_t columns) {
+Status CheckResultFormats(std::span<const int16_t> result_formats, size_t columns) {
   if (result_formats.size() > 1 && result_formats.size() != columns) {
     return Violation(StringPrintf("bind message has %zu result formats but query has %zu columns",
                                   result_formats.size(), columns));
   }
-  return sql::SqlOk();
+  return Status::Ok();
 }
 
-sql::SqlResult<std::vector<std::pair<std::string, std::string>>> ParseStartupOptions(
+Result<std::vector<std::pair<std::string, std::string>>> ParseStartupOptions(
     std::string_view options) {
   // Words first, with backslash escapes.
   std::vector<std::string> words;
@@ -220,33 +220,33 @@ sql::SqlResult<std::vector<std::pair<std::string, std::string>>> ParseStartupOpt
   }
 
   std::vector<std::pair<std::string, std::string>> settings;
-  auto add = [&settings](const std::string& flag, std::string_view arg) -> sql::SqlStatus {
+  auto add = [&settings](const std::string& flag, std::string_view arg) -> Status {
     size_t eq = arg.find('=');
     if (eq == std::string_view::npos) {
-      return sql::MakeError("42601", flag + std::string(arg) + " requires a value");
+      return MakeError("42601", flag + std::string(arg) + " requires a value");
     }
     std::string name(arg.substr(0, eq));
     for (char& c : name) {
       if (c == '-') c = '_';
     }
     settings.emplace_back(std::move(name), std::string(arg.substr(eq + 1)));
-    return sql::SqlOk();
+    return Status::Ok();
   };
   for (size_t w = 0; w < words.size(); w++) {
     const std::string& word = words[w];
-    sql::SqlStatus st = sql::SqlOk();
+    Status st = Status::Ok();
     if (word.starts_with("--") && word.size() > 2) {
       st = add("--", std::string_view(word).substr(2));
     } else if (word == "-c") {
       if (w + 1 >= words.size()) {
-        return sql::MakeError("42601", "option requires an argument -- 'c'");
+        return MakeError("42601", "option requires an argument -- 'c'");
       }
       st = add("-c ", words[++w]);
     } else if (word.starts_with("-c")) {
       st = add("-c ", std::string_view(word).substr(2));
     } else {
-      return sql::MakeError("42601", "invalid command-line argument for server process: " + word,
-                            "", "Try \"bgw --help\" for more information.");
+      return MakeError("42601", "invalid command-line argument for server process: " + word, "",
+                       "Try \"bgw --help\" for more information.");
     }
     if (!st.ok()) return st.error();
   }

@@ -18,7 +18,7 @@
 #include <utility>
 #include <vector>
 
-#include "common/sql_error.h"
+#include "common/status.h"
 
 namespace bgw::protocol {
 
@@ -74,25 +74,25 @@ struct CloseMessage {  // 'C'
 };
 
 // The decoders. The views returned point into `body`, which must outlive them.
-sql::SqlResult<QueryMessage> DecodeQuery(std::span<const uint8_t> body);
-sql::SqlResult<ParseMessage> DecodeParse(std::span<const uint8_t> body);
-sql::SqlResult<BindMessage> DecodeBind(std::span<const uint8_t> body);
-sql::SqlResult<DescribeMessage> DecodeDescribe(std::span<const uint8_t> body);
-sql::SqlResult<ExecuteMessage> DecodeExecute(std::span<const uint8_t> body);
-sql::SqlResult<CloseMessage> DecodeClose(std::span<const uint8_t> body);
+Result<QueryMessage> DecodeQuery(std::span<const uint8_t> body);
+Result<ParseMessage> DecodeParse(std::span<const uint8_t> body);
+Result<BindMessage> DecodeBind(std::span<const uint8_t> body);
+Result<DescribeMessage> DecodeDescribe(std::span<const uint8_t> body);
+Result<ExecuteMessage> DecodeExecute(std::span<const uint8_t> body);
+Result<CloseMessage> DecodeClose(std::span<const uint8_t> body);
 
 // The format of result column `column` under Bind's result format list.
 int16_t ResultFormat(std::span<const int16_t> result_formats, size_t column);
 // Checks a result format list against the number of columns a statement
 // returns (08P01 "bind message has 2 result formats but query has 3 columns").
-sql::SqlStatus CheckResultFormats(std::span<const int16_t> result_formats, size_t columns);
+Status CheckResultFormats(std::span<const int16_t> result_formats, size_t columns);
 
 // Splits the startup packet's "options" value into settings, PostgreSQL's
 // way: words separated by whitespace, a backslash makes the next character
 // literal; each word is "-c name=value", "-cname=value" or "--name=value"
 // ('-' in names becomes '_'). Anything else fails with 42601 "invalid
 // command-line argument for server process: X".
-sql::SqlResult<std::vector<std::pair<std::string, std::string>>> ParseStartupOptions(
+Result<std::vector<std::pair<std::string, std::string>>> ParseStartupOptions(
     std::string_view options);
 
 }  // namespace bgw::protocol

@@ -45,7 +45,7 @@ class WireSink : public sql::RowSink {
  public:
   WireSink(Loop& loop, const std::vector<sql::Column>& columns, std::span<const int16_t> formats)
       : loop_(loop), columns_(columns), formats_(formats) {}
-  sql::SqlStatus Row(std::span<const sql::Value> values) override;
+  Status Row(std::span<const sql::Value> values) override;
 
  private:
   Loop& loop_;
@@ -80,19 +80,18 @@ class Loop {
 
   // Runs one statement of a simple query; false after an error (sent).
   bool RunSimpleStatement(const std::string& sql);
-  sql::SqlResult<sql::ExecuteResult> ExecutePortal(sql::Portal& portal,
-                                                   const std::vector<sql::Column>& columns,
-                                                   std::span<const int16_t> formats,
-                                                   int64_t max_rows);
-  sql::SqlResult<const std::vector<sql::Column>*> PortalColumns(PortalEntry& entry);
+  Result<sql::ExecuteResult> ExecutePortal(sql::Portal& portal,
+                                           const std::vector<sql::Column>& columns,
+                                           std::span<const int16_t> formats, int64_t max_rows);
+  Result<const std::vector<sql::Column>*> PortalColumns(PortalEntry& entry);
   void SendRowDescription(const std::vector<sql::Column>& columns,
                           std::span<const int16_t> formats);
 
   // Queues an ErrorResponse (and logs it). A FATAL one is flushed and ends
   // the session.
-  void SendError(const sql::SqlError& error);
+  void SendError(const ErrorReport& error);
   // An extended-protocol step failed: report, abort, skip until Sync.
-  void ExtendedError(const sql::SqlError& error);
+  void ExtendedError(const ErrorReport& error);
   void SendReportedSettings();
   void SendNotifications();
   // NoticeResponse for the warnings and notices the engine collected (from
@@ -120,7 +119,7 @@ class Loop {
   int idle_latch_pos_ = -1;
 };
 
-sql::SqlStatus WireSink::Row(std::span<const sql::Value> values) {
+Status WireSink::Row(std::span<const sql::Value> values) {
   row_.resize(values.size());
   for (size_t i = 0; i < values.size(); i++) {
     const sql::Value& v = values[i];
@@ -130,7 +129,7 @@ sql::SqlStatus WireSink::Row(std::span<const sql::Value> values) {
     }
     uint32_t type = i < columns_.size() ? columns_[i].type_oid : sql::oid::kText;
     if (ResultFormat(formats_, i) == kFormatBinary) {
-      sql::SqlResult<std::string> bin = sql::FormatBinary(v, type);
+      Result<std::string> bin = sql::FormatBinary(v, type);
       if (!bin.ok()) return bin.error();
       row_[i] = std::move(*bin);
     } else {
@@ -139,17 +138,17 @@ sql::SqlStatus WireSink::Row(std::span<const sql::Value> values) {
   }
   loop_.conn().Out().DataRow(row_);
   if (!loop_.FlushIfLarge()) {
-    sql::SqlError e = sql::MakeError("08006", "connection to client lost");
+    ErrorReport e = MakeError("08006", "connection to client lost");
     e.severity = "FATAL";
     return e;
   }
-  return sql::SqlOk();
+  return Status::Ok();
 }
 
 bool Loop::FlushIfLarge() {
   if (end_) return false;
   if (conn_.Out().size() < kOutputFlushThreshold) return true;
-  IoStatus st = conn_.Flush();
+  Status st = conn_.Flush();
   if (!st) {
     end_ = SessionEnd::kClientGone;
     return false;
@@ -158,13 +157,13 @@ bool Loop::FlushIfLarge() {
 }
 
 void Loop::SendNotices() {
-  for (const sql::SqlError& n : session_.TakeNotices()) {
+  for (const ErrorReport& n : session_.TakeNotices()) {
     if (end_) continue;
     conn_.Out().NoticeResponse(ErrorFields{n.severity, n.sqlstate, n.message, n.detail, n.hint});
   }
 }
 
-void Loop::SendError(const sql::SqlError& error) {
+void Loop::SendError(const ErrorReport& error) {
   SendNotices();
   bool fatal = error.severity == "FATAL" || error.severity == "PANIC";
   log::Message m;
@@ -183,7 +182,7 @@ void Loop::SendError(const sql::SqlError& error) {
   }
 }
 
-void Loop::ExtendedError(const sql::SqlError& error) {
+void Loop::ExtendedError(const ErrorReport& error) {
   SendError(error);
   session_.AfterError();
   ignore_till_sync_ = true;
@@ -213,8 +212,7 @@ bool Loop::HandleIdleInterrupts() {
   if (ProcDiePending) {
     ProcDiePending = false;
     InterruptPending = false;
-    sql::SqlError e =
-        sql::MakeError("57P01", "terminating connection due to administrator command");
+    ErrorReport e = MakeError("57P01", "terminating connection due to administrator command");
     e.severity = "FATAL";
     SendError(e);
     return false;
@@ -240,7 +238,7 @@ bool Loop::WaitForMessage(FrontendMessage* msg) {
     // output waits for the next real sleep (one send per round trip).
     if (conn_.BufferedInput() > 0) break;
     if (!conn_.Out().empty()) {
-      IoStatus st = conn_.Flush();
+      Status st = conn_.Flush();
       if (!st) {
         end_ = SessionEnd::kClientGone;
         return false;
@@ -267,13 +265,12 @@ bool Loop::WaitForMessage(FrontendMessage* msg) {
                                 std::chrono::steady_clock::now() - idle_since_)
                                 .count();
         if (waited >= limit) {
-          sql::SqlError e = in_transaction
-                                ? sql::MakeError("25P03",
-                                                 "terminating connection due to "
-                                                 "idle-in-transaction timeout")
-                                : sql::MakeError("57P05",
-                                                 "terminating connection due to idle-session "
-                                                 "timeout");
+          ErrorReport e = in_transaction ? MakeError("25P03",
+                                                     "terminating connection due to "
+                                                     "idle-in-transaction timeout")
+                                         : MakeError("57P05",
+                                                     "terminating connection due to idle-session "
+                                                     "timeout");
           e.severity = "FATAL";
           SendError(e);
           return false;
@@ -287,8 +284,8 @@ bool Loop::WaitForMessage(FrontendMessage* msg) {
     for (int i = 0; i < n; i++) rc |= events[i].events;
     if (rc & WL_POSTMASTER_DEATH) {
       // PostgreSQL tells the client why, best effort, and so do we.
-      sql::SqlError e =
-          sql::MakeError("57P01", "terminating connection due to unexpected postmaster exit");
+      ErrorReport e =
+          MakeError("57P01", "terminating connection due to unexpected postmaster exit");
       e.severity = "FATAL";
       SendError(e);
       end_ = SessionEnd::kPostmasterDied;
@@ -299,20 +296,20 @@ bool Loop::WaitForMessage(FrontendMessage* msg) {
 
   msg->type = 0;
   msg->body.clear();
-  IoStatus st = conn_.ReadMessage(msg, MaxFrontendBodyLength, kNoDeadline);
+  Status st = conn_.ReadMessage(msg, MaxFrontendBodyLength, kNoDeadline);
   if (st.ok()) return true;
-  switch (st.code()) {
+  switch (IoCodeOf(st)) {
     case IoCode::kEof:
       if (msg->type != 0) {
         // A message cut short: say so (a half-closed client may still read).
-        sql::SqlError e = sql::MakeError("08P01", st.message());
+        ErrorReport e = MakeError("08P01", st.message());
         e.severity = "FATAL";
         SendError(e);
       }
       end_ = SessionEnd::kClientGone;
       return false;
     case IoCode::kProtocolViolation: {
-      sql::SqlError e = sql::MakeError("08P01", st.message());
+      ErrorReport e = MakeError("08P01", st.message());
       e.severity = "FATAL";
       SendError(e);
       return false;
@@ -376,14 +373,14 @@ void Loop::Dispatch(const FrontendMessage& msg) {
       HandleSync();
       return;
     case 'H':
-      if (IoStatus st = conn_.Flush(); !st) end_ = SessionEnd::kClientGone;
+      if (Status st = conn_.Flush(); !st) end_ = SessionEnd::kClientGone;
       return;
     case 'X':
       end_ = SessionEnd::kTerminate;
       return;
     case 'F':
       // A fastpath call is a complete round trip of its own.
-      SendError(sql::MakeError("0A000", "fastpath function calls are not supported"));
+      SendError(MakeError("0A000", "fastpath function calls are not supported"));
       session_.AfterError();
       (void)session_.Sync();
       send_ready_ = true;
@@ -395,7 +392,7 @@ void Loop::Dispatch(const FrontendMessage& msg) {
       return;
     default:
       // MaxFrontendBodyLength already refused any other type.
-      SendError(sql::SqlError{
+      SendError(ErrorReport{
           "FATAL",
           "08P01",
           StringPrintf("invalid frontend message type %d", static_cast<uint8_t>(msg.type)),
@@ -420,10 +417,9 @@ void Loop::SendRowDescription(const std::vector<sql::Column>& columns,
   conn_.Out().RowDescription(fields);
 }
 
-sql::SqlResult<sql::ExecuteResult> Loop::ExecutePortal(sql::Portal& portal,
-                                                       const std::vector<sql::Column>& columns,
-                                                       std::span<const int16_t> formats,
-                                                       int64_t max_rows) {
+Result<sql::ExecuteResult> Loop::ExecutePortal(sql::Portal& portal,
+                                               const std::vector<sql::Column>& columns,
+                                               std::span<const int16_t> formats, int64_t max_rows) {
   WireSink sink(*this, columns, formats);
   return portal.Execute(max_rows, sink);
 }
@@ -483,7 +479,7 @@ void Loop::HandleQuery(std::span<const uint8_t> body) {
   if (end_) return;
   if (failed) session_.AfterError();
   // The end of a simple query commits its implicit transaction.
-  sql::SqlStatus st = session_.Sync();
+  Status st = session_.Sync();
   if (!st.ok()) {
     if (!failed) SendError(st.error());
     session_.AfterError();
@@ -496,14 +492,14 @@ void Loop::HandleParse(std::span<const uint8_t> body) {
   auto m = DecodeParse(body);
   if (!m.ok()) return ExtendedError(m.error());
   if (!m->statement.empty() && statements_.contains(m->statement)) {
-    return ExtendedError(sql::MakeError(
+    return ExtendedError(MakeError(
         "42P05", StringPrintf("prepared statement \"%.*s\" already exists",
                               static_cast<int>(m->statement.size()), m->statement.data())));
   }
   std::vector<std::string> parts = sql::Session::SplitStatements(m->query);
   if (parts.size() > 1) {
     return ExtendedError(
-        sql::MakeError("42601", "cannot insert multiple commands into a prepared statement"));
+        MakeError("42601", "cannot insert multiple commands into a prepared statement"));
   }
   if (m->statement.empty()) statements_.erase("");
   auto stmt = session_.Prepare(parts.empty() ? std::string_view() : std::string_view(parts[0]),
@@ -515,15 +511,15 @@ void Loop::HandleParse(std::span<const uint8_t> body) {
 
 namespace {
 
-sql::SqlError NoSuchStatement(std::string_view name) {
-  if (name.empty()) return sql::MakeError("26000", "unnamed prepared statement does not exist");
-  return sql::MakeError("26000", StringPrintf("prepared statement \"%.*s\" does not exist",
-                                              static_cast<int>(name.size()), name.data()));
+ErrorReport NoSuchStatement(std::string_view name) {
+  if (name.empty()) return MakeError("26000", "unnamed prepared statement does not exist");
+  return MakeError("26000", StringPrintf("prepared statement \"%.*s\" does not exist",
+                                         static_cast<int>(name.size()), name.data()));
 }
 
-sql::SqlError NoSuchPortal(std::string_view name) {
-  return sql::MakeError("34000", StringPrintf("portal \"%.*s\" does not exist",
-                                              static_cast<int>(name.size()), name.data()));
+ErrorReport NoSuchPortal(std::string_view name) {
+  return MakeError("34000", StringPrintf("portal \"%.*s\" does not exist",
+                                         static_cast<int>(name.size()), name.data()));
 }
 
 }  // namespace
@@ -536,13 +532,13 @@ void Loop::HandleBind(std::span<const uint8_t> body) {
   if (it == statements_.end()) return ExtendedError(NoSuchStatement(m->statement));
   std::shared_ptr<sql::Statement> stmt = it->second;
   if (!m->portal.empty() && portals_.contains(m->portal)) {
-    return ExtendedError(sql::MakeError(
-        "42P03", StringPrintf("portal \"%.*s\" already exists", static_cast<int>(m->portal.size()),
-                              m->portal.data())));
+    return ExtendedError(
+        MakeError("42P03", StringPrintf("portal \"%.*s\" already exists",
+                                        static_cast<int>(m->portal.size()), m->portal.data())));
   }
   const std::vector<uint32_t>& types = stmt->param_types();
   if (m->params.size() != types.size()) {
-    return ExtendedError(sql::MakeError(
+    return ExtendedError(MakeError(
         "08P01", StringPrintf("bind message supplies %zu parameters, but prepared statement "
                               "\"%.*s\" requires %zu",
                               m->params.size(), static_cast<int>(m->statement.size()),
@@ -559,7 +555,7 @@ void Loop::HandleBind(std::span<const uint8_t> body) {
     if (m->param_formats[i] == kFormatBinary) {
       auto v = sql::ParseBinary(*p, types[i]);
       if (!v.ok()) {
-        sql::SqlError e = v.error();
+        ErrorReport e = v.error();
         if (e.sqlstate == "22P03") {
           e.message = StringPrintf("incorrect binary data format in bind parameter %zu", i + 1);
         }
@@ -574,7 +570,7 @@ void Loop::HandleBind(std::span<const uint8_t> body) {
     }
   }
   if (m->result_formats.size() > 1) {
-    sql::SqlStatus ok = CheckResultFormats(m->result_formats, stmt->DescribeColumns().size());
+    Status ok = CheckResultFormats(m->result_formats, stmt->DescribeColumns().size());
     if (!ok.ok()) return ExtendedError(ok.error());
   }
   auto portal = session_.Bind(stmt, std::move(values));
@@ -587,7 +583,7 @@ void Loop::HandleBind(std::span<const uint8_t> body) {
   conn_.Out().BindComplete();
 }
 
-sql::SqlResult<const std::vector<sql::Column>*> Loop::PortalColumns(PortalEntry& entry) {
+Result<const std::vector<sql::Column>*> Loop::PortalColumns(PortalEntry& entry) {
   if (!entry.columns) {
     if (entry.statement->empty()) {
       entry.columns.emplace();
@@ -668,7 +664,7 @@ void Loop::HandleClose(std::span<const uint8_t> body) {
 
 void Loop::HandleSync() {
   ignore_till_sync_ = false;
-  sql::SqlStatus st = session_.Sync();
+  Status st = session_.Sync();
   if (!st.ok()) {
     SendError(st.error());
     session_.AfterError();

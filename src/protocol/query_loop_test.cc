@@ -81,8 +81,8 @@ class FakePortal : public sql::Portal {
   FakePortal(FakeSession& session, std::shared_ptr<sql::Statement> stmt,
              std::vector<sql::Value> values)
       : session_(session), stmt_(std::move(stmt)), values_(std::move(values)) {}
-  sql::SqlResult<std::vector<sql::Column>> Describe() override { return stmt_->DescribeColumns(); }
-  sql::SqlResult<sql::ExecuteResult> Execute(int64_t max_rows, sql::RowSink& sink) override;
+  Result<std::vector<sql::Column>> Describe() override { return stmt_->DescribeColumns(); }
+  Result<sql::ExecuteResult> Execute(int64_t max_rows, sql::RowSink& sink) override;
 
  private:
   FakeSession& session_;
@@ -93,19 +93,19 @@ class FakePortal : public sql::Portal {
 
 class FakeSession : public sql::Session {
  public:
-  sql::SqlResult<std::shared_ptr<sql::Statement>> Prepare(
-      std::string_view text, std::span<const uint32_t> declared) override {
+  Result<std::shared_ptr<sql::Statement>> Prepare(std::string_view text,
+                                                  std::span<const uint32_t> declared) override {
     std::string s = Trim(text);
     calls.push_back("Prepare " + s);
-    if (s == "BADPREP") return sql::MakeError("42601", "syntax error at or near \"BADPREP\"");
+    if (s == "BADPREP") return MakeError("42601", "syntax error at or near \"BADPREP\"");
     std::vector<uint32_t> types(declared.begin(), declared.end());
     for (uint32_t& t : types) {
       if (t == 0) t = sql::oid::kText;
     }
     return std::shared_ptr<sql::Statement>(std::make_shared<FakeStatement>(s, types));
   }
-  sql::SqlResult<std::unique_ptr<sql::Portal>> Bind(std::shared_ptr<sql::Statement> stmt,
-                                                    std::vector<sql::Value> values) override {
+  Result<std::unique_ptr<sql::Portal>> Bind(std::shared_ptr<sql::Statement> stmt,
+                                            std::vector<sql::Value> values) override {
     calls.push_back("Bind");
     return std::unique_ptr<sql::Portal>(
         std::make_unique<FakePortal>(*this, std::move(stmt), std::move(values)));
@@ -114,9 +114,9 @@ class FakeSession : public sql::Session {
     calls.push_back("AfterError");
     if (status == 'T') status = 'E';
   }
-  sql::SqlStatus Sync() override {
+  Status Sync() override {
     calls.push_back("Sync");
-    return sql::SqlOk();
+    return Status::Ok();
   }
   char TransactionStatus() const override { return status; }
   std::vector<std::pair<std::string, std::string>> TakeReportedSettings() override {
@@ -144,12 +144,11 @@ class FakeSession : public sql::Session {
   sql::SessionInfo info_;
 };
 
-sql::SqlResult<sql::ExecuteResult> FakePortal::Execute(int64_t max_rows, sql::RowSink& sink) {
+Result<sql::ExecuteResult> FakePortal::Execute(int64_t max_rows, sql::RowSink& sink) {
   const std::string& s = stmt_->sql();
-  if (s == "ERR") return sql::MakeError("22012", "division by zero");
+  if (s == "ERR") return MakeError("22012", "division by zero");
   if (s == "DIE") {
-    sql::SqlError e =
-        sql::MakeError("57P01", "terminating connection due to administrator command");
+    ErrorReport e = MakeError("57P01", "terminating connection due to administrator command");
     e.severity = "FATAL";
     return e;
   }
@@ -166,7 +165,7 @@ sql::SqlResult<sql::ExecuteResult> FakePortal::Execute(int64_t max_rows, sql::Ro
     return sql::ExecuteResult{"SET", false};
   }
   if (s == "ECHO") {
-    if (sql::SqlStatus st = sink.Row(values_); !st.ok()) return st.error();
+    if (Status st = sink.Row(values_); !st.ok()) return st.error();
     return sql::ExecuteResult{"SELECT 1", false};
   }
   if (s.starts_with("ROWS ")) {
@@ -175,7 +174,7 @@ sql::SqlResult<sql::ExecuteResult> FakePortal::Execute(int64_t max_rows, sql::Ro
     while (sent_ < n) {
       if (max_rows > 0 && this_call++ == max_rows) return sql::ExecuteResult{"", true};
       sql::Value v = sql::Value::Text(std::to_string(++sent_));
-      if (sql::SqlStatus st = sink.Row(std::span(&v, 1)); !st.ok()) return st.error();
+      if (Status st = sink.Row(std::span(&v, 1)); !st.ok()) return st.error();
     }
     return sql::ExecuteResult{"SELECT " + std::to_string(n), false};
   }

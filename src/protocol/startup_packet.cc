@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "common/log.h"
+#include "common/status.h"
 #include "common/strutil.h"
 
 namespace bgw::protocol {
@@ -84,8 +85,8 @@ StartupResult PostmasterDied(Connection& conn, Deadline deadline) {
 
 // A read of the startup packet failed. `incomplete` = the client sent part
 // of a packet, which is worth a log line; no bytes at all is not.
-StartupResult ReadFailed(Connection& conn, const IoStatus& st, Deadline deadline, bool incomplete) {
-  switch (st.code()) {
+StartupResult ReadFailed(Connection& conn, const Status& st, Deadline deadline, bool incomplete) {
+  switch (IoCodeOf(st)) {
     case IoCode::kTimeout:
       // authentication_timeout: PostgreSQL just exits, telling nobody.
       return Closed(CloseReason::kTimeout);
@@ -106,9 +107,9 @@ StartupResult ReadFailed(Connection& conn, const IoStatus& st, Deadline deadline
 std::optional<StartupResult> RefuseEncryption(Connection& conn, Deadline deadline,
                                               const char* layer) {
   conn.Out().Int8('N');
-  IoStatus st = conn.Flush(deadline);
+  Status st = conn.Flush(deadline);
   if (!st) {
-    switch (st.code()) {
+    switch (IoCodeOf(st)) {
       case IoCode::kTimeout:
         return Closed(CloseReason::kTimeout);
       case IoCode::kPostmasterDied:
@@ -116,7 +117,7 @@ std::optional<StartupResult> RefuseEncryption(Connection& conn, Deadline deadlin
       default:
         LogCommError(kSqlstateConnectionFailure,
                      StringPrintf("failed to send %s negotiation response: %s", layer,
-                                  std::strerror(st.sys_errno())));
+                                  ErrnoText(st.sys_errno()).c_str()));
         return Closed(CloseReason::kClientGone);
     }
   }
@@ -267,7 +268,7 @@ uint32_t BigEndian32(const uint8_t* p) {
 
 Status SendError(Connection& conn, const ErrorFields& fields, Deadline deadline) {
   conn.Out().ErrorResponse(fields);
-  return conn.Flush(deadline).ToStatus();
+  return conn.Flush(deadline);
 }
 
 Status SendFatal(Connection& conn, std::string_view sqlstate, std::string_view message,
@@ -289,7 +290,7 @@ StartupResult ProcessStartupPacket(Connection& conn, const StartupOptions& opts)
     // The first byte alone tells "nothing at all" (routine: monitoring
     // probes, a client that disliked our 'N') from a partial length word.
     uint8_t len_word[4];
-    IoStatus st = conn.ReadExact(len_word, 1, deadline);
+    Status st = conn.ReadExact(len_word, 1, deadline);
     if (!st) return ReadFailed(conn, st, deadline, /*incomplete=*/false);
     st = conn.ReadExact(len_word + 1, 3, deadline);
     if (!st) return ReadFailed(conn, st, deadline, /*incomplete=*/!ssl_done && !gss_done);

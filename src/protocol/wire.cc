@@ -46,11 +46,46 @@ uint32_t GetBE32(const uint8_t* p) {
 
 Status InsufficientData() { return Status::Error("insufficient data left in message"); }
 
-IoStatus ErrnoStatus(const char* what, int err) {
-  return IoStatus::Make(IoCode::kError, Status::FromErrno(what, err).message(), err);
+Status ErrnoStatus(const char* what, int err) {
+  return Status::FromErrno(what, err, ErrnoSource::kSocket);
 }
 
 }  // namespace
+
+Status IoError(IoCode code, std::string message, int sys_errno) {
+  const char* sqlstate = "08006";
+  switch (code) {
+    case IoCode::kOk:
+    case IoCode::kEof:
+      break;
+    case IoCode::kTimeout:
+      sqlstate = "57014";
+      break;
+    case IoCode::kPostmasterDied:
+      sqlstate = "57P01";
+      break;
+    case IoCode::kError:
+      sqlstate = SqlstateForErrno(sys_errno, ErrnoSource::kSocket);
+      break;
+    case IoCode::kProtocolViolation:
+      sqlstate = "08P01";
+      break;
+  }
+  ErrorReport e = MakeError(sqlstate, std::move(message));
+  e.sys_errno = sys_errno;
+  return e;
+}
+
+IoCode IoCodeOf(const Status& status) {
+  if (status.ok()) return IoCode::kOk;
+  if (status.sys_errno() != 0) return IoCode::kError;
+  const std::string& s = status.sqlstate();
+  if (s == "08006") return IoCode::kEof;
+  if (s == "57014") return IoCode::kTimeout;
+  if (s == "57P01") return IoCode::kPostmasterDied;
+  if (s == "08P01") return IoCode::kProtocolViolation;
+  return IoCode::kError;
+}
 
 // ---------------------------------------------------------------------------
 // MessageWriter
@@ -302,7 +337,7 @@ Status MessageReader::ExpectEnd() const {
 Connection::Connection(UniqueFd socket, int postmaster_death_fd)
     : socket_(std::move(socket)), death_fd_(postmaster_death_fd), in_(kRecvBufferSize) {}
 
-IoStatus Connection::Wait(short events, Deadline deadline) {
+Status Connection::Wait(short events, Deadline deadline) {
   pollfd fds[2] = {{socket_.get(), events, 0}, {death_fd_, POLLIN, 0}};
   nfds_t nfds = death_fd_ >= 0 ? 2 : 1;
   for (;;) {
@@ -310,7 +345,7 @@ IoStatus Connection::Wait(short events, Deadline deadline) {
     timespec* timeout = nullptr;
     if (deadline) {
       auto now = std::chrono::steady_clock::now();
-      if (now >= *deadline) return IoStatus::Make(IoCode::kTimeout, "timeout waiting for client");
+      if (now >= *deadline) return IoError(IoCode::kTimeout, "timeout waiting for client");
       auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(*deadline - now).count();
       ts.tv_sec = static_cast<time_t>(left / 1000000000);
       ts.tv_nsec = static_cast<long>(left % 1000000000);
@@ -325,27 +360,27 @@ IoStatus Connection::Wait(short events, Deadline deadline) {
     // POLLIN, POLLHUP, POLLERR (and POLLNVAL, a caller bug) all mean the
     // postmaster's end is gone or unusable: treat it as death, the safe side.
     if (nfds == 2 && fds[1].revents != 0) {
-      return IoStatus::Make(IoCode::kPostmasterDied, "postmaster died");
+      return IoError(IoCode::kPostmasterDied, "postmaster died");
     }
     // Error and hang-up conditions on the socket are left for the following
     // recv()/send() to report with a proper errno or EOF.
-    if (fds[0].revents != 0) return IoStatus::Ok();
+    if (fds[0].revents != 0) return Status::Ok();
   }
 }
 
-IoStatus Connection::Fill(Deadline deadline) {
+Status Connection::Fill(Deadline deadline) {
   in_begin_ = in_end_ = 0;
   for (;;) {
     ssize_t n = recv(socket_.get(), in_.data(), in_.size(), MSG_DONTWAIT);
     if (n > 0) {
       in_end_ = static_cast<size_t>(n);
-      return IoStatus::Ok();
+      return Status::Ok();
     }
-    if (n == 0) return IoStatus::Make(IoCode::kEof, "unexpected EOF on client connection");
+    if (n == 0) return IoError(IoCode::kEof, "unexpected EOF on client connection");
     int err = errno;
     if (err == EINTR) continue;
     if (err == EAGAIN || err == EWOULDBLOCK) {
-      IoStatus st = Wait(POLLIN, deadline);
+      Status st = Wait(POLLIN, deadline);
       if (!st) return st;
       continue;
     }
@@ -353,11 +388,11 @@ IoStatus Connection::Fill(Deadline deadline) {
   }
 }
 
-IoStatus Connection::ReadExact(void* dst, size_t n, Deadline deadline) {
+Status Connection::ReadExact(void* dst, size_t n, Deadline deadline) {
   uint8_t* p = static_cast<uint8_t*>(dst);
   while (n > 0) {
     if (BufferedInput() == 0) {
-      IoStatus st = Fill(deadline);
+      Status st = Fill(deadline);
       if (!st) return st;
     }
     size_t take = std::min(n, BufferedInput());
@@ -366,60 +401,60 @@ IoStatus Connection::ReadExact(void* dst, size_t n, Deadline deadline) {
     p += take;
     n -= take;
   }
-  return IoStatus::Ok();
+  return Status::Ok();
 }
 
-IoStatus Connection::ReadMessage(FrontendMessage* out, size_t max_body_len, Deadline deadline) {
+Status Connection::ReadMessage(FrontendMessage* out, size_t max_body_len, Deadline deadline) {
   uint8_t type = 0;
-  IoStatus st = ReadExact(&type, 1, deadline);
+  Status st = ReadExact(&type, 1, deadline);
   if (!st) return st;
   return ReadMessageRest(static_cast<char>(type), out, max_body_len, deadline);
 }
 
-IoStatus Connection::ReadMessage(FrontendMessage* out,
-                                 std::optional<size_t> (*max_body_len_for)(char type),
-                                 Deadline deadline) {
+Status Connection::ReadMessage(FrontendMessage* out,
+                               std::optional<size_t> (*max_body_len_for)(char type),
+                               Deadline deadline) {
   uint8_t type = 0;
-  IoStatus st = ReadExact(&type, 1, deadline);
+  Status st = ReadExact(&type, 1, deadline);
   if (!st) return st;
   out->type = static_cast<char>(type);
   std::optional<size_t> max = max_body_len_for(static_cast<char>(type));
   if (!max) {
-    return IoStatus::Make(IoCode::kProtocolViolation,
-                          "invalid frontend message type " + std::to_string(type));
+    return IoError(IoCode::kProtocolViolation,
+                   "invalid frontend message type " + std::to_string(type));
   }
   return ReadMessageRest(static_cast<char>(type), out, *max, deadline);
 }
 
-IoStatus Connection::ReadMessageRest(char type, FrontendMessage* out, size_t max_body_len,
-                                     Deadline deadline) {
-  IoStatus st;
+Status Connection::ReadMessageRest(char type, FrontendMessage* out, size_t max_body_len,
+                                   Deadline deadline) {
+  Status st;
   uint8_t len_word[4];
   st = ReadExact(len_word, sizeof len_word, deadline);
   if (!st) {
-    if (st.code() == IoCode::kEof) {
-      return IoStatus::Make(IoCode::kEof, "unexpected EOF within message length word");
+    if (IoCodeOf(st) == IoCode::kEof) {
+      return IoError(IoCode::kEof, "unexpected EOF within message length word");
     }
     return st;
   }
   uint32_t len = GetBE32(len_word);
   if (len < 4 || len - 4 > max_body_len) {
-    return IoStatus::Make(IoCode::kProtocolViolation, "invalid message length");
+    return IoError(IoCode::kProtocolViolation, "invalid message length");
   }
   out->type = type;
   out->body.resize(len - 4);
   st = ReadExact(out->body.data(), out->body.size(), deadline);
-  if (!st && st.code() == IoCode::kEof) {
-    return IoStatus::Make(IoCode::kEof, "incomplete message from client");
+  if (!st && IoCodeOf(st) == IoCode::kEof) {
+    return IoError(IoCode::kEof, "incomplete message from client");
   }
   return st;
 }
 
-IoStatus Connection::Flush(Deadline deadline) {
+Status Connection::Flush(Deadline deadline) {
   if (out_.InMessage()) BrokenInvariant("Connection::Flush with an open message");
   std::span<const uint8_t> data = out_.Buffer();
   size_t sent = 0;
-  IoStatus result;
+  Status result;
   while (sent < data.size()) {
     ssize_t n =
         send(socket_.get(), data.data() + sent, data.size() - sent, MSG_DONTWAIT | MSG_NOSIGNAL);

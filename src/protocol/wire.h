@@ -138,41 +138,23 @@ class MessageReader {
   size_t pos_ = 0;
 };
 
-// Outcome of socket I/O: success, or why not. Distinct codes because callers
-// react differently: a client gone (kEof) or a timeout are routine and often
-// silent, a dead postmaster ends the process, a socket error is logged.
+// Socket I/O reports failure as a Status whose SQLSTATE says why, because
+// callers react differently: a client gone (kEof) or a timeout are routine
+// and often silent, a dead postmaster ends the process, a socket error is
+// logged. IoCodeOf() classifies such a Status; IoError() makes one.
 enum class IoCode {
   kOk,
-  kEof,                // the client closed the connection
-  kTimeout,            // the deadline passed
-  kPostmasterDied,     // the death fd became readable or hung up
-  kError,              // a socket error (message says which)
-  kProtocolViolation,  // framing the client sent is invalid (ReadMessage)
+  kEof,                // the client closed the connection (08006, errno 0)
+  kTimeout,            // the deadline passed (57014)
+  kPostmasterDied,     // the death fd became readable or hung up (57P01)
+  kError,              // a socket error: sys_errno says which
+  kProtocolViolation,  // framing the client sent is invalid (08P01)
 };
 
-class [[nodiscard]] IoStatus {
- public:
-  IoStatus() = default;  // ok
-  static IoStatus Ok() { return IoStatus(); }
-  // `sys_errno` is the errno behind a kError (0 otherwise).
-  static IoStatus Make(IoCode code, std::string message, int sys_errno = 0) {
-    return IoStatus(code, std::move(message), sys_errno);
-  }
-
-  bool ok() const { return code_ == IoCode::kOk; }
-  explicit operator bool() const { return ok(); }
-  IoCode code() const { return code_; }
-  const std::string& message() const { return message_; }
-  int sys_errno() const { return sys_errno_; }
-  Status ToStatus() const { return ok() ? Status::Ok() : Status::Error(message_); }
-
- private:
-  IoStatus(IoCode code, std::string message, int sys_errno)
-      : code_(code), message_(std::move(message)), sys_errno_(sys_errno) {}
-  IoCode code_ = IoCode::kOk;
-  std::string message_;
-  int sys_errno_ = 0;
-};
+// A Status for `code` (not kOk; kError needs the errno behind it).
+Status IoError(IoCode code, std::string message, int sys_errno = 0);
+// What kind of I/O failure `status` (from a Connection) is.
+IoCode IoCodeOf(const Status& status);
 
 // One typed frontend message as read by Connection::ReadMessage.
 struct FrontendMessage {
@@ -209,37 +191,37 @@ class Connection {
   // Sends everything in Out(). On any failure the unsent bytes are dropped
   // (the connection is not usable for protocol traffic afterwards). A message
   // still open in Out() is a broken invariant.
-  IoStatus Flush(Deadline deadline = kNoDeadline);
+  Status Flush(Deadline deadline = kNoDeadline);
 
   // Reads exactly n bytes into dst. Buffered bytes are used first and a wait
   // happens only when the socket has nothing, so data already received wins
   // over a postmaster death noticed at the same moment. On failure the bytes
   // read so far are consumed and lost.
-  IoStatus ReadExact(void* dst, size_t n, Deadline deadline);
+  Status ReadExact(void* dst, size_t n, Deadline deadline);
 
   // Reads one typed message (type byte, Int32 length including itself, body).
   // A length below 4 or a body above max_body_len is kProtocolViolation
   // ("invalid message length") and nothing beyond the length word is read,
   // so a hostile length never causes a large allocation.
-  IoStatus ReadMessage(FrontendMessage* out, size_t max_body_len, Deadline deadline);
+  Status ReadMessage(FrontendMessage* out, size_t max_body_len, Deadline deadline);
   // The same with a limit that depends on the message type, as PostgreSQL's
   // backend has (large for Query/Parse/Bind, small for the rest). The type
   // is stored in out->type as soon as it is read; `max_body_len_for(type)`
   // returning nullopt rejects the type itself (kProtocolViolation, "invalid
   // frontend message type N") before its length word is read.
-  IoStatus ReadMessage(FrontendMessage* out, std::optional<size_t> (*max_body_len_for)(char type),
-                       Deadline deadline);
+  Status ReadMessage(FrontendMessage* out, std::optional<size_t> (*max_body_len_for)(char type),
+                     Deadline deadline);
 
   // Bytes received from the socket but not yet consumed by a read.
   size_t BufferedInput() const { return in_end_ - in_begin_; }
 
  private:
   // Waits until the socket is ready for `events` (POLLIN/POLLOUT).
-  IoStatus Wait(short events, Deadline deadline);
+  Status Wait(short events, Deadline deadline);
   // Receives whatever is available into the empty input buffer.
-  IoStatus Fill(Deadline deadline);
+  Status Fill(Deadline deadline);
   // ReadMessage after the type byte: the length word and the body.
-  IoStatus ReadMessageRest(char type, FrontendMessage* out, size_t max_body_len, Deadline deadline);
+  Status ReadMessageRest(char type, FrontendMessage* out, size_t max_body_len, Deadline deadline);
 
   UniqueFd socket_;
   int death_fd_;

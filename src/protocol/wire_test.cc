@@ -237,7 +237,7 @@ TEST(ProtocolWireConnection, ReadExactAssemblesSeveralSends) {
     }
   });
   uint8_t buf[6] = {};
-  IoStatus st = conn.ReadExact(buf, sizeof buf, In(5s));
+  Status st = conn.ReadExact(buf, sizeof buf, In(5s));
   client.join();
   ASSERT_TRUE(st.ok()) << st.message();
   EXPECT_EQ(Bytes(buf, buf + 6), (Bytes{1, 2, 3, 4, 5, 6}));
@@ -263,7 +263,7 @@ TEST(ProtocolWireConnection, ReadLargerThanTheBuffer) {
   for (size_t i = 0; i < data.size(); i++) data[i] = static_cast<uint8_t>(i * 7);
   std::thread client([&] { WriteAll(sp.client.get(), data); });
   Bytes got(data.size());
-  IoStatus st = conn.ReadExact(got.data(), got.size(), In(10s));
+  Status st = conn.ReadExact(got.data(), got.size(), In(10s));
   client.join();
   ASSERT_TRUE(st.ok()) << st.message();
   EXPECT_EQ(got, data);
@@ -275,8 +275,8 @@ TEST(ProtocolWireConnection, EofIsReported) {
   WriteAll(sp.client.get(), Bytes{1});
   sp.client.reset();
   uint8_t buf[2];
-  IoStatus st = conn.ReadExact(buf, 2, In(5s));
-  EXPECT_EQ(st.code(), IoCode::kEof);
+  Status st = conn.ReadExact(buf, 2, In(5s));
+  EXPECT_EQ(IoCodeOf(st), IoCode::kEof);
 }
 
 TEST(ProtocolWireConnection, DeadlineEndsAWait) {
@@ -284,9 +284,9 @@ TEST(ProtocolWireConnection, DeadlineEndsAWait) {
   Connection conn(std::move(sp.server));
   auto start = std::chrono::steady_clock::now();
   uint8_t buf[1];
-  IoStatus st = conn.ReadExact(buf, 1, In(100ms));
+  Status st = conn.ReadExact(buf, 1, In(100ms));
   auto elapsed = std::chrono::steady_clock::now() - start;
-  EXPECT_EQ(st.code(), IoCode::kTimeout);
+  EXPECT_EQ(IoCodeOf(st), IoCode::kTimeout);
   EXPECT_GE(elapsed, 100ms);
   EXPECT_LT(elapsed, 3s);
 }
@@ -296,10 +296,11 @@ TEST(ProtocolWireConnection, PastDeadlineStillReturnsDataAlreadyThere) {
   Connection conn(std::move(sp.server));
   WriteAll(sp.client.get(), Bytes{42});
   uint8_t b = 0;
-  IoStatus st = conn.ReadExact(&b, 1, std::chrono::steady_clock::now() - 1s);
+  Status st = conn.ReadExact(&b, 1, std::chrono::steady_clock::now() - 1s);
   ASSERT_TRUE(st.ok()) << st.message();
   EXPECT_EQ(b, 42);
-  EXPECT_EQ(conn.ReadExact(&b, 1, std::chrono::steady_clock::now() - 1s).code(), IoCode::kTimeout);
+  EXPECT_EQ(IoCodeOf(conn.ReadExact(&b, 1, std::chrono::steady_clock::now() - 1s)),
+            IoCode::kTimeout);
 }
 
 TEST(ProtocolWireConnection, DeathPipeHangupAbortsABlockedRead) {
@@ -312,11 +313,11 @@ TEST(ProtocolWireConnection, DeathPipeHangupAbortsABlockedRead) {
   });
   auto start = std::chrono::steady_clock::now();
   uint8_t buf[1];
-  IoStatus st = conn.ReadExact(buf, 1, In(10s));
+  Status st = conn.ReadExact(buf, 1, In(10s));
   postmaster.join();
-  EXPECT_EQ(st.code(), IoCode::kPostmasterDied);
+  EXPECT_EQ(IoCodeOf(st), IoCode::kPostmasterDied);
   EXPECT_EQ(st.message(), "postmaster died");
-  EXPECT_FALSE(st.ToStatus().ok());
+  EXPECT_FALSE(st.ok());
   EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
 }
 
@@ -330,9 +331,9 @@ TEST(ProtocolWireConnection, DeathPipeReadableAbortsABlockedRead) {
     ASSERT_EQ(write(death.write.get(), &c, 1), 1);
   });
   uint8_t buf[1];
-  IoStatus st = conn.ReadExact(buf, 1, kNoDeadline);
+  Status st = conn.ReadExact(buf, 1, kNoDeadline);
   postmaster.join();
-  EXPECT_EQ(st.code(), IoCode::kPostmasterDied);
+  EXPECT_EQ(IoCodeOf(st), IoCode::kPostmasterDied);
 }
 
 TEST(ProtocolWireConnection, DataAlreadyReceivedWinsOverDeath) {
@@ -344,7 +345,7 @@ TEST(ProtocolWireConnection, DataAlreadyReceivedWinsOverDeath) {
   uint8_t b = 0;
   ASSERT_TRUE(conn.ReadExact(&b, 1, kNoDeadline).ok());
   EXPECT_EQ(b, 7);
-  EXPECT_EQ(conn.ReadExact(&b, 1, kNoDeadline).code(), IoCode::kPostmasterDied);
+  EXPECT_EQ(IoCodeOf(conn.ReadExact(&b, 1, kNoDeadline)), IoCode::kPostmasterDied);
 }
 
 std::atomic<int> g_signals{0};
@@ -370,7 +371,7 @@ TEST(ProtocolWireConnection, SignalsDuringAWaitAreRetried) {
     WriteAll(sp.client.get(), Bytes{1, 2});
   });
   uint8_t buf[2];
-  IoStatus st = conn.ReadExact(buf, 2, In(10s));
+  Status st = conn.ReadExact(buf, 2, In(10s));
   client.join();
   sigaction(SIGUSR2, &old, nullptr);
   ASSERT_TRUE(st.ok()) << st.message();
@@ -394,12 +395,12 @@ TEST(ProtocolWireConnection, SignalsDoNotExtendADeadline) {
   });
   auto start = std::chrono::steady_clock::now();
   uint8_t b;
-  IoStatus st = conn.ReadExact(&b, 1, In(150ms));
+  Status st = conn.ReadExact(&b, 1, In(150ms));
   auto elapsed = std::chrono::steady_clock::now() - start;
   stop = true;
   pest.join();
   sigaction(SIGUSR2, &old, nullptr);
-  EXPECT_EQ(st.code(), IoCode::kTimeout);
+  EXPECT_EQ(IoCodeOf(st), IoCode::kTimeout);
   EXPECT_LT(elapsed, 2s);
 }
 
@@ -414,7 +415,7 @@ TEST(ProtocolWireConnection, FlushSendsEverythingAndEmptiesTheBuffer) {
   conn.Out().End();
   Bytes got;
   std::thread client([&] { got = ReadN(sp.client.get(), payload.size() + 5); });
-  IoStatus st = conn.Flush(In(20s));
+  Status st = conn.Flush(In(20s));
   client.join();
   ASSERT_TRUE(st.ok()) << st.message();
   EXPECT_TRUE(conn.Out().empty());
@@ -428,8 +429,8 @@ TEST(ProtocolWireConnection, FlushToAVanishedClientIsAnErrorNotSigpipe) {
   Connection conn(std::move(sp.server));
   sp.client.reset();
   conn.Out().ReadyForQuery('I');
-  IoStatus st = conn.Flush();
-  EXPECT_EQ(st.code(), IoCode::kError);
+  Status st = conn.Flush();
+  EXPECT_EQ(IoCodeOf(st), IoCode::kError);
   EXPECT_EQ(st.sys_errno(), EPIPE);
   EXPECT_NE(st.message().find("could not send data to client"), std::string::npos);
   EXPECT_TRUE(conn.Out().empty());
@@ -439,8 +440,8 @@ TEST(ProtocolWireConnection, FlushHonoursItsDeadline) {
   auto sp = MakeSocketPair();
   Connection conn(std::move(sp.server));
   conn.Out().Bytes(Bytes(4 << 20));  // nobody reads: the socket fills up
-  IoStatus st = conn.Flush(In(100ms));
-  EXPECT_EQ(st.code(), IoCode::kTimeout);
+  Status st = conn.Flush(In(100ms));
+  EXPECT_EQ(IoCodeOf(st), IoCode::kTimeout);
   EXPECT_TRUE(conn.Out().empty());
 }
 
@@ -453,9 +454,9 @@ TEST(ProtocolWireConnection, FlushBlockedOnAFullSocketNoticesDeath) {
     std::this_thread::sleep_for(50ms);
     death.write.reset();
   });
-  IoStatus st = conn.Flush();
+  Status st = conn.Flush();
   postmaster.join();
-  EXPECT_EQ(st.code(), IoCode::kPostmasterDied);
+  EXPECT_EQ(IoCodeOf(st), IoCode::kPostmasterDied);
 }
 
 Bytes TypedMessage(char type, uint32_t length_word, Bytes body) {
@@ -486,8 +487,8 @@ TEST(ProtocolWireConnection, ReadMessageRejectsBadLengths) {
     Connection conn(std::move(sp.server));
     WriteAll(sp.client.get(), TypedMessage('Q', bad, {}));
     FrontendMessage m;
-    IoStatus st = conn.ReadMessage(&m, 100, In(5s));
-    EXPECT_EQ(st.code(), IoCode::kProtocolViolation) << bad;
+    Status st = conn.ReadMessage(&m, 100, In(5s));
+    EXPECT_EQ(IoCodeOf(st), IoCode::kProtocolViolation) << bad;
     EXPECT_EQ(st.message(), "invalid message length");
   }
 }
@@ -499,8 +500,8 @@ TEST(ProtocolWireConnection, ReadMessageTruncated) {
     WriteAll(sp.client.get(), Bytes{'Q', 0, 0});
     sp.client.reset();
     FrontendMessage m;
-    IoStatus st = conn.ReadMessage(&m, 100, In(5s));
-    EXPECT_EQ(st.code(), IoCode::kEof);
+    Status st = conn.ReadMessage(&m, 100, In(5s));
+    EXPECT_EQ(IoCodeOf(st), IoCode::kEof);
     EXPECT_EQ(st.message(), "unexpected EOF within message length word");
   }
   {
@@ -509,8 +510,8 @@ TEST(ProtocolWireConnection, ReadMessageTruncated) {
     WriteAll(sp.client.get(), TypedMessage('Q', 10, {'a'}));
     sp.client.reset();
     FrontendMessage m;
-    IoStatus st = conn.ReadMessage(&m, 100, In(5s));
-    EXPECT_EQ(st.code(), IoCode::kEof);
+    Status st = conn.ReadMessage(&m, 100, In(5s));
+    EXPECT_EQ(IoCodeOf(st), IoCode::kEof);
     EXPECT_EQ(st.message(), "incomplete message from client");
   }
 }
@@ -529,8 +530,8 @@ TEST(ProtocolWireConnection, ReadMessageWithPerTypeLimits) {
   FrontendMessage m;
   ASSERT_TRUE(conn.ReadMessage(&m, SmallLimitForS, In(5s)).ok());
   EXPECT_EQ(m.type, 'Q');
-  IoStatus st = conn.ReadMessage(&m, SmallLimitForS, In(5s));
-  EXPECT_EQ(st.code(), IoCode::kProtocolViolation);
+  Status st = conn.ReadMessage(&m, SmallLimitForS, In(5s));
+  EXPECT_EQ(IoCodeOf(st), IoCode::kProtocolViolation);
   EXPECT_EQ(st.message(), "invalid message length");
 }
 
@@ -540,8 +541,8 @@ TEST(ProtocolWireConnection, ReadMessageRejectsUnknownTypeBeforeItsLength) {
   // Only the type byte arrives: the verdict must not wait for the length.
   WriteAll(sp.client.get(), Bytes{'z'});
   FrontendMessage m;
-  IoStatus st = conn.ReadMessage(&m, SmallLimitForS, In(5s));
-  EXPECT_EQ(st.code(), IoCode::kProtocolViolation);
+  Status st = conn.ReadMessage(&m, SmallLimitForS, In(5s));
+  EXPECT_EQ(IoCodeOf(st), IoCode::kProtocolViolation);
   EXPECT_EQ(st.message(), "invalid frontend message type 122");
   EXPECT_EQ(m.type, 'z');
 }

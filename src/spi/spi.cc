@@ -131,9 +131,9 @@ bool FromDatum(Datum d, uint32_t type, sql::Value* out, PendingError* err) {
 
 class CollectRows : public sql::RowSink {
  public:
-  sql::SqlStatus Row(std::span<const sql::Value> values) override {
+  Status Row(std::span<const sql::Value> values) override {
     rows.emplace_back(values.begin(), values.end());
-    return sql::SqlOk();
+    return Status::Ok();
   }
   std::vector<std::vector<sql::Value>> rows;
 };
@@ -141,8 +141,8 @@ class CollectRows : public sql::RowSink {
 // The rows as a tuple table, each value also as its Datum (sql/datum.h). A
 // value its column's type cannot hold (SQLite stores what it is given) is an
 // error, not a wrong Datum.
-sql::SqlResult<SPITupleTable*> BuildTupleTable(const std::vector<sql::Column>& columns,
-                                               const std::vector<std::vector<sql::Value>>& rows) {
+Result<SPITupleTable*> BuildTupleTable(const std::vector<sql::Column>& columns,
+                                       const std::vector<std::vector<sql::Value>>& rows) {
   MemoryContext cxt =
       AllocSetContextCreate(CurrentMemoryContext, "SPI TupTable", ALLOCSET_DEFAULT_SIZES);
   MemoryContext old = MemoryContextSwitchTo(cxt);
@@ -182,7 +182,7 @@ sql::SqlResult<SPITupleTable*> BuildTupleTable(const std::vector<sql::Column>& c
       }
       std::string out = sql::FormatText(v, columns[c].type_oid);
       h->texts[c] = pstrdup(out.c_str());
-      sql::SqlResult<Datum> d = sql::ValueToDatum(v, columns[c].type_oid);
+      Result<Datum> d = sql::ValueToDatum(v, columns[c].type_oid);
       if (!d.ok()) {
         MemoryContextSwitchTo(old);
         MemoryContextDelete(cxt);
@@ -233,7 +233,7 @@ int CheckReady(PendingError* err) {
 int RunStatement(const std::shared_ptr<sql::Statement>& statement, std::vector<sql::Value> values,
                  long count, PendingError* err) {
   sql::Session& session = *CurrentSession();
-  auto fail = [&](const sql::SqlError& e) {
+  auto fail = [&](const ErrorReport& e) {
     session.AfterError();
     Capture(e, err);
     return 0;
@@ -369,7 +369,7 @@ int ExecutePlanImpl(_SPI_plan* plan, const Datum* values, const char* nulls, boo
 void ReportNotices() {
   sql::Session* session = CurrentSession();
   if (session == nullptr) return;
-  for (const sql::SqlError& n : session->TakeNotices()) {
+  for (const ErrorReport& n : session->TakeNotices()) {
     // Safe with C++ objects alive: below ERROR, ereport returns normally.
     ereport(n.severity == "WARNING" ? WARNING : NOTICE, errmsg("%s", n.message.c_str()));
   }

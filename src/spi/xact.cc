@@ -67,7 +67,7 @@ void LeaveTransactionMemory() {
 // Passes on the engine's notices (e.g. a WARNING about a COMMIT of a failed
 // block) to the server log: a worker has no client.
 void LogNotices(sql::Session& session) {
-  for (const sql::SqlError& n : session.TakeNotices()) {
+  for (const ErrorReport& n : session.TakeNotices()) {
     log::Message m;
     m.level = n.severity == "WARNING" ? log::Level::kWarning : log::Level::kNotice;
     m.sqlstate = n.sqlstate;
@@ -87,7 +87,7 @@ void StartImpl(PendingError* err) {
   }
   sql::Session* session = CurrentSession();
   if (session != nullptr) {
-    sql::SqlStatus st = RunUtility(*session, "BEGIN");
+    Status st = RunUtility(*session, "BEGIN");
     if (!st.ok()) {
       (void)session->Sync();
       Capture(st.error(), err);
@@ -105,8 +105,8 @@ void StartImpl(PendingError* err) {
 void CommitImpl(PendingError* err) {
   sql::Session* session = CurrentSession();
   if (session == nullptr) return;
-  sql::SqlStatus st = RunUtility(*session, "COMMIT");
-  sql::SqlStatus synced = session->Sync();
+  Status st = RunUtility(*session, "COMMIT");
+  Status synced = session->Sync();
   LogNotices(*session);
   if (!st.ok()) {
     Capture(st.error(), err);
@@ -157,10 +157,10 @@ void ResetForTesting() {
   SessionHolder().reset();
 }
 
-sql::SqlStatus RunUtility(sql::Session& session, const char* sql) {
+Status RunUtility(sql::Session& session, const char* sql) {
   class Discard : public sql::RowSink {
    public:
-    sql::SqlStatus Row(std::span<const sql::Value>) override { return sql::SqlOk(); }
+    Status Row(std::span<const sql::Value>) override { return Status::Ok(); }
   } discard;
   auto statement = session.Prepare(sql, {});
   if (!statement.ok()) {
@@ -177,33 +177,7 @@ sql::SqlStatus RunUtility(sql::Session& session, const char* sql) {
     session.AfterError();
     return result.error();
   }
-  return sql::SqlOk();
-}
-
-void Capture(const sql::SqlError& e, PendingError* out) {
-  out->elevel = e.severity == "FATAL" ? FATAL : ERROR;
-  const std::string& s = e.sqlstate;
-  out->sqlerrcode =
-      s.size() == 5 ? MAKE_SQLSTATE(s[0], s[1], s[2], s[3], s[4]) : ERRCODE_INTERNAL_ERROR;
-  out->message = pstrdup(e.message.c_str());
-  out->detail = e.detail.empty() ? nullptr : pstrdup(e.detail.c_str());
-  out->hint = e.hint.empty() ? nullptr : pstrdup(e.hint.c_str());
-}
-
-void CaptureOwn(int elevel, int sqlerrcode, const char* message, const char* hint,
-                PendingError* out) {
-  out->elevel = elevel;
-  out->sqlerrcode = sqlerrcode;
-  out->message = pstrdup(message);
-  out->detail = nullptr;
-  out->hint = hint != nullptr ? pstrdup(hint) : nullptr;
-}
-
-void RaiseIfSet(const PendingError& e) {
-  if (e.elevel == 0) return;
-  ereport(e.elevel, errcode(e.sqlerrcode), errmsg("%s", e.message),
-          e.detail != nullptr ? errdetail("%s", e.detail) : 0,
-          e.hint != nullptr ? errhint("%s", e.hint) : 0);
+  return Status::Ok();
 }
 
 }  // namespace bgw::spi

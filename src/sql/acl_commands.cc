@@ -63,7 +63,7 @@ struct GrantStatement {
 };
 
 // A possibly schema-qualified name; only schema public exists.
-SqlResult<std::string> QualifiedName(Cursor& c) {
+Result<std::string> QualifiedName(Cursor& c) {
   std::optional<std::string> name = c.Ident();
   if (!name) return c.SyntaxError();
   if (c.AcceptKind(TokenKind::kDot)) {
@@ -78,14 +78,14 @@ SqlResult<std::string> QualifiedName(Cursor& c) {
 }
 
 // A role specification: [GROUP] name | PUBLIC | CURRENT_USER | ...
-SqlResult<std::string> RoleSpec(Cursor& c) {
+Result<std::string> RoleSpec(Cursor& c) {
   c.Accept("group");
   std::optional<std::string> name = c.Ident();
   if (!name) return c.SyntaxError();
   return *name;
 }
 
-SqlResult<GrantStatement> ParseGrant(const std::vector<Token>& tokens) {
+Result<GrantStatement> ParseGrant(const std::vector<Token>& tokens) {
   Cursor c(tokens);
   GrantStatement g;
   g.grant = c.Accept("grant");
@@ -160,7 +160,7 @@ SqlResult<GrantStatement> ParseGrant(const std::vector<Token>& tokens) {
     do {
       ObjectName o;
       if (g.target == Target::kFunction) {
-        SqlResult<std::string> name = QualifiedName(c);
+        Result<std::string> name = QualifiedName(c);
         if (!name.ok()) return name.error();
         o.name = *name;
         if (c.AcceptKind(TokenKind::kLParen)) {
@@ -184,7 +184,7 @@ SqlResult<GrantStatement> ParseGrant(const std::vector<Token>& tokens) {
           o.arg_types = std::move(types);
         }
       } else if (g.target == Target::kTable) {
-        SqlResult<std::string> name = QualifiedName(c);
+        Result<std::string> name = QualifiedName(c);
         if (!name.ok()) return name.error();
         o.name = *name;
       } else {
@@ -202,7 +202,7 @@ SqlResult<GrantStatement> ParseGrant(const std::vector<Token>& tokens) {
   }
   if (!c.Accept(g.grant ? "to" : "from")) return c.SyntaxError();
   do {
-    SqlResult<std::string> grantee = RoleSpec(c);
+    Result<std::string> grantee = RoleSpec(c);
     if (!grantee.ok()) return grantee.error();
     g.grantees.push_back(*grantee);
   } while (c.AcceptKind(TokenKind::kComma));
@@ -212,7 +212,7 @@ SqlResult<GrantStatement> ParseGrant(const std::vector<Token>& tokens) {
   }
   if (c.Accept("granted")) {
     if (!c.Accept("by")) return c.SyntaxError();
-    SqlResult<std::string> grantor = RoleSpec(c);
+    Result<std::string> grantor = RoleSpec(c);
     if (!grantor.ok()) return grantor.error();
     // PostgreSQL 15 accepts only the current user here.
     if (*grantor != "current_user" && *grantor != "current_role") {
@@ -232,18 +232,18 @@ SqlResult<GrantStatement> ParseGrant(const std::vector<Token>& tokens) {
 
 }  // namespace
 
-SqlResult<UtilityResult> SessionImpl::RunGrant(const StatementImpl& st) {
-  SqlResult<GrantStatement> parsed = ParseGrant(st.tokens);
+Result<UtilityResult> SessionImpl::RunGrant(const StatementImpl& st) {
+  Result<GrantStatement> parsed = ParseGrant(st.tokens);
   if (!parsed.ok()) return parsed.error();
   const GrantStatement& g = *parsed;
   const char* tag = g.grant ? "GRANT" : "REVOKE";
   if (g.target == Target::kAllSequences) return Tag(tag);
-  if (SqlStatus s = access_.Refresh(db_); !s.ok()) return s.error();
-  if (SqlStatus s = access_.EnsureSnapshot(db_); !s.ok()) return s.error();
+  if (Status s = access_.Refresh(db_); !s.ok()) return s.error();
+  if (Status s = access_.EnsureSnapshot(db_); !s.ok()) return s.error();
 
   std::vector<uint32_t> grantees;
   for (const std::string& name : g.grantees) {
-    SqlResult<uint32_t> oid = RoleOid(name, !g.roles);
+    Result<uint32_t> oid = RoleOid(name, !g.roles);
     if (!oid.ok()) return oid.error();
     if (*oid == acl::kPublic && g.with_option) {
       return MakeError("0LP01", "grant options can only be granted to roles");
@@ -253,14 +253,14 @@ SqlResult<UtilityResult> SessionImpl::RunGrant(const StatementImpl& st) {
 
   if (g.roles) {
     for (const PrivilegeItem& item : g.items) {
-      SqlResult<uint32_t> role = RoleOid(item.word, false);
+      Result<uint32_t> role = RoleOid(item.word, false);
       if (!role.ok()) return role.error();
       for (uint32_t member : grantees) {
         if (g.grant) {
-          if (SqlStatus s = AddMembership(*role, member, g.with_option); !s.ok()) return s.error();
+          if (Status s = AddMembership(*role, member, g.with_option); !s.ok()) return s.error();
           continue;
         }
-        if (SqlStatus s = RemoveMembership(*role, member, g.option_only); !s.ok()) {
+        if (Status s = RemoveMembership(*role, member, g.option_only); !s.ok()) {
           return s.error();
         }
       }
@@ -343,7 +343,7 @@ SqlResult<UtilityResult> SessionImpl::RunGrant(const StatementImpl& st) {
   // PostgreSQL's restrict_and_check_grant: what the grantor may pass on, and
   // its warnings when that is less than was asked.
   auto restrict = [&](uint32_t asked, uint32_t available, bool holds_any,
-                      const std::string& object) -> SqlResult<uint32_t> {
+                      const std::string& object) -> Result<uint32_t> {
     if (available == 0 && !holds_any) {
       return MakeError("42501", "permission denied for " + object);
     }
@@ -361,7 +361,7 @@ SqlResult<UtilityResult> SessionImpl::RunGrant(const StatementImpl& st) {
     }
     return allowed;
   };
-  const SqlError dependents =
+  const ErrorReport dependents =
       MakeError("2BP01", "dependent privileges exist", "", "Use CASCADE to revoke them too.");
 
   if (kind == acl::ObjectKind::kTable) {
@@ -399,15 +399,14 @@ SqlResult<UtilityResult> SessionImpl::RunGrant(const StatementImpl& st) {
       const Grantor grantor = best_grantor(rel.owner, a);
       const bool holds_any = access_.TablePrivileges(info_.role_oid, rel, std::string_view()) != 0;
       if (table_privileges != 0) {
-        SqlResult<uint32_t> allowed =
-            restrict(table_privileges, grantor.options, holds_any, object);
+        Result<uint32_t> allowed = restrict(table_privileges, grantor.options, holds_any, object);
         if (!allowed.ok()) return allowed.error();
         if (!apply(&a, grantor.role, *allowed)) return dependents;
         rel.acl = a;
-        if (SqlStatus s = catalogue::PutRelation(db_, rel); !s.ok()) return s.error();
+        if (Status s = catalogue::PutRelation(db_, rel); !s.ok()) return s.error();
       }
       if (!column_privileges.empty()) {
-        SqlResult<std::vector<std::string>> columns = catalogue::Columns(db_, rel.name);
+        Result<std::vector<std::string>> columns = catalogue::Columns(db_, rel.name);
         if (!columns.ok()) return columns.error();
         for (const auto& [privileges, column] : column_privileges) {
           const std::string wanted = catalogue::Key(column);
@@ -421,18 +420,18 @@ SqlResult<UtilityResult> SessionImpl::RunGrant(const StatementImpl& st) {
           }
           const acl::Acl* existing = access_.snapshot().ColumnAcl(rel.name, *it);
           acl::Acl ca = existing != nullptr ? *existing : acl::Acl{};
-          SqlResult<uint32_t> allowed = restrict(privileges, grantor.options, holds_any, object);
+          Result<uint32_t> allowed = restrict(privileges, grantor.options, holds_any, object);
           if (!allowed.ok()) return allowed.error();
           if (!apply(&ca, grantor.role, *allowed)) return dependents;
           std::optional<acl::Acl> stored;
           if (!ca.empty()) stored = ca;
-          if (SqlStatus s = catalogue::PutColumnAcl(db_, rel.name, *it, stored); !s.ok()) {
+          if (Status s = catalogue::PutColumnAcl(db_, rel.name, *it, stored); !s.ok()) {
             return s.error();
           }
         }
       }
       access_.CatalogueChanged();
-      if (SqlStatus s = access_.EnsureSnapshot(db_); !s.ok()) return s.error();
+      if (Status s = access_.EnsureSnapshot(db_); !s.ok()) return s.error();
     }
     return Tag(tag);
   }
@@ -448,12 +447,12 @@ SqlResult<UtilityResult> SessionImpl::RunGrant(const StatementImpl& st) {
       acl::Acl a = ns.acl ? *ns.acl : acl::DefaultAcl(acl::ObjectKind::kSchema, ns.owner);
       const Grantor grantor = best_grantor(ns.owner, a);
       const bool holds_any = access_.SchemaPrivileges(info_.role_oid, ns) != 0;
-      SqlResult<uint32_t> allowed =
+      Result<uint32_t> allowed =
           restrict(table_privileges, grantor.options, holds_any, "schema " + ns.name);
       if (!allowed.ok()) return allowed.error();
       if (!apply(&a, grantor.role, *allowed)) return dependents;
       ns.acl = a;
-      if (SqlStatus s = catalogue::PutNamespace(db_, ns); !s.ok()) return s.error();
+      if (Status s = catalogue::PutNamespace(db_, ns); !s.ok()) return s.error();
       access_.CatalogueChanged();
     }
     return Tag(tag);
@@ -489,22 +488,22 @@ SqlResult<UtilityResult> SessionImpl::RunGrant(const StatementImpl& st) {
       acl::Acl a = f.acl ? *f.acl : acl::DefaultAcl(acl::ObjectKind::kFunction, f.owner);
       const Grantor grantor = best_grantor(f.owner, a);
       const bool holds_any = access_.FunctionPrivileges(info_.role_oid, f) != 0;
-      SqlResult<uint32_t> allowed =
+      Result<uint32_t> allowed =
           restrict(table_privileges, grantor.options, holds_any, "function " + f.name);
       if (!allowed.ok()) return allowed.error();
       if (!apply(&a, grantor.role, *allowed)) return dependents;
       f.acl = a;
-      if (SqlStatus s = catalogue::PutFunction(db_, f); !s.ok()) return s.error();
+      if (Status s = catalogue::PutFunction(db_, f); !s.ok()) return s.error();
       access_.CatalogueChanged();
     }
     return Tag(tag);
   }
 
   // Databases: their ACL lives in the shared catalog.
-  SqlResult<storage::Catalog*> cat = Catalog();
+  Result<storage::Catalog*> cat = Catalog();
   if (!cat.ok()) return cat.error();
   for (const ObjectName& o : g.objects) {
-    SqlResult<std::optional<storage::DatabaseInfo>> found = (*cat)->FindDatabase(o.name);
+    Result<std::optional<storage::DatabaseInfo>> found = (*cat)->FindDatabase(o.name);
     if (!found.ok()) return found.error();
     if (!found->has_value()) {
       return MakeError("3D000", StringPrintf("database \"%s\" does not exist", o.name.c_str()));
@@ -518,20 +517,20 @@ SqlResult<UtilityResult> SessionImpl::RunGrant(const StatementImpl& st) {
         acl::Mask(a, [&](uint32_t grantee) {
           return grantee == acl::kPublic || access_.HasPrivsOf(info_.role_oid, grantee);
         }) != 0;
-    SqlResult<uint32_t> allowed =
+    Result<uint32_t> allowed =
         restrict(table_privileges, grantor.options, holds_any, "database " + d.name);
     if (!allowed.ok()) return allowed.error();
     if (!apply(&a, grantor.role, *allowed)) return dependents;
     storage::DatabaseOptions options;
     options.acl = std::optional<std::string>(acl::Encode(a));
-    if (SqlStatus s = (*cat)->AlterDatabase(d.name, options); !s.ok()) return s.error();
+    if (Status s = (*cat)->AlterDatabase(d.name, options); !s.ok()) return s.error();
   }
   access_.RolesChanged();
-  if (SqlStatus s = access_.Refresh(db_); !s.ok()) return s.error();
+  if (Status s = access_.Refresh(db_); !s.ok()) return s.error();
   return Tag(tag);
 }
 
-SqlStatus SessionImpl::RemoveMembership(uint32_t role, uint32_t member, bool admin_only) {
+Status SessionImpl::RemoveMembership(uint32_t role, uint32_t member, bool admin_only) {
   const roles::RoleGraph& graph = access_.graph();
   const storage::RoleInfo* r = graph.Find(role);
   const storage::RoleInfo* m = graph.Find(member);
@@ -544,9 +543,9 @@ SqlStatus SessionImpl::RemoveMembership(uint32_t role, uint32_t member, bool adm
     return MakeError("42501",
                      StringPrintf("must have admin option on role \"%s\"", r->name.c_str()));
   }
-  SqlResult<storage::Catalog*> cat = Catalog();
+  Result<storage::Catalog*> cat = Catalog();
   if (!cat.ok()) return cat.error();
-  SqlResult<bool> removed = (*cat)->RevokeMembership(role, member, admin_only);
+  Result<bool> removed = (*cat)->RevokeMembership(role, member, admin_only);
   if (!removed.ok()) return removed.error();
   if (!*removed) {
     Notice("WARNING", "01000",
@@ -557,18 +556,18 @@ SqlStatus SessionImpl::RemoveMembership(uint32_t role, uint32_t member, bool adm
   return access_.Refresh(db_);
 }
 
-SqlStatus SessionImpl::ChangeOwner(const catalogue::Relation& rel, uint32_t new_owner) {
+Status SessionImpl::ChangeOwner(const catalogue::Relation& rel, uint32_t new_owner) {
   sandbox::InternalScope internal;
   catalogue::Relation updated = rel;
   if (updated.acl) acl::ReplaceRole(&*updated.acl, rel.owner, new_owner);
   updated.owner = new_owner;
-  if (SqlStatus s = catalogue::PutRelation(db_, updated); !s.ok()) return s;
-  if (SqlStatus s = catalogue::SetChildrenOwner(db_, rel.name, new_owner); !s.ok()) return s;
+  if (Status s = catalogue::PutRelation(db_, updated); !s.ok()) return s;
+  if (Status s = catalogue::SetChildrenOwner(db_, rel.name, new_owner); !s.ok()) return s;
   access_.CatalogueChanged();
-  return SqlOk();
+  return Status::Ok();
 }
 
-SqlResult<UtilityResult> SessionImpl::RunAlterOwner(const StatementImpl& st) {
+Result<UtilityResult> SessionImpl::RunAlterOwner(const StatementImpl& st) {
   Cursor c(st.tokens);
   c.Accept("alter");
   std::string what = c.PeekWord();
@@ -582,7 +581,7 @@ SqlResult<UtilityResult> SessionImpl::RunAlterOwner(const StatementImpl& st) {
     if (!c.Accept("exists")) return c.SyntaxError();
     if_exists = true;
   }
-  SqlResult<std::string> name = QualifiedName(c);
+  Result<std::string> name = QualifiedName(c);
   if (!name.ok()) return name.error();
   if (what == "function") {
     // The argument list, if any: C functions are told apart by name and
@@ -592,13 +591,13 @@ SqlResult<UtilityResult> SessionImpl::RunAlterOwner(const StatementImpl& st) {
     }
   }
   if (!c.Accept("owner") || !c.Accept("to")) return c.SyntaxError();
-  SqlResult<std::string> spec = RoleSpec(c);
+  Result<std::string> spec = RoleSpec(c);
   if (!spec.ok()) return spec.error();
   if (!c.AtEnd()) return c.SyntaxError();
-  SqlResult<uint32_t> new_owner = RoleOid(*spec, false);
+  Result<uint32_t> new_owner = RoleOid(*spec, false);
   if (!new_owner.ok()) return new_owner.error();
-  if (SqlStatus s = access_.Refresh(db_); !s.ok()) return s.error();
-  if (SqlStatus s = access_.EnsureSnapshot(db_); !s.ok()) return s.error();
+  if (Status s = access_.Refresh(db_); !s.ok()) return s.error();
+  if (Status s = access_.EnsureSnapshot(db_); !s.ok()) return s.error();
   const std::string upper_tag = "ALTER " + std::string(what == "view"       ? "VIEW"
                                                        : what == "index"    ? "INDEX"
                                                        : what == "sequence" ? "SEQUENCE"
@@ -607,27 +606,27 @@ SqlResult<UtilityResult> SessionImpl::RunAlterOwner(const StatementImpl& st) {
                                                                             : "TABLE");
   // ALTER OWNER's checks (ATExecChangeOwner): owner of the object, able to
   // act as the new owner, and the new owner may create in the schema.
-  auto check = [&](uint32_t owner, const std::string& object) -> SqlStatus {
-    if (info_.superuser || owner == *new_owner) return SqlOk();
+  auto check = [&](uint32_t owner, const std::string& object) -> Status {
+    if (info_.superuser || owner == *new_owner) return Status::Ok();
     if (!access_.HasPrivsOf(info_.role_oid, owner)) {
       return MakeError("42501", "must be owner of " + object);
     }
     if (!access_.graph().IsMemberOf(info_.role_oid, *new_owner)) {
       return MakeError("42501", StringPrintf("must be member of role \"%s\"", spec->c_str()));
     }
-    return SqlOk();
+    return Status::Ok();
   };
   if (what == "schema") {
     const catalogue::Namespace* found = access_.snapshot().FindNamespace(*name);
     if (found == nullptr) {
       return MakeError("3F000", StringPrintf("schema \"%s\" does not exist", name->c_str()));
     }
-    if (SqlStatus s = check(found->owner, "schema " + found->name); !s.ok()) return s.error();
+    if (Status s = check(found->owner, "schema " + found->name); !s.ok()) return s.error();
     catalogue::Namespace ns = *found;
     if (ns.acl) acl::ReplaceRole(&*ns.acl, ns.owner, *new_owner);
     ns.owner = *new_owner;
     sandbox::InternalScope internal;
-    if (SqlStatus s = catalogue::PutNamespace(db_, ns); !s.ok()) return s.error();
+    if (Status s = catalogue::PutNamespace(db_, ns); !s.ok()) return s.error();
     access_.CatalogueChanged();
     return Tag(upper_tag);
   }
@@ -640,7 +639,7 @@ SqlResult<UtilityResult> SessionImpl::RunAlterOwner(const StatementImpl& st) {
       if (f.name != *name) continue;
       if (f.acl) acl::ReplaceRole(&*f.acl, f.owner, *new_owner);
       f.owner = *new_owner;
-      if (SqlStatus s = catalogue::PutFunction(db_, f); !s.ok()) return s.error();
+      if (Status s = catalogue::PutFunction(db_, f); !s.ok()) return s.error();
       any = true;
     }
     if (!any) return MakeError("42883", StringPrintf("function %s does not exist", name->c_str()));
@@ -662,27 +661,27 @@ SqlResult<UtilityResult> SessionImpl::RunAlterOwner(const StatementImpl& st) {
     return Tag(upper_tag);
   }
   const char* noun = rel->kind == RelKind::kView ? "view " : "table ";
-  if (SqlStatus s = check(rel->owner, noun + rel->name); !s.ok()) return s.error();
+  if (Status s = check(rel->owner, noun + rel->name); !s.ok()) return s.error();
   if (!info_.superuser) {
     const catalogue::Namespace* ns = access_.snapshot().FindNamespace("public");
     if (ns == nullptr || (access_.SchemaPrivileges(*new_owner, *ns) & acl::kCreate) == 0) {
       return MakeError("42501", "permission denied for schema public");
     }
   }
-  if (SqlStatus s = ChangeOwner(*rel, *new_owner); !s.ok()) return s.error();
+  if (Status s = ChangeOwner(*rel, *new_owner); !s.ok()) return s.error();
   return Tag(upper_tag);
 }
 
-SqlResult<UtilityResult> SessionImpl::RunOwned(const StatementImpl& st) {
+Result<UtilityResult> SessionImpl::RunOwned(const StatementImpl& st) {
   Cursor c(st.tokens);
   const bool reassign = c.Accept("reassign");
   if (!reassign) c.Accept("drop");
   if (!c.Accept("owned") || !c.Accept("by")) return c.SyntaxError();
   std::vector<uint32_t> old_roles;
   do {
-    SqlResult<std::string> spec = RoleSpec(c);
+    Result<std::string> spec = RoleSpec(c);
     if (!spec.ok()) return spec.error();
-    SqlResult<uint32_t> oid = RoleOid(*spec, false);
+    Result<uint32_t> oid = RoleOid(*spec, false);
     if (!oid.ok()) return oid.error();
     // PostgreSQL: only with the privileges of each role named.
     if (!access_.HasPrivsOf(info_.role_oid, *oid)) {
@@ -694,9 +693,9 @@ SqlResult<UtilityResult> SessionImpl::RunOwned(const StatementImpl& st) {
   uint32_t new_owner = 0;
   if (reassign) {
     if (!c.Accept("to")) return c.SyntaxError();
-    SqlResult<std::string> spec = RoleSpec(c);
+    Result<std::string> spec = RoleSpec(c);
     if (!spec.ok()) return spec.error();
-    SqlResult<uint32_t> oid = RoleOid(*spec, false);
+    Result<uint32_t> oid = RoleOid(*spec, false);
     if (!oid.ok()) return oid.error();
     if (!access_.HasPrivsOf(info_.role_oid, *oid)) {
       return MakeError("42501", "permission denied to reassign objects");
@@ -715,8 +714,8 @@ SqlResult<UtilityResult> SessionImpl::RunOwned(const StatementImpl& st) {
                                     access_.RoleName(role).c_str()));
     }
   }
-  if (SqlStatus s = access_.Refresh(db_); !s.ok()) return s.error();
-  if (SqlStatus s = access_.EnsureSnapshot(db_); !s.ok()) return s.error();
+  if (Status s = access_.Refresh(db_); !s.ok()) return s.error();
+  if (Status s = access_.EnsureSnapshot(db_); !s.ok()) return s.error();
   // Work from a copy: the snapshot is reloaded as the catalogue changes.
   const catalogue::Snapshot snap = access_.snapshot();
   for (uint32_t role : old_roles) {
@@ -727,10 +726,10 @@ SqlResult<UtilityResult> SessionImpl::RunOwned(const StatementImpl& st) {
       }
       if (rel.owner == role) {
         if (reassign) {
-          if (SqlStatus s = ChangeOwner(rel, new_owner); !s.ok()) return s.error();
+          if (Status s = ChangeOwner(rel, new_owner); !s.ok()) return s.error();
         } else {
           const char* noun = rel.kind == RelKind::kView ? "VIEW " : "TABLE ";
-          if (SqlStatus s = ExecUser(std::string("DROP ") + noun + QuoteIdent(rel.name), {}, false);
+          if (Status s = ExecUser(std::string("DROP ") + noun + QuoteIdent(rel.name), {}, false);
               !s.ok()) {
             return s.error();
           }
@@ -743,7 +742,7 @@ SqlResult<UtilityResult> SessionImpl::RunOwned(const StatementImpl& st) {
       if (rel.acl && acl::Mentions(*rel.acl, role)) {
         catalogue::Relation updated = rel;
         acl::RemoveGrantee(&*updated.acl, role);
-        if (SqlStatus s = catalogue::PutRelation(db_, updated); !s.ok()) return s.error();
+        if (Status s = catalogue::PutRelation(db_, updated); !s.ok()) return s.error();
       }
       for (const auto& [column, a] : snap.ColumnAcls(rel.name)) {
         if (!acl::Mentions(*a, role)) continue;
@@ -751,7 +750,7 @@ SqlResult<UtilityResult> SessionImpl::RunOwned(const StatementImpl& st) {
         acl::RemoveGrantee(&updated, role);
         std::optional<acl::Acl> stored;
         if (!updated.empty()) stored = updated;
-        if (SqlStatus s = catalogue::PutColumnAcl(db_, rel.name, column, stored); !s.ok()) {
+        if (Status s = catalogue::PutColumnAcl(db_, rel.name, column, stored); !s.ok()) {
           return s.error();
         }
       }
@@ -770,35 +769,35 @@ SqlResult<UtilityResult> SessionImpl::RunOwned(const StatementImpl& st) {
         changed = true;
       }
       if (changed) {
-        if (SqlStatus s = catalogue::PutNamespace(db_, ns); !s.ok()) return s.error();
+        if (Status s = catalogue::PutNamespace(db_, ns); !s.ok()) return s.error();
         access_.CatalogueChanged();
       }
     }
     for (catalogue::Function f : snap.functions()) {
       if (f.owner == role) {
         if (!reassign) {
-          if (SqlStatus s = catalogue::DeleteFunction(db_, f.name, f.arg_types.size()); !s.ok()) {
+          if (Status s = catalogue::DeleteFunction(db_, f.name, f.arg_types.size()); !s.ok()) {
             return s.error();
           }
           fmgr::Unbind(db_, f.name, static_cast<int>(f.arg_types.size()));
         } else {
           if (f.acl) acl::ReplaceRole(&*f.acl, role, new_owner);
           f.owner = new_owner;
-          if (SqlStatus s = catalogue::PutFunction(db_, f); !s.ok()) return s.error();
+          if (Status s = catalogue::PutFunction(db_, f); !s.ok()) return s.error();
         }
         access_.CatalogueChanged();
       } else if (!reassign && f.acl && acl::Mentions(*f.acl, role)) {
         acl::RemoveGrantee(&*f.acl, role);
-        if (SqlStatus s = catalogue::PutFunction(db_, f); !s.ok()) return s.error();
+        if (Status s = catalogue::PutFunction(db_, f); !s.ok()) return s.error();
         access_.CatalogueChanged();
       }
     }
   }
   // Databases: REASSIGN gives them away, DROP OWNED revokes the role's
   // grants on them (PostgreSQL does not drop databases).
-  SqlResult<storage::Catalog*> cat = Catalog();
+  Result<storage::Catalog*> cat = Catalog();
   if (!cat.ok()) return cat.error();
-  SqlResult<std::vector<storage::DatabaseInfo>> databases = (*cat)->ListDatabases();
+  Result<std::vector<storage::DatabaseInfo>> databases = (*cat)->ListDatabases();
   if (!databases.ok()) return databases.error();
   for (const storage::DatabaseInfo& d : *databases) {
     for (uint32_t role : old_roles) {
@@ -814,16 +813,15 @@ SqlResult<UtilityResult> SessionImpl::RunOwned(const StatementImpl& st) {
         continue;
       }
       if (a) options.acl = std::optional<std::string>(acl::Encode(*a));
-      if (SqlStatus s = (*cat)->AlterDatabase(d.name, options); !s.ok()) return s.error();
+      if (Status s = (*cat)->AlterDatabase(d.name, options); !s.ok()) return s.error();
     }
   }
   access_.RolesChanged();
-  if (SqlStatus s = access_.Refresh(db_); !s.ok()) return s.error();
+  if (Status s = access_.Refresh(db_); !s.ok()) return s.error();
   return Tag(reassign ? "REASSIGN OWNED" : "DROP OWNED");
 }
 
-SqlResult<UtilityResult> SessionImpl::RunSetRole(const StatementImpl& st, bool local,
-                                                 bool session) {
+Result<UtilityResult> SessionImpl::RunSetRole(const StatementImpl& st, bool local, bool session) {
   Cursor c(st.tokens);
   const bool reset = c.Accept("reset");
   if (!reset) {
@@ -842,7 +840,7 @@ SqlResult<UtilityResult> SessionImpl::RunSetRole(const StatementImpl& st, bool l
     return c.SyntaxError();
   }
   if (!reset) c.Accept("to") || c.AcceptOp("=");
-  if (SqlStatus s = access_.Refresh(db_); !s.ok()) return s.error();
+  if (Status s = access_.Refresh(db_); !s.ok()) return s.error();
   const roles::RoleGraph& graph = access_.graph();
   // None / DEFAULT / RESET: back to the session user (ROLE), or to the
   // login (SESSION AUTHORIZATION).

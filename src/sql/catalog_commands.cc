@@ -22,7 +22,7 @@
 
 namespace bgw::sql::internal {
 
-SqlResult<UtilityResult> SessionImpl::RunDatabase(const StatementImpl& st) {
+Result<UtilityResult> SessionImpl::RunDatabase(const StatementImpl& st) {
   Cursor c(st.tokens);
   const Kind kind = st.kind;
   c.Accept(kind == Kind::kCreateDatabase  ? "create"
@@ -43,7 +43,7 @@ SqlResult<UtilityResult> SessionImpl::RunDatabase(const StatementImpl& st) {
                                              kind == Kind::kCreateDatabase ? "CREATE DATABASE"
                                                                            : "DROP DATABASE"));
     }
-  } else if (SqlStatus s = EnsureTransaction(false, false); !s.ok()) {
+  } else if (Status s = EnsureTransaction(false, false); !s.ok()) {
     return s.error();
   }
 
@@ -112,7 +112,7 @@ SqlResult<UtilityResult> SessionImpl::RunDatabase(const StatementImpl& st) {
   }
   if (!c.AtEnd()) return c.SyntaxError();
 
-  SqlResult<storage::Catalog*> cat = Catalog();
+  Result<storage::Catalog*> cat = Catalog();
   if (kind == Kind::kCreateDatabase && !info_.superuser &&
       !HasAttribute(&storage::RoleInfo::create_db)) {
     return MakeError("42501", "permission denied to create database");
@@ -120,7 +120,7 @@ SqlResult<UtilityResult> SessionImpl::RunDatabase(const StatementImpl& st) {
   if (!cat.ok()) return cat.error();
   storage::Catalog* catalog = *cat;
   if (owner_name) {
-    SqlResult<uint32_t> owner = RoleOid(*owner_name, false);
+    Result<uint32_t> owner = RoleOid(*owner_name, false);
     if (!owner.ok()) return owner.error();
     // Giving a database away takes being able to act as the new owner.
     if (!access_.graph().IsMemberOf(info_.role_oid, *owner)) {
@@ -131,7 +131,7 @@ SqlResult<UtilityResult> SessionImpl::RunDatabase(const StatementImpl& st) {
 
   if (kind == Kind::kCreateDatabase) {
     if (!options.owner) options.owner = info_.role_oid;
-    SqlResult<storage::DatabaseInfo> made = catalog->CreateDatabase(*name, options);
+    Result<storage::DatabaseInfo> made = catalog->CreateDatabase(*name, options);
     if (!made.ok()) return made.error();
     access_.RolesChanged();
     // The postmaster then holds the new file's wal-index, so that later
@@ -141,7 +141,7 @@ SqlResult<UtilityResult> SessionImpl::RunDatabase(const StatementImpl& st) {
     return Tag("CREATE DATABASE");
   }
 
-  SqlResult<std::optional<storage::DatabaseInfo>> found = catalog->FindDatabase(*name);
+  Result<std::optional<storage::DatabaseInfo>> found = catalog->FindDatabase(*name);
   if (!found.ok()) return found.error();
   if (!found->has_value()) {
     if (if_exists) {
@@ -173,10 +173,10 @@ SqlResult<UtilityResult> SessionImpl::RunDatabase(const StatementImpl& st) {
                                        "database.",
                                        others));
       }
-      if (SqlStatus s = catalog->RenameDatabase(*name, *rename_to); !s.ok()) return s.error();
+      if (Status s = catalog->RenameDatabase(*name, *rename_to); !s.ok()) return s.error();
       return Tag("ALTER DATABASE");
     }
-    if (SqlStatus s = catalog->AlterDatabase(*name, options); !s.ok()) return s.error();
+    if (Status s = catalog->AlterDatabase(*name, options); !s.ok()) return s.error();
     return Tag("ALTER DATABASE");
   }
   // DROP DATABASE
@@ -189,7 +189,7 @@ SqlResult<UtilityResult> SessionImpl::RunDatabase(const StatementImpl& st) {
         others == 1 ? std::string("There is 1 other session using the database.")
                     : StringPrintf("There are %d other sessions using the database.", others));
   }
-  if (SqlStatus s = catalog->DropDatabase(*name); !s.ok()) return s.error();
+  if (Status s = catalog->DropDatabase(*name); !s.ok()) return s.error();
   // The postmaster's lock keeps the removed -shm file's inode alive until
   // it lets go of it.
   if (IsUnderPostmaster) pmsignal::Send(pmsignal::Reason::kDatabaseFilesChange);
@@ -209,7 +209,7 @@ struct RoleSpec {
   std::vector<std::string> admins;    // ADMIN
 };
 
-SqlResult<std::vector<std::string>> NameList(Cursor& c) {
+Result<std::vector<std::string>> NameList(Cursor& c) {
   std::vector<std::string> names;
   do {
     std::optional<std::string> n = c.Ident();
@@ -219,7 +219,7 @@ SqlResult<std::vector<std::string>> NameList(Cursor& c) {
   return names;
 }
 
-SqlStatus ParseRoleOptions(Cursor& c, RoleSpec* spec) {
+Status ParseRoleOptions(Cursor& c, RoleSpec* spec) {
   c.Accept("with");
   while (!c.AtEnd()) {
     std::string w = c.PeekWord();
@@ -262,12 +262,12 @@ SqlStatus ParseRoleOptions(Cursor& c, RoleSpec* spec) {
                        "Passwords do not expire on this server.");
     } else if (w == "in") {
       if (!c.Accept("role") && !c.Accept("group")) return c.SyntaxError();
-      SqlResult<std::vector<std::string>> names = NameList(c);
+      Result<std::vector<std::string>> names = NameList(c);
       if (!names.ok()) return names.error();
       spec->in_roles.insert(spec->in_roles.end(), names->begin(), names->end());
       spec->only_password = false;
     } else if (w == "role" || w == "user" || w == "admin") {
-      SqlResult<std::vector<std::string>> names = NameList(c);
+      Result<std::vector<std::string>> names = NameList(c);
       if (!names.ok()) return names.error();
       std::vector<std::string>& into = w == "admin" ? spec->admins : spec->members;
       into.insert(into.end(), names->begin(), names->end());
@@ -278,12 +278,12 @@ SqlStatus ParseRoleOptions(Cursor& c, RoleSpec* spec) {
       return MakeError("42601", StringPrintf("syntax error at or near \"%s\"", w.c_str()));
     }
   }
-  return SqlOk();
+  return Status::Ok();
 }
 
 bool IsReservedRoleName(const std::string& name) { return name.rfind("pg_", 0) == 0; }
 
-SqlError ReservedRoleName(const std::string& name) {
+ErrorReport ReservedRoleName(const std::string& name) {
   return MakeError("42939", StringPrintf("role name \"%s\" is reserved", name.c_str()),
                    "Role names starting with \"pg_\" are reserved.");
 }
@@ -295,7 +295,7 @@ bool SessionImpl::HasAttribute(bool storage::RoleInfo::*attribute) const {
   return r != nullptr && r->*attribute;
 }
 
-SqlResult<uint32_t> SessionImpl::RoleOid(const std::string& name, bool allow_public) {
+Result<uint32_t> SessionImpl::RoleOid(const std::string& name, bool allow_public) {
   if (name == "public") {
     if (allow_public) return acl::kPublic;
     return MakeError("42704", "role \"public\" does not exist");
@@ -308,18 +308,18 @@ SqlResult<uint32_t> SessionImpl::RoleOid(const std::string& name, bool allow_pub
   return r->oid;
 }
 
-SqlStatus SessionImpl::RequireRoleAdmin(const storage::RoleInfo& target, const char* verb) {
-  if (info_.superuser) return SqlOk();
+Status SessionImpl::RequireRoleAdmin(const storage::RoleInfo& target, const char* verb) {
+  if (info_.superuser) return Status::Ok();
   if (target.superuser) {
     return MakeError("42501", StringPrintf("must be superuser to %s superusers", verb));
   }
   if (!HasAttribute(&storage::RoleInfo::create_role)) {
     return MakeError("42501", StringPrintf("permission denied to %s role", verb));
   }
-  return SqlOk();
+  return Status::Ok();
 }
 
-SqlStatus SessionImpl::AddMembership(uint32_t role, uint32_t member, bool admin) {
+Status SessionImpl::AddMembership(uint32_t role, uint32_t member, bool admin) {
   const roles::RoleGraph& g = access_.graph();
   const storage::RoleInfo* r = g.Find(role);
   const storage::RoleInfo* m = g.Find(member);
@@ -341,24 +341,24 @@ SqlStatus SessionImpl::AddMembership(uint32_t role, uint32_t member, bool admin)
     return MakeError("0LP01", StringPrintf("role \"%s\" is a member of role \"%s\"",
                                            r->name.c_str(), m->name.c_str()));
   }
-  SqlResult<storage::Catalog*> cat = Catalog();
+  Result<storage::Catalog*> cat = Catalog();
   if (!cat.ok()) return cat.error();
   for (const storage::Membership& existing : g.memberships()) {
     if (existing.role == role && existing.member == member && (existing.admin_option || !admin)) {
       Notice("NOTICE", "00000",
              StringPrintf("role \"%s\" is already a member of role \"%s\"", m->name.c_str(),
                           r->name.c_str()));
-      return SqlOk();
+      return Status::Ok();
     }
   }
-  if (SqlStatus s = (*cat)->GrantMembership({role, member, info_.role_oid, admin}); !s.ok()) {
+  if (Status s = (*cat)->GrantMembership({role, member, info_.role_oid, admin}); !s.ok()) {
     return s;
   }
   access_.RolesChanged();
   return access_.Refresh(db_);
 }
 
-SqlResult<UtilityResult> SessionImpl::RunRole(const StatementImpl& st) {
+Result<UtilityResult> SessionImpl::RunRole(const StatementImpl& st) {
   Cursor c(st.tokens);
   const Kind kind = st.kind;
   c.Accept(kind == Kind::kCreateRole ? "create" : kind == Kind::kAlterRole ? "alter" : "drop");
@@ -371,7 +371,7 @@ SqlResult<UtilityResult> SessionImpl::RunRole(const StatementImpl& st) {
       if (!c.Accept("exists")) return c.SyntaxError();
       if_exists = true;
     }
-    SqlResult<std::vector<std::string>> names = NameList(c);
+    Result<std::vector<std::string>> names = NameList(c);
     if (!names.ok()) return names.error();
     if (!c.AtEnd()) return c.SyntaxError();
     if (!info_.superuser && !HasAttribute(&storage::RoleInfo::create_role)) {
@@ -390,18 +390,18 @@ SqlResult<UtilityResult> SessionImpl::RunRole(const StatementImpl& st) {
       if (r->oid == info_.role_oid) return MakeError("55006", "current user cannot be dropped");
       if (r->oid == info_.session_role_oid)
         return MakeError("55006", "session user cannot be dropped");
-      if (SqlStatus s = RequireRoleAdmin(*r, "drop"); !s.ok()) return s.error();
+      if (Status s = RequireRoleAdmin(*r, "drop"); !s.ok()) return s.error();
       if (r->oid < storage::kFirstNormalOid) {
         return MakeError("2BP01", StringPrintf("cannot drop role %s because it is required by the "
                                                "database system",
                                                n.c_str()));
       }
-      if (SqlStatus s = CheckRoleUnreferenced(*r); !s.ok()) return s.error();
-      SqlResult<storage::Catalog*> cat = Catalog();
+      if (Status s = CheckRoleUnreferenced(*r); !s.ok()) return s.error();
+      Result<storage::Catalog*> cat = Catalog();
       if (!cat.ok()) return cat.error();
-      if (SqlStatus s = (*cat)->DropRole(n); !s.ok()) return s.error();
+      if (Status s = (*cat)->DropRole(n); !s.ok()) return s.error();
       access_.RolesChanged();
-      if (SqlStatus s = access_.Refresh(db_); !s.ok()) return s.error();
+      if (Status s = access_.Refresh(db_); !s.ok()) return s.error();
     }
     return Tag("DROP ROLE");
   }
@@ -434,14 +434,14 @@ SqlResult<UtilityResult> SessionImpl::RunRole(const StatementImpl& st) {
       return MakeError("42939", StringPrintf("role name \"%s\" is reserved", name->c_str()));
     }
     if (IsReservedRoleName(*to)) return ReservedRoleName(*to);
-    if (SqlStatus s = RequireRoleAdmin(*existing, "rename"); !s.ok()) return s.error();
-    SqlResult<storage::Catalog*> cat = Catalog();
+    if (Status s = RequireRoleAdmin(*existing, "rename"); !s.ok()) return s.error();
+    Result<storage::Catalog*> cat = Catalog();
     if (!cat.ok()) return cat.error();
     const bool md5 = existing->password.rfind("md5", 0) == 0;
-    if (SqlStatus s = (*cat)->RenameRole(*name, *to); !s.ok()) return s.error();
+    if (Status s = (*cat)->RenameRole(*name, *to); !s.ok()) return s.error();
     if (md5) Notice("NOTICE", "00000", "MD5 password cleared because of role rename");
     access_.RolesChanged();
-    if (SqlStatus s = access_.Refresh(db_); !s.ok()) return s.error();
+    if (Status s = access_.Refresh(db_); !s.ok()) return s.error();
     return Tag("ALTER ROLE");
   }
   if (kind == Kind::kAlterRole && (c.PeekWord() == "set" || c.PeekWord() == "reset")) {
@@ -450,7 +450,7 @@ SqlResult<UtilityResult> SessionImpl::RunRole(const StatementImpl& st) {
 
   RoleSpec spec;
   if (kind == Kind::kCreateRole && noun == "user") spec.options.can_login = true;
-  if (SqlStatus s = ParseRoleOptions(c, &spec); !s.ok()) return s.error();
+  if (Status s = ParseRoleOptions(c, &spec); !s.ok()) return s.error();
   const storage::RoleOptions& o = spec.options;
 
   if (kind == Kind::kCreateRole) {
@@ -505,30 +505,30 @@ SqlResult<UtilityResult> SessionImpl::RunRole(const StatementImpl& st) {
   } else if (spec.password_null) {
     options.password = "";
   }
-  SqlResult<storage::Catalog*> cat = Catalog();
+  Result<storage::Catalog*> cat = Catalog();
   if (!cat.ok()) return cat.error();
   uint32_t role_oid = 0;
   if (kind == Kind::kCreateRole) {
-    SqlResult<storage::RoleInfo> made = (*cat)->CreateRole(*name, options);
+    Result<storage::RoleInfo> made = (*cat)->CreateRole(*name, options);
     if (!made.ok()) return made.error();
     role_oid = made->oid;
   } else {
-    if (SqlStatus s = (*cat)->AlterRole(*name, options); !s.ok()) return s.error();
+    if (Status s = (*cat)->AlterRole(*name, options); !s.ok()) return s.error();
     role_oid = existing->oid;
   }
   access_.RolesChanged();
-  if (SqlStatus s = access_.Refresh(db_); !s.ok()) return s.error();
+  if (Status s = access_.Refresh(db_); !s.ok()) return s.error();
   // IN ROLE g: the new role joins g; ROLE m / ADMIN m: m joins it.
   for (const std::string& g : spec.in_roles) {
-    SqlResult<uint32_t> group = RoleOid(g, false);
+    Result<uint32_t> group = RoleOid(g, false);
     if (!group.ok()) return group.error();
-    if (SqlStatus s = AddMembership(*group, role_oid, false); !s.ok()) return s.error();
+    if (Status s = AddMembership(*group, role_oid, false); !s.ok()) return s.error();
   }
   for (const auto* list : {&spec.members, &spec.admins}) {
     for (const std::string& m : *list) {
-      SqlResult<uint32_t> member = RoleOid(m, false);
+      Result<uint32_t> member = RoleOid(m, false);
       if (!member.ok()) return member.error();
-      if (SqlStatus s = AddMembership(role_oid, *member, list == &spec.admins); !s.ok()) {
+      if (Status s = AddMembership(role_oid, *member, list == &spec.admins); !s.ok()) {
         return s.error();
       }
     }
@@ -536,23 +536,23 @@ SqlResult<UtilityResult> SessionImpl::RunRole(const StatementImpl& st) {
   return Tag(kind == Kind::kCreateRole ? "CREATE ROLE" : "ALTER ROLE");
 }
 
-SqlStatus SessionImpl::CheckRoleUnreferenced(const storage::RoleInfo& role) {
+Status SessionImpl::CheckRoleUnreferenced(const storage::RoleInfo& role) {
   // PostgreSQL tracks this in pg_shdepend; here each database's catalogue
   // says it. Objects of this database are listed, others counted.
-  SqlResult<storage::Catalog*> cat = Catalog();
+  Result<storage::Catalog*> cat = Catalog();
   if (!cat.ok()) return cat.error();
-  SqlResult<std::vector<storage::DatabaseInfo>> databases = (*cat)->ListDatabases();
+  Result<std::vector<storage::DatabaseInfo>> databases = (*cat)->ListDatabases();
   if (!databases.ok()) return databases.error();
   std::string detail;
   for (const storage::DatabaseInfo& d : *databases) {
     std::vector<std::string> found;
     if (d.oid == info_.database_oid) {
       sandbox::InternalScope internal;
-      SqlResult<std::vector<std::string>> here = catalogue::References(db_, role.oid);
+      Result<std::vector<std::string>> here = catalogue::References(db_, role.oid);
       if (!here.ok()) return here.error();
       found = std::move(*here);
     } else {
-      SqlResult<std::vector<std::string>> there =
+      Result<std::vector<std::string>> there =
           catalogue::ReferencesInFile(storage::DatabaseFilePath(info_.data_dir, d.oid), role.oid);
       if (!there.ok()) return there.error();
       found = std::move(*there);
@@ -566,7 +566,7 @@ SqlStatus SessionImpl::CheckRoleUnreferenced(const storage::RoleInfo& role) {
                              found.size() == 1 ? "" : "s", d.name.c_str());
     }
   }
-  if (detail.empty()) return SqlOk();
+  if (detail.empty()) return Status::Ok();
   return MakeError("2BP01",
                    StringPrintf("role \"%s\" cannot be dropped because some objects depend on it",
                                 role.name.c_str()),

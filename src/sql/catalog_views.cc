@@ -46,8 +46,8 @@ Value AclText(const Context& c, const std::optional<acl::Acl>& a) {
 
 // The views compute from the snapshot; a superuser's session loads it only
 // when something asks (privileges.h).
-SqlStatus Ready(const Context& c) {
-  if (SqlStatus s = c.ac->Refresh(c.db); !s.ok()) return s;
+Status Ready(const Context& c) {
+  if (Status s = c.ac->Refresh(c.db); !s.ok()) return s;
   return c.ac->EnsureSnapshot(c.db);
 }
 
@@ -89,8 +89,8 @@ std::vector<ColumnInfo> ColumnsOf(sqlite3* db, const std::string& relation) {
 
 const char kNamespaceSchema[] = "CREATE TABLE x(oid OID, nspname NAME, nspowner OID, nspacl TEXT)";
 
-SqlResult<std::vector<Row>> NamespaceRows(const Context& c) {
-  if (SqlStatus s = Ready(c); !s.ok()) return s.error();
+Result<std::vector<Row>> NamespaceRows(const Context& c) {
+  if (Status s = Ready(c); !s.ok()) return s.error();
   std::vector<Row> rows;
   const std::string boot = std::to_string(storage::kBootstrapSuperuserOid);
   rows.push_back({Value::Int(kPgCatalogNamespace), Value::Text("pg_catalog"),
@@ -114,8 +114,8 @@ const char kClassSchema[] =
     "relrewrite OID, relfrozenxid TEXT, relminmxid TEXT, relacl TEXT, reloptions TEXT, "
     "relpartbound TEXT)";
 
-SqlResult<std::vector<Row>> ClassRows(const Context& c) {
-  if (SqlStatus s = Ready(c); !s.ok()) return s.error();
+Result<std::vector<Row>> ClassRows(const Context& c) {
+  if (Status s = Ready(c); !s.ok()) return s.error();
   const catalogue::Snapshot& snap = c.ac->snapshot();
   std::vector<Row> rows;
   for (const auto& [key, r] : snap.relations()) {
@@ -174,8 +174,8 @@ const char kAttributeSchema[] =
     "attislocal BOOL, attinhcount INT4, attcollation OID, attacl TEXT, attoptions TEXT, "
     "attfdwoptions TEXT, attmissingval TEXT)";
 
-SqlResult<std::vector<Row>> AttributeRows(const Context& c) {
-  if (SqlStatus s = Ready(c); !s.ok()) return s.error();
+Result<std::vector<Row>> AttributeRows(const Context& c) {
+  if (Status s = Ready(c); !s.ok()) return s.error();
   const catalogue::Snapshot& snap = c.ac->snapshot();
   std::vector<Row> rows;
   for (const auto& [key, r] : snap.relations()) {
@@ -227,8 +227,8 @@ const char kRolesSchema[] =
     "rolpassword TEXT, rolvaliduntil TIMESTAMPTZ, rolbypassrls BOOL, rolconfig TEXT, oid OID)";
 
 // pg_roles hides the verifier; pg_authid (superusers only) shows it.
-SqlResult<std::vector<Row>> RoleRows(const Context& c, bool authid) {
-  if (SqlStatus s = c.ac->Refresh(c.db); !s.ok()) return s.error();
+Result<std::vector<Row>> RoleRows(const Context& c, bool authid) {
+  if (Status s = c.ac->Refresh(c.db); !s.ok()) return s.error();
   if (authid && !c.info->superuser) {
     return MakeError("42501", "permission denied for table pg_authid");
   }
@@ -250,8 +250,8 @@ const char kAuthidSchema[] =
     "rolcreatedb BOOL, rolcanlogin BOOL, rolreplication BOOL, rolbypassrls BOOL, "
     "rolconnlimit INT4, rolpassword TEXT, rolvaliduntil TIMESTAMPTZ)";
 
-SqlResult<std::vector<Row>> AuthidRows(const Context& c) {
-  SqlResult<std::vector<Row>> roles = RoleRows(c, true);
+Result<std::vector<Row>> AuthidRows(const Context& c) {
+  Result<std::vector<Row>> roles = RoleRows(c, true);
   if (!roles.ok()) return roles;
   std::vector<Row> rows;
   for (const Row& r : *roles) {
@@ -264,8 +264,8 @@ const char kUserSchema[] =
     "CREATE TABLE x(usename NAME, usesysid OID, usecreatedb BOOL, usesuper BOOL, userepl BOOL, "
     "usebypassrls BOOL, passwd TEXT, valuntil TIMESTAMPTZ, useconfig TEXT)";
 
-SqlResult<std::vector<Row>> UserRows(const Context& c) {
-  SqlResult<std::vector<Row>> roles = RoleRows(c, false);
+Result<std::vector<Row>> UserRows(const Context& c) {
+  Result<std::vector<Row>> roles = RoleRows(c, false);
   if (!roles.ok()) return roles;
   std::vector<Row> rows;
   for (const Row& r : *roles) {
@@ -278,8 +278,8 @@ SqlResult<std::vector<Row>> UserRows(const Context& c) {
 const char kAuthMembersSchema[] =
     "CREATE TABLE x(roleid OID, member OID, grantor OID, admin_option BOOL)";
 
-SqlResult<std::vector<Row>> AuthMembersRows(const Context& c) {
-  if (SqlStatus s = c.ac->Refresh(c.db); !s.ok()) return s.error();
+Result<std::vector<Row>> AuthMembersRows(const Context& c) {
+  if (Status s = c.ac->Refresh(c.db); !s.ok()) return s.error();
   std::vector<Row> rows;
   for (const storage::Membership& m : c.ac->graph().memberships()) {
     rows.push_back(
@@ -294,11 +294,11 @@ const char kDatabaseSchema[] =
     "datminmxid TEXT, dattablespace OID, datcollate TEXT, datctype TEXT, daticulocale TEXT, "
     "datcollversion TEXT, datacl TEXT)";
 
-SqlResult<std::vector<Row>> DatabaseRows(const Context& c) {
+Result<std::vector<Row>> DatabaseRows(const Context& c) {
   storage::CatalogLookup lookup(c.info->data_dir);
-  SqlResult<std::vector<storage::DatabaseInfo>> list = lookup.ListDatabases();
+  Result<std::vector<storage::DatabaseInfo>> list = lookup.ListDatabases();
   if (!list.ok()) return list.error();
-  if (SqlStatus s = c.ac->Refresh(c.db); !s.ok()) return s.error();
+  if (Status s = c.ac->Refresh(c.db); !s.ok()) return s.error();
   std::vector<Row> rows;
   for (const storage::DatabaseInfo& d : *list) {
     std::optional<acl::Acl> a;
@@ -461,7 +461,7 @@ Args SplitArgs(sqlite3_context* ctx, int argc, sqlite3_value** argv, int without
 // for an unknown OID, as PostgreSQL).
 const Relation* RelationArg(sqlite3_context* ctx, sqlite3_value* v) {
   const Context& c = Ctx(ctx);
-  if (SqlStatus s = Ready(c); !s.ok()) {
+  if (Status s = Ready(c); !s.ok()) {
     fmgr::ResultError(ctx, s.error());
     return nullptr;
   }
@@ -542,7 +542,7 @@ void HasSchemaPrivilege(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
   Args a = SplitArgs(ctx, argc, argv, 2);
   if (!a.ok) return;
   const Context& c = Ctx(ctx);
-  if (SqlStatus s = Ready(c); !s.ok()) return fmgr::ResultError(ctx, s.error());
+  if (Status s = Ready(c); !s.ok()) return fmgr::ResultError(ctx, s.error());
   Asked asked = ParsePrivileges(ctx, a.rest[1], kSchemaPrivileges);
   if (!asked.ok) return;
   const std::string name = ArgText(a.rest[0]);
@@ -574,7 +574,7 @@ void HasDatabasePrivilege(sqlite3_context* ctx, int argc, sqlite3_value** argv) 
   if (!asked.ok) return;
   storage::CatalogLookup lookup(c.info->data_dir);
   const bool by_oid = IsNumber(a.rest[0]);
-  SqlResult<std::optional<storage::DatabaseInfo>> d =
+  Result<std::optional<storage::DatabaseInfo>> d =
       by_oid ? lookup.FindDatabase(static_cast<uint32_t>(sqlite3_value_int64(a.rest[0])))
              : lookup.FindDatabase(ArgText(a.rest[0]));
   if (!d.ok()) return fmgr::ResultError(ctx, d.error());
@@ -603,7 +603,7 @@ void HasFunctionPrivilege(sqlite3_context* ctx, int argc, sqlite3_value** argv) 
   Args a = SplitArgs(ctx, argc, argv, 2);
   if (!a.ok) return;
   const Context& c = Ctx(ctx);
-  if (SqlStatus s = Ready(c); !s.ok()) return fmgr::ResultError(ctx, s.error());
+  if (Status s = Ready(c); !s.ok()) return fmgr::ResultError(ctx, s.error());
   Asked asked = ParsePrivileges(ctx, a.rest[1], kFunctionPrivileges);
   if (!asked.ok) return;
   // 'name(type, ...)' or 'name': C functions only (built-ins are PUBLIC).
@@ -712,7 +712,7 @@ void ArrayToString(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
 
 }  // namespace
 
-SqlStatus Register(sqlite3* db, const SessionInfo* info, privileges::AccessControl* access) {
+Status Register(sqlite3* db, const SessionInfo* info, privileges::AccessControl* access) {
   // Owned by the connection (freed with the last function's destructor).
   auto* context = new Context{db, info, access};
   const Context& c = *context;
@@ -730,10 +730,10 @@ SqlStatus Register(sqlite3* db, const SessionInfo* info, privileges::AccessContr
       {"pg_user", kUserSchema, [&c] { return UserRows(c); }},
       {"pg_auth_members", kAuthMembersSchema, [&c] { return AuthMembersRows(c); }},
       {"pg_database", kDatabaseSchema, [&c] { return DatabaseRows(c); }},
-      {"pg_policy", kPolicySchema, [] { return SqlResult<std::vector<Row>>(std::vector<Row>{}); }},
+      {"pg_policy", kPolicySchema, [] { return Result<std::vector<Row>>(std::vector<Row>{}); }},
   };
   for (const View& v : views) {
-    if (SqlStatus s = system::AddView(db, v.name, v.schema, v.rows); !s.ok()) return s;
+    if (Status s = system::AddView(db, v.name, v.schema, v.rows); !s.ok()) return s;
   }
   struct Function {
     const char* name;
@@ -779,7 +779,7 @@ SqlStatus Register(sqlite3* db, const SessionInfo* info, privileges::AccessContr
                        StringPrintf("could not register %s: %s", f.name, sqlite3_errmsg(db)));
     }
   }
-  return SqlOk();
+  return Status::Ok();
 }
 
 }  // namespace bgw::sql::catalog_views

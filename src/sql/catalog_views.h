@@ -21,7 +21,7 @@
 // order from 1.
 #pragma once
 
-#include "common/sql_error.h"
+#include "common/status.h"
 #include "sql/privileges.h"
 #include "sql/session.h"
 
@@ -33,6 +33,6 @@ inline constexpr uint32_t kPgCatalogNamespace = 11;
 inline constexpr uint32_t kPublicNamespace = 2200;
 
 // `info` and `access` are the session's and must outlive `db`.
-SqlStatus Register(sqlite3* db, const SessionInfo* info, privileges::AccessControl* access);
+Status Register(sqlite3* db, const SessionInfo* info, privileges::AccessControl* access);
 
 }  // namespace bgw::sql::catalog_views

@@ -46,18 +46,18 @@ CREATE TABLE IF NOT EXISTS bgw_catalog_proc(
   PRIMARY KEY(name, nargs));
 )";
 
-SqlError Failed(sqlite3* db, const std::string& what) {
+ErrorReport Failed(sqlite3* db, const std::string& what) {
   return MakeError("XX000", what + ": " + sqlite3_errmsg(db));
 }
 
-SqlStatus Exec(sqlite3* db, const char* sql, const char* what) {
+Status Exec(sqlite3* db, const char* sql, const char* what) {
   if (sqlite3_exec(db, sql, nullptr, nullptr, nullptr) != SQLITE_OK) return Failed(db, what);
-  return SqlOk();
+  return Status::Ok();
 }
 
-SqlStatus Done(Stmt& st, sqlite3* db, const char* what) {
+Status Done(Stmt& st, sqlite3* db, const char* what) {
   if (st.Step() != SQLITE_DONE) return Failed(db, what);
-  return SqlOk();
+  return Status::Ok();
 }
 
 void BindAcl(Stmt& st, int i, const std::optional<acl::Acl>& a) {
@@ -105,10 +105,10 @@ bool TableExists(sqlite3* db, const char* name) {
 // Records every object SQLite has that the catalogue does not, as the
 // database owner's (version 0 files, and files changed by other SQLite
 // clients while the server was down).
-SqlStatus TrackUntracked(sqlite3* db, uint32_t database_owner) {
-  SqlResult<std::vector<SchemaObject>> objects = SchemaObjects(db);
+Status TrackUntracked(sqlite3* db, uint32_t database_owner) {
+  Result<std::vector<SchemaObject>> objects = SchemaObjects(db);
   if (!objects.ok()) return objects.error();
-  SqlResult<Snapshot> known = Load(db);
+  Result<Snapshot> known = Load(db);
   if (!known.ok()) return known.error();
   std::vector<std::string> virtual_tables;
   for (const SchemaObject& o : *objects) {
@@ -129,9 +129,9 @@ SqlStatus TrackUntracked(sqlite3* db, uint32_t database_owner) {
         }
       }
     }
-    if (SqlStatus s = PutRelation(db, r); !s.ok()) return s;
+    if (Status s = PutRelation(db, r); !s.ok()) return s;
   }
-  return SqlOk();
+  return Status::Ok();
 }
 
 }  // namespace
@@ -184,18 +184,18 @@ const Function* Snapshot::FindFunction(std::string_view name, size_t nargs) cons
   return nullptr;
 }
 
-SqlStatus Ensure(sqlite3* db, uint32_t database_owner) {
+Status Ensure(sqlite3* db, uint32_t database_owner) {
   const int64_t found = UserVersion(db);
-  if (found == kFormatVersion) return SqlOk();
+  if (found == kFormatVersion) return Status::Ok();
   if (found > kFormatVersion) {
     return MakeError("XX000", StringPrintf("database file format %lld is newer than this server's "
                                            "(%d)",
                                            static_cast<long long>(found), kFormatVersion));
   }
-  if (SqlStatus s = Exec(db, "BEGIN IMMEDIATE", "could not lock the database"); !s.ok()) return s;
-  SqlStatus result = [&]() -> SqlStatus {
-    if (UserVersion(db) == kFormatVersion) return SqlOk();  // someone else did it
-    if (SqlStatus s = Exec(db, kSchema, "could not create the catalogue"); !s.ok()) return s;
+  if (Status s = Exec(db, "BEGIN IMMEDIATE", "could not lock the database"); !s.ok()) return s;
+  Status result = [&]() -> Status {
+    if (UserVersion(db) == kFormatVersion) return Status::Ok();  // someone else did it
+    if (Status s = Exec(db, kSchema, "could not create the catalogue"); !s.ok()) return s;
     // PostgreSQL 15: the database owner (through pg_database_owner) may
     // create in public; everyone may use it.
     const std::string owner = std::to_string(storage::kPgDatabaseOwnerOid);
@@ -203,15 +203,15 @@ SqlStatus Ensure(sqlite3* db, uint32_t database_owner) {
             "INSERT OR IGNORE INTO bgw_catalog_namespace(name, owner, acl) VALUES "
             "('public', ?1, ?2)");
     ns.Bind(1, storage::kPgDatabaseOwnerOid).Bind(2, owner + "=UC/" + owner + ",0=U/" + owner);
-    if (SqlStatus s = Done(ns, db, "could not create schema public"); !s.ok()) return s;
+    if (Status s = Done(ns, db, "could not create schema public"); !s.ok()) return s;
     if (TableExists(db, "bgw_c_functions")) {
       const std::string move = StringPrintf(
           "INSERT OR IGNORE INTO bgw_catalog_proc SELECT name, nargs, arg_types, return_type, "
           "library, symbol, strict, %u, NULL FROM bgw_c_functions; DROP TABLE bgw_c_functions;",
           storage::kBootstrapSuperuserOid);
-      if (SqlStatus s = Exec(db, move.c_str(), "could not migrate C functions"); !s.ok()) return s;
+      if (Status s = Exec(db, move.c_str(), "could not migrate C functions"); !s.ok()) return s;
     }
-    if (SqlStatus s = TrackUntracked(db, database_owner); !s.ok()) return s;
+    if (Status s = TrackUntracked(db, database_owner); !s.ok()) return s;
     const std::string version = StringPrintf("PRAGMA user_version = %d", kFormatVersion);
     return Exec(db, version.c_str(), "could not record the catalogue version");
   }();
@@ -222,7 +222,7 @@ SqlStatus Ensure(sqlite3* db, uint32_t database_owner) {
   return Exec(db, "COMMIT", "could not create the catalogue");
 }
 
-SqlResult<Snapshot> Load(sqlite3* db) {
+Result<Snapshot> Load(sqlite3* db) {
   Snapshot snap;
   // A file Ensure never saw (only raw connections: a session always
   // ensures) has no objects of ours yet.
@@ -284,7 +284,7 @@ SqlResult<Snapshot> Load(sqlite3* db) {
   return snap;
 }
 
-SqlStatus PutRelation(sqlite3* db, const Relation& r) {
+Status PutRelation(sqlite3* db, const Relation& r) {
   // A new record gets the next OID of this database (user objects start at
   // 16384, as PostgreSQL's); a record replaced keeps its own.
   Stmt st(db,
@@ -297,35 +297,35 @@ SqlStatus PutRelation(sqlite3* db, const Relation& r) {
   return Done(st, db, "could not record an object");
 }
 
-SqlStatus DeleteRelation(sqlite3* db, std::string_view name) {
+Status DeleteRelation(sqlite3* db, std::string_view name) {
   for (const char* sql : {"DELETE FROM bgw_catalog_column_acl WHERE relname = ?1",
                           "DELETE FROM bgw_catalog_class WHERE name = ?1 OR parent = ?1"}) {
     Stmt st(db, sql);
     st.Bind(1, name);
-    if (SqlStatus s = Done(st, db, "could not forget an object"); !s.ok()) return s;
+    if (Status s = Done(st, db, "could not forget an object"); !s.ok()) return s;
   }
-  return SqlOk();
+  return Status::Ok();
 }
 
-SqlStatus RenameRelation(sqlite3* db, std::string_view from, std::string_view to) {
+Status RenameRelation(sqlite3* db, std::string_view from, std::string_view to) {
   for (const char* sql : {"UPDATE bgw_catalog_class SET name = ?2 WHERE name = ?1",
                           "UPDATE bgw_catalog_class SET parent = ?2 WHERE parent = ?1",
                           "UPDATE bgw_catalog_column_acl SET relname = ?2 WHERE relname = ?1"}) {
     Stmt st(db, sql);
     st.Bind(1, from).Bind(2, to);
-    if (SqlStatus s = Done(st, db, "could not rename an object"); !s.ok()) return s;
+    if (Status s = Done(st, db, "could not rename an object"); !s.ok()) return s;
   }
-  return SqlOk();
+  return Status::Ok();
 }
 
-SqlStatus SetChildrenOwner(sqlite3* db, std::string_view name, uint32_t owner) {
+Status SetChildrenOwner(sqlite3* db, std::string_view name, uint32_t owner) {
   Stmt st(db, "UPDATE bgw_catalog_class SET owner = ?2 WHERE parent = ?1");
   st.Bind(1, name).Bind(2, owner);
   return Done(st, db, "could not change an owner");
 }
 
-SqlStatus PutColumnAcl(sqlite3* db, std::string_view relation, std::string_view column,
-                       const std::optional<acl::Acl>& a) {
+Status PutColumnAcl(sqlite3* db, std::string_view relation, std::string_view column,
+                    const std::optional<acl::Acl>& a) {
   if (!a) {
     Stmt st(db, "DELETE FROM bgw_catalog_column_acl WHERE relname = ?1 AND attname = ?2");
     st.Bind(1, relation).Bind(2, column);
@@ -338,15 +338,15 @@ SqlStatus PutColumnAcl(sqlite3* db, std::string_view relation, std::string_view 
   return Done(st, db, "could not change a column's privileges");
 }
 
-SqlStatus RenameColumn(sqlite3* db, std::string_view relation, std::string_view from,
-                       std::string_view to) {
+Status RenameColumn(sqlite3* db, std::string_view relation, std::string_view from,
+                    std::string_view to) {
   Stmt st(db, "UPDATE bgw_catalog_column_acl SET attname = ?3 WHERE relname = ?1 AND attname = ?2");
   st.Bind(1, relation).Bind(2, from).Bind(3, to);
   return Done(st, db, "could not rename a column's privileges");
 }
 
-SqlStatus PruneColumnAcls(sqlite3* db, std::string_view relation,
-                          const std::vector<std::string>& columns) {
+Status PruneColumnAcls(sqlite3* db, std::string_view relation,
+                       const std::vector<std::string>& columns) {
   std::vector<std::string> stale;
   {
     Stmt st(db, "SELECT attname FROM bgw_catalog_column_acl WHERE relname = ?1");
@@ -362,19 +362,19 @@ SqlStatus PruneColumnAcls(sqlite3* db, std::string_view relation,
     if (rc != SQLITE_DONE) return Failed(db, "could not read the catalogue");
   }
   for (const std::string& col : stale) {
-    if (SqlStatus s = PutColumnAcl(db, relation, col, std::nullopt); !s.ok()) return s;
+    if (Status s = PutColumnAcl(db, relation, col, std::nullopt); !s.ok()) return s;
   }
-  return SqlOk();
+  return Status::Ok();
 }
 
-SqlStatus PutNamespace(sqlite3* db, const Namespace& ns) {
+Status PutNamespace(sqlite3* db, const Namespace& ns) {
   Stmt st(db, "INSERT OR REPLACE INTO bgw_catalog_namespace(name, owner, acl) VALUES (?1, ?2, ?3)");
   st.Bind(1, ns.name).Bind(2, ns.owner);
   BindAcl(st, 3, ns.acl);
   return Done(st, db, "could not record a schema");
 }
 
-SqlStatus PutFunction(sqlite3* db, const Function& f) {
+Status PutFunction(sqlite3* db, const Function& f) {
   Stmt st(db,
           "INSERT OR REPLACE INTO bgw_catalog_proc(name, nargs, arg_types, return_type, "
           "library, symbol, strict, owner, acl) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
@@ -385,14 +385,14 @@ SqlStatus PutFunction(sqlite3* db, const Function& f) {
   return Done(st, db, "could not record a function");
 }
 
-SqlStatus DeleteFunction(sqlite3* db, std::string_view name, size_t nargs) {
+Status DeleteFunction(sqlite3* db, std::string_view name, size_t nargs) {
   Stmt st(db, "DELETE FROM bgw_catalog_proc WHERE name = ?1 AND nargs = ?2");
   st.Bind(1, name).Bind(2, static_cast<int64_t>(nargs));
   return Done(st, db, "could not forget a function");
 }
 
-SqlResult<std::vector<std::string>> References(sqlite3* db, uint32_t role) {
-  SqlResult<Snapshot> snap = Load(db);
+Result<std::vector<std::string>> References(sqlite3* db, uint32_t role) {
+  Result<Snapshot> snap = Load(db);
   if (!snap.ok()) return snap.error();
   std::vector<std::string> out;
   auto mentions = [role](const std::optional<acl::Acl>& a) { return a && acl::Mentions(*a, role); };
@@ -422,7 +422,7 @@ SqlResult<std::vector<std::string>> References(sqlite3* db, uint32_t role) {
   return out;
 }
 
-SqlResult<std::vector<std::string>> ReferencesInFile(const std::string& path, uint32_t role) {
+Result<std::vector<std::string>> ReferencesInFile(const std::string& path, uint32_t role) {
   sqlite3* db = nullptr;
   if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr) !=
       SQLITE_OK) {
@@ -431,14 +431,13 @@ SqlResult<std::vector<std::string>> ReferencesInFile(const std::string& path, ui
     return MakeError("58030", StringPrintf("could not open \"%s\": %s", path.c_str(), msg.c_str()));
   }
   sqlite3_busy_timeout(db, 10000);
-  SqlResult<std::vector<std::string>> out = std::vector<std::string>{};
+  Result<std::vector<std::string>> out = std::vector<std::string>{};
   if (UserVersion(db) >= kFormatVersion) out = References(db, role);
   sqlite3_close(db);
   return out;
 }
 
-SqlResult<std::vector<SchemaObject>> SchemaObjects(sqlite3* db,
-                                                   std::optional<std::string_view> name) {
+Result<std::vector<SchemaObject>> SchemaObjects(sqlite3* db, std::optional<std::string_view> name) {
   Stmt st(db, name ? "SELECT type, name, tbl_name, sql FROM sqlite_schema WHERE name = ?1 "
                      "COLLATE NOCASE"
                    : "SELECT type, name, tbl_name, sql FROM sqlite_schema");
@@ -465,7 +464,7 @@ RelKind KindOf(const SchemaObject& o) {
   return RelKind::kTable;
 }
 
-SqlResult<std::vector<std::string>> Columns(sqlite3* db, std::string_view relation) {
+Result<std::vector<std::string>> Columns(sqlite3* db, std::string_view relation) {
   Stmt st(db, "SELECT name FROM pragma_table_info(?1)");
   st.Bind(1, relation);
   std::vector<std::string> out;

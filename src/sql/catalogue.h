@@ -36,7 +36,7 @@
 #include <utility>
 #include <vector>
 
-#include "common/sql_error.h"
+#include "common/status.h"
 #include "sql/acl.h"
 
 struct sqlite3;
@@ -98,7 +98,7 @@ class Snapshot {
   const std::map<std::string, Relation>& relations() const { return relations_; }
 
  private:
-  friend SqlResult<Snapshot> Load(sqlite3* db);
+  friend Result<Snapshot> Load(sqlite3* db);
   std::map<std::string, Relation> relations_;  // by Key(name)
   std::map<std::pair<std::string, std::string>, std::pair<std::string, acl::Acl>> column_acls_;
   std::map<std::string, Namespace> namespaces_;
@@ -108,35 +108,35 @@ class Snapshot {
 // Creates or migrates the catalogue (outside a transaction: takes the write
 // lock only when there is work). `database_owner` owns what a migration
 // finds untracked.
-SqlStatus Ensure(sqlite3* db, uint32_t database_owner);
-SqlResult<Snapshot> Load(sqlite3* db);
+Status Ensure(sqlite3* db, uint32_t database_owner);
+Result<Snapshot> Load(sqlite3* db);
 
-SqlStatus PutRelation(sqlite3* db, const Relation& relation);
+Status PutRelation(sqlite3* db, const Relation& relation);
 // Also removes its column ACLs and the records whose parent it is.
-SqlStatus DeleteRelation(sqlite3* db, std::string_view name);
-SqlStatus RenameRelation(sqlite3* db, std::string_view from, std::string_view to);
+Status DeleteRelation(sqlite3* db, std::string_view name);
+Status RenameRelation(sqlite3* db, std::string_view from, std::string_view to);
 // The records whose parent is `name` (its indexes, triggers, shadow
 // tables) follow their table's owner.
-SqlStatus SetChildrenOwner(sqlite3* db, std::string_view name, uint32_t owner);
+Status SetChildrenOwner(sqlite3* db, std::string_view name, uint32_t owner);
 // nullopt removes the column's ACL.
-SqlStatus PutColumnAcl(sqlite3* db, std::string_view relation, std::string_view column,
-                       const std::optional<acl::Acl>& acl);
-SqlStatus RenameColumn(sqlite3* db, std::string_view relation, std::string_view from,
-                       std::string_view to);
+Status PutColumnAcl(sqlite3* db, std::string_view relation, std::string_view column,
+                    const std::optional<acl::Acl>& acl);
+Status RenameColumn(sqlite3* db, std::string_view relation, std::string_view from,
+                    std::string_view to);
 // Removes the column ACLs of `relation` whose column is not in `columns`.
-SqlStatus PruneColumnAcls(sqlite3* db, std::string_view relation,
-                          const std::vector<std::string>& columns);
-SqlStatus PutNamespace(sqlite3* db, const Namespace& ns);
+Status PruneColumnAcls(sqlite3* db, std::string_view relation,
+                       const std::vector<std::string>& columns);
+Status PutNamespace(sqlite3* db, const Namespace& ns);
 // Insert or replace, by name and number of arguments.
-SqlStatus PutFunction(sqlite3* db, const Function& function);
-SqlStatus DeleteFunction(sqlite3* db, std::string_view name, size_t nargs);
+Status PutFunction(sqlite3* db, const Function& function);
+Status DeleteFunction(sqlite3* db, std::string_view name, size_t nargs);
 
 // What in the catalogue names `role` (as owner or in an ACL), described as
 // PostgreSQL's DROP ROLE detail does ("owner of table t", "privileges for
 // column c of table t"). ReferencesInFile opens another database's file
 // read-only; a file without a catalogue refers to nobody.
-SqlResult<std::vector<std::string>> References(sqlite3* db, uint32_t role);
-SqlResult<std::vector<std::string>> ReferencesInFile(const std::string& path, uint32_t role);
+Result<std::vector<std::string>> References(sqlite3* db, uint32_t role);
+Result<std::vector<std::string>> ReferencesInFile(const std::string& path, uint32_t role);
 
 // One object of SQLite's schema (main), as sqlite_schema lists it.
 struct SchemaObject {
@@ -146,10 +146,10 @@ struct SchemaObject {
   std::string sql;
 };
 // Every tracked object (not sqlite_* nor bgw_catalog_*), or only `name`.
-SqlResult<std::vector<SchemaObject>> SchemaObjects(sqlite3* db,
-                                                   std::optional<std::string_view> name = {});
+Result<std::vector<SchemaObject>> SchemaObjects(sqlite3* db,
+                                                std::optional<std::string_view> name = {});
 RelKind KindOf(const SchemaObject& object);
 // The column names of a table or view (PRAGMA table_info).
-SqlResult<std::vector<std::string>> Columns(sqlite3* db, std::string_view relation);
+Result<std::vector<std::string>> Columns(sqlite3* db, std::string_view relation);
 
 }  // namespace bgw::sql::catalogue

@@ -54,13 +54,13 @@ TEST_F(CatalogueTest, AVersionZeroFileIsMigratedOnce) {
       "NOT NULL, return_type INTEGER NOT NULL, library TEXT NOT NULL, symbol TEXT NOT NULL, "
       "strict INTEGER NOT NULL, PRIMARY KEY(name, nargs));"
       "INSERT INTO bgw_c_functions VALUES ('add_one', 1, '23', 23, 'lib', 'add_one', 1)");
-  SqlResult<Snapshot> before = Load(db_);
+  Result<Snapshot> before = Load(db_);
   ASSERT_TRUE(before.ok());
   EXPECT_TRUE(before->relations().empty());  // no catalogue yet
   ASSERT_TRUE(Ensure(db_, 77).ok());
   EXPECT_EQ(Int("PRAGMA user_version"), kFormatVersion);
   EXPECT_EQ(Int("SELECT count(*) FROM sqlite_master WHERE name = 'bgw_c_functions'"), 0);
-  SqlResult<Snapshot> snap = Load(db_);
+  Result<Snapshot> snap = Load(db_);
   ASSERT_TRUE(snap.ok());
   const Relation* t = snap->FindRelation("T");  // SQLite's names ignore case
   ASSERT_NE(t, nullptr);
@@ -90,7 +90,7 @@ TEST_F(CatalogueTest, AVersionZeroFileIsMigratedOnce) {
 
 TEST_F(CatalogueTest, ANewerFormatIsRefused) {
   Exec("PRAGMA user_version = 99");
-  SqlStatus s = Ensure(db_, 10);
+  Status s = Ensure(db_, 10);
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.error().message.find("newer"), std::string::npos);
 }
@@ -110,7 +110,7 @@ TEST_F(CatalogueTest, RecordsKeepTheirOidAcrossChangesAndFollowRenames) {
   ASSERT_TRUE(PutColumnAcl(db_, "emp", "salary", a).ok());
   ASSERT_TRUE(RenameRelation(db_, "emp", "staff").ok());
   ASSERT_TRUE(RenameColumn(db_, "staff", "salary", "pay").ok());
-  SqlResult<Snapshot> snap = Load(db_);
+  Result<Snapshot> snap = Load(db_);
   ASSERT_TRUE(snap.ok());
   EXPECT_EQ(snap->FindRelation("emp"), nullptr);
   ASSERT_NE(snap->FindRelation("staff"), nullptr);
@@ -118,7 +118,7 @@ TEST_F(CatalogueTest, RecordsKeepTheirOidAcrossChangesAndFollowRenames) {
   EXPECT_EQ(snap->FindRelation("emp_i")->parent, "staff");
   EXPECT_NE(snap->ColumnAcl("STAFF", "pay"), nullptr);
   EXPECT_EQ(snap->ColumnAcl("staff", "salary"), nullptr);
-  SqlResult<std::vector<std::string>> refs = References(db_, 30);
+  Result<std::vector<std::string>> refs = References(db_, 30);
   ASSERT_TRUE(refs.ok());
   EXPECT_EQ(*refs, (std::vector<std::string>{"privileges for table staff",
                                              "privileges for column pay of table staff"}));

@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "common/sql_error.h"
+#include "common/status.h"
 #include "sql/lexer.h"
 #include "sql/session_internal.h"
 #include "sql/value.h"
@@ -69,7 +69,7 @@ class Cursor {
       i_ = save;
       return std::nullopt;
     }
-    SqlResult<Value> v = ParseText(t_[i_].text, oid::kInt8);
+    Result<Value> v = ParseText(t_[i_].text, oid::kInt8);
     if (!v.ok()) {
       i_ = save;
       return std::nullopt;
@@ -78,7 +78,7 @@ class Cursor {
     return negative ? -v->i : v->i;
   }
   // The error for the token we are at.
-  SqlError SyntaxError() const {
+  ErrorReport SyntaxError() const {
     if (AtEnd()) return MakeError("42601", "syntax error at end of input");
     return MakeError("42601", "syntax error at or near \"" + std::string(t_[i_].text) + "\"");
   }

@@ -11,14 +11,14 @@
 namespace bgw::sql {
 namespace {
 
-SqlError IntegerOutOfRange(uint32_t type) {
+ErrorReport IntegerOutOfRange(uint32_t type) {
   return MakeError("22003", type == oid::kInt2   ? "smallint out of range"
                             : type == oid::kInt8 ? "bigint out of range"
                                                  : "integer out of range");
 }
 
 // An integer of `type` from a number or its text, range-checked.
-SqlResult<int64_t> ToInteger(const Value& v, uint32_t type) {
+Result<int64_t> ToInteger(const Value& v, uint32_t type) {
   int64_t x = 0;
   switch (v.kind) {
     case Value::Kind::kInt:
@@ -33,7 +33,7 @@ SqlResult<int64_t> ToInteger(const Value& v, uint32_t type) {
       break;
     }
     default: {
-      SqlResult<Value> parsed = ParseText(v.s, type);
+      Result<Value> parsed = ParseText(v.s, type);
       if (!parsed.ok()) return parsed.error();
       return parsed->i;  // ParseText checked the range
     }
@@ -54,13 +54,13 @@ std::string Bytes(const Value& v) {
 
 }  // namespace
 
-SqlResult<Datum> ValueToDatum(const Value& v, uint32_t type) {
+Result<Datum> ValueToDatum(const Value& v, uint32_t type) {
   switch (type) {
     case oid::kInt2:
     case oid::kInt4:
     case oid::kInt8:
     case oid::kOid: {
-      SqlResult<int64_t> x = ToInteger(v, type);
+      Result<int64_t> x = ToInteger(v, type);
       if (!x.ok()) return x.error();
       if (type == oid::kInt2) return Int16GetDatum(static_cast<int16>(*x));
       if (type == oid::kInt4) return Int32GetDatum(static_cast<int32>(*x));
@@ -70,7 +70,7 @@ SqlResult<Datum> ValueToDatum(const Value& v, uint32_t type) {
     case oid::kBool: {
       if (v.kind == Value::Kind::kInt) return BoolGetDatum(v.i != 0);
       if (v.kind == Value::Kind::kReal) return BoolGetDatum(v.d != 0);
-      SqlResult<Value> parsed = ParseText(v.s, type);
+      Result<Value> parsed = ParseText(v.s, type);
       if (!parsed.ok()) return parsed.error();
       return BoolGetDatum(parsed->i != 0);
     }
@@ -82,7 +82,7 @@ SqlResult<Datum> ValueToDatum(const Value& v, uint32_t type) {
       } else if (v.kind == Value::Kind::kReal) {
         d = v.d;
       } else {
-        SqlResult<Value> parsed = ParseText(v.s, type);
+        Result<Value> parsed = ParseText(v.s, type);
         if (!parsed.ok()) return parsed.error();
         d = parsed->d;
       }

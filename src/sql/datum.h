@@ -12,7 +12,7 @@
 #include <cstdint>
 #include <optional>
 
-#include "common/sql_error.h"
+#include "common/status.h"
 #include "sql/value.h"
 
 // postgres/postgres.h's Datum, repeated (an identical typedef is allowed)
@@ -26,7 +26,7 @@ namespace bgw::sql {
 // functions would: text is parsed (22P02 on bad syntax), numbers are
 // range-checked for the integer types (22003) and a real rounds to the
 // nearest integer.
-SqlResult<Datum> ValueToDatum(const Value& v, uint32_t type);
+Result<Datum> ValueToDatum(const Value& v, uint32_t type);
 
 // A Datum of `type` as a Value; NULL for a null pointer of a by-reference
 // type. nullopt when `type` is not one the C API can hand in.

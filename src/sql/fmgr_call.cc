@@ -5,7 +5,7 @@
 // server's one PG_TRY-to-value bridge (fmgr/pg_try.h), whose frame holds no
 // C++ objects, so the jump never skips a destructor; the module frames it
 // unwinds are C. Everything with a destructor lives in the callers, which see
-// a plain SqlError value.
+// a plain ErrorReport value.
 #include "sql/fmgr_call.h"
 
 #include <cctype>
@@ -30,7 +30,7 @@
 namespace bgw::sql::fmgr {
 namespace {
 
-std::optional<SqlError> last_error;
+std::optional<ErrorReport> last_error;
 
 // ---- calling module code under PG_TRY --------------------------------------
 
@@ -59,7 +59,7 @@ struct Token {
 // The statement as the parser below reads it, from the one SQL lexer
 // (sql/lexer.h): words folded, strings and quoted identifiers decoded,
 // operators one character per token.
-SqlResult<std::vector<Token>> Tokenize(std::string_view s) {
+Result<std::vector<Token>> Tokenize(std::string_view s) {
   std::vector<Token> out;
   for (const sql::Token& t : Lex(s)) {
     if (t.unterminated) {
@@ -107,7 +107,7 @@ SqlResult<std::vector<Token>> Tokenize(std::string_view s) {
   return out;
 }
 
-SqlError SyntaxError(const std::vector<Token>& t, size_t at) {
+ErrorReport SyntaxError(const std::vector<Token>& t, size_t at) {
   if (at >= t.size()) return MakeError("42601", "syntax error at end of input");
   return MakeError("42601", "syntax error at or near \"" + t[at].text + "\"");
 }
@@ -120,7 +120,7 @@ bool IsPunct(const std::vector<Token>& t, size_t at, char p) {
 }
 
 // name or schema.name (the schema is ignored: one namespace).
-SqlResult<std::string> ParseName(const std::vector<Token>& t, size_t* at) {
+Result<std::string> ParseName(const std::vector<Token>& t, size_t* at) {
   if (*at >= t.size() || t[*at].kind != Token::kIdent) return SyntaxError(t, *at);
   std::string name = t[(*at)++].text;
   if (IsPunct(t, *at, '.')) {
@@ -184,7 +184,7 @@ constexpr const char* kUnsupportedTypes[] = {
 
 // The type written as tokens [begin, end): words joined by a space, type
 // modifiers in parentheses dropped, "[]" refused.
-SqlResult<uint32_t> TypeFromTokens(const std::vector<Token>& t, size_t begin, size_t end) {
+Result<uint32_t> TypeFromTokens(const std::vector<Token>& t, size_t begin, size_t end) {
   std::string name;
   int depth = 0;
   for (size_t i = begin; i < end; i++) {
@@ -214,7 +214,7 @@ SqlResult<uint32_t> TypeFromTokens(const std::vector<Token>& t, size_t begin, si
 }
 
 // One argument: [IN] [name] type [DEFAULT ...]. Returns the type.
-SqlResult<uint32_t> ArgType(const std::vector<Token>& t, size_t begin, size_t end) {
+Result<uint32_t> ArgType(const std::vector<Token>& t, size_t begin, size_t end) {
   if (IsWord(t, begin, "out") || IsWord(t, begin, "inout") || IsWord(t, begin, "variadic")) {
     return MakeError("0A000", "C functions here take IN arguments only");
   }
@@ -224,14 +224,14 @@ SqlResult<uint32_t> ArgType(const std::vector<Token>& t, size_t begin, size_t en
       return MakeError("0A000", "argument defaults are not supported for C functions");
     }
   }
-  SqlResult<uint32_t> whole = TypeFromTokens(t, begin, end);
+  Result<uint32_t> whole = TypeFromTokens(t, begin, end);
   if (whole.ok() || end - begin < 2) return whole;
-  SqlResult<uint32_t> rest = TypeFromTokens(t, begin + 1, end);
+  Result<uint32_t> rest = TypeFromTokens(t, begin + 1, end);
   return rest.ok() ? rest : whole;
 }
 
 // "(type, ...)" starting at *at (which is '('); moves past ')'.
-SqlResult<std::vector<uint32_t>> ParseArgList(const std::vector<Token>& t, size_t* at) {
+Result<std::vector<uint32_t>> ParseArgList(const std::vector<Token>& t, size_t* at) {
   std::vector<uint32_t> types;
   size_t i = *at + 1;
   if (IsPunct(t, i, ')')) {
@@ -248,7 +248,7 @@ SqlResult<std::vector<uint32_t>> ParseArgList(const std::vector<Token>& t, size_
     }
     if (i >= t.size()) return SyntaxError(t, i);
     if (i == start) return SyntaxError(t, i);
-    SqlResult<uint32_t> type = ArgType(t, start, i);
+    Result<uint32_t> type = ArgType(t, start, i);
     if (!type.ok()) return type.error();
     if (*type == kVoidOid) return MakeError("42P13", "C functions cannot accept type void");
     types.push_back(*type);
@@ -290,7 +290,7 @@ void CallCFunction(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
   // EXECUTE, checked at each call as the current role (who that is may
   // change between calls of one prepared statement: SET ROLE).
   if (execute_check != nullptr) {
-    if (std::optional<SqlError> denied = execute_check(b->def, execute_check_arg)) {
+    if (std::optional<ErrorReport> denied = execute_check(b->def, execute_check_arg)) {
       ResultError(ctx, std::move(*denied));
       return;
     }
@@ -313,14 +313,14 @@ void CallCFunction(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
       palloc0(offsetof(FunctionCallInfoBaseData, args) + sizeof(NullableDatum) * (argc + 1)));
   fcinfo->flinfo = &b->flinfo;
   fcinfo->nargs = static_cast<short>(argc);
-  std::optional<SqlError> error;
+  std::optional<ErrorReport> error;
   for (int i = 0; i < argc && !error; i++) {
     if (sqlite3_value_type(argv[i]) == SQLITE_NULL) {
       fcinfo->args[i].isnull = true;
       fcinfo->args[i].value = 0;
       continue;
     }
-    SqlResult<Datum> d =
+    Result<Datum> d =
         ValueToDatum(functions::ArgValue(argv[i]), b->def.arg_types[static_cast<size_t>(i)]);
     if (!d.ok()) {
       error = d.error();
@@ -330,7 +330,7 @@ void CallCFunction(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
   }
   if (!error) {
     Guarded g{b->fn, fcinfo, nullptr, 0};
-    if (std::optional<SqlError> e = CallGuarded(CallThunk, &g)) {
+    if (std::optional<ErrorReport> e = CallGuarded(CallThunk, &g)) {
       error = std::move(e);
     } else if (fcinfo->isnull || b->def.return_type == kVoidOid) {
       sqlite3_result_null(ctx);
@@ -364,8 +364,8 @@ std::string Signature(const std::string& name, const std::vector<uint32_t>& arg_
   return s + ")";
 }
 
-SqlResult<CreateSpec> ParseCreateFunction(std::string_view statement) {
-  SqlResult<std::vector<Token>> tokens = Tokenize(statement);
+Result<CreateSpec> ParseCreateFunction(std::string_view statement) {
+  Result<std::vector<Token>> tokens = Tokenize(statement);
   if (!tokens.ok()) return tokens.error();
   const std::vector<Token>& t = *tokens;
   CreateSpec spec;
@@ -379,11 +379,11 @@ SqlResult<CreateSpec> ParseCreateFunction(std::string_view statement) {
   }
   if (!IsWord(t, at, "function")) return SyntaxError(t, at);
   at++;
-  SqlResult<std::string> name = ParseName(t, &at);
+  Result<std::string> name = ParseName(t, &at);
   if (!name.ok()) return name.error();
   spec.function.name = *name;
   if (!IsPunct(t, at, '(')) return SyntaxError(t, at);
-  SqlResult<std::vector<uint32_t>> args = ParseArgList(t, &at);
+  Result<std::vector<uint32_t>> args = ParseArgList(t, &at);
   if (!args.ok()) return args.error();
   spec.function.arg_types = std::move(*args);
 
@@ -413,7 +413,7 @@ SqlResult<CreateSpec> ParseCreateFunction(std::string_view statement) {
         if (IsPunct(t, at, ')')) depth--;
         at++;
       }
-      SqlResult<uint32_t> type = TypeFromTokens(t, start, at);
+      Result<uint32_t> type = TypeFromTokens(t, start, at);
       if (!type.ok()) return type.error();
       spec.function.return_type = *type;
       have_returns = true;
@@ -484,8 +484,8 @@ SqlResult<CreateSpec> ParseCreateFunction(std::string_view statement) {
   return spec;
 }
 
-SqlResult<DropSpec> ParseDropFunction(std::string_view statement) {
-  SqlResult<std::vector<Token>> tokens = Tokenize(statement);
+Result<DropSpec> ParseDropFunction(std::string_view statement) {
+  Result<std::vector<Token>> tokens = Tokenize(statement);
   if (!tokens.ok()) return tokens.error();
   const std::vector<Token>& t = *tokens;
   DropSpec spec;
@@ -498,11 +498,11 @@ SqlResult<DropSpec> ParseDropFunction(std::string_view statement) {
     spec.if_exists = true;
     at += 2;
   }
-  SqlResult<std::string> name = ParseName(t, &at);
+  Result<std::string> name = ParseName(t, &at);
   if (!name.ok()) return name.error();
   spec.name = *name;
   if (IsPunct(t, at, '(')) {
-    SqlResult<std::vector<uint32_t>> args = ParseArgList(t, &at);
+    Result<std::vector<uint32_t>> args = ParseArgList(t, &at);
     if (!args.ok()) return args.error();
     spec.arg_types = std::move(*args);
   }
@@ -514,13 +514,13 @@ SqlResult<DropSpec> ParseDropFunction(std::string_view statement) {
   return spec;
 }
 
-SqlResult<void*> Resolve(const CFunction& function) {
+Result<void*> Resolve(const CFunction& function) {
   void (*init)(void) = nullptr;
   Result<void*> handle = loader::LoadLibraryDeferInit(function.library, &init);
   if (!handle.ok()) return MakeError("58P01", handle.status().message());
   if (init != nullptr) {
     Guarded g{nullptr, nullptr, init, 0};
-    if (std::optional<SqlError> e = CallGuarded(InitThunk, &g)) return *e;
+    if (std::optional<ErrorReport> e = CallGuarded(InitThunk, &g)) return *e;
   }
   Result<void*> fn = loader::LookupFunction(function.library, function.symbol);
   if (!fn.ok()) return MakeError("42883", fn.status().message());
@@ -540,7 +540,7 @@ SqlResult<void*> Resolve(const CFunction& function) {
   return *fn;
 }
 
-SqlStatus Bind(sqlite3* db, const CFunction& function, void* fn) {
+Status Bind(sqlite3* db, const CFunction& function, void* fn) {
   auto* b = new Bound{function, reinterpret_cast<PGFunction>(fn), FmgrInfo{}};
   b->flinfo.fn_addr = b->fn;
   b->flinfo.fn_nargs = static_cast<short>(function.arg_types.size());
@@ -556,7 +556,7 @@ SqlStatus Bind(sqlite3* db, const CFunction& function, void* fn) {
     // SQLite has already called DestroyBound on failure.
     return MakeError("XX000", std::string("could not register function: ") + sqlite3_errmsg(db));
   }
-  return SqlOk();
+  return Status::Ok();
 }
 
 void Unbind(sqlite3* db, const std::string& name, int nargs) {
@@ -569,33 +569,33 @@ void SetExecuteCheck(ExecuteCheck check, void* arg) {
   execute_check_arg = arg;
 }
 
-SqlStatus Store(sqlite3* db, const CFunction& f) {
+Status Store(sqlite3* db, const CFunction& f) {
   sandbox::InternalScope internal;
   return catalogue::PutFunction(db, f);
 }
 
-SqlStatus Remove(sqlite3* db, const std::string& name, int nargs) {
+Status Remove(sqlite3* db, const std::string& name, int nargs) {
   sandbox::InternalScope internal;
   return catalogue::DeleteFunction(db, name, static_cast<size_t>(nargs));
 }
 
-SqlResult<std::vector<CFunction>> LoadAll(sqlite3* db) {
+Result<std::vector<CFunction>> LoadAll(sqlite3* db) {
   sandbox::InternalScope internal;
-  SqlResult<catalogue::Snapshot> snap = catalogue::Load(db);
+  Result<catalogue::Snapshot> snap = catalogue::Load(db);
   if (!snap.ok()) return snap.error();
   return snap->functions();
 }
 
-void ResultError(sqlite3_context* ctx, SqlError error) {
+void ResultError(sqlite3_context* ctx, ErrorReport error) {
   std::string message = error.message;
   last_error = std::move(error);
   sqlite3_result_error(ctx, message.c_str(), -1);
 }
 
-void KeepError(SqlError error) { last_error = std::move(error); }
+void KeepError(ErrorReport error) { last_error = std::move(error); }
 
-std::optional<SqlError> TakeError() {
-  std::optional<SqlError> e = std::move(last_error);
+std::optional<ErrorReport> TakeError() {
+  std::optional<ErrorReport> e = std::move(last_error);
   last_error.reset();
   return e;
 }

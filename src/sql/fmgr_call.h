@@ -7,7 +7,7 @@
 // Calls convert each SQLite argument to a Datum of the declared type (text
 // and bytea as palloc'd varlenas in a per-call memory context that is reset
 // afterwards), run the function under PG_TRY, and convert the result back.
-// An ERROR the function raises becomes an SQLite error whose SqlError
+// An ERROR the function raises becomes an SQLite error whose ErrorReport
 // (SQLSTATE, detail, hint) is kept for the engine: see TakeError().
 #pragma once
 
@@ -19,7 +19,7 @@
 #include <string_view>
 #include <vector>
 
-#include "common/sql_error.h"
+#include "common/status.h"
 #include "fmgr/pg_try.h"
 #include "sql/catalogue.h"
 
@@ -38,51 +38,51 @@ struct CreateSpec {
 // CREATE [OR REPLACE] FUNCTION ...; see system.h for the accepted syntax.
 // 42601 syntax errors, 42704 unknown types, 0A000 other languages or types
 // C functions cannot take.
-SqlResult<CreateSpec> ParseCreateFunction(std::string_view statement);
+Result<CreateSpec> ParseCreateFunction(std::string_view statement);
 
 struct DropSpec {
   std::string name;
   bool if_exists = false;
   std::optional<std::vector<uint32_t>> arg_types;  // absent: no parentheses
 };
-SqlResult<DropSpec> ParseDropFunction(std::string_view statement);
+Result<DropSpec> ParseDropFunction(std::string_view statement);
 
 // "name(integer, text)".
 std::string Signature(const std::string& name, const std::vector<uint32_t>& arg_types);
 
 // Runs fn(arg), which may raise ereport(ERROR) (module code, the bgworker C
-// API), and returns the ERROR as a SqlError, or nullopt when fn returned.
+// API), and returns the ERROR as a ErrorReport, or nullopt when fn returned.
 // fn must keep no C++ objects with destructors alive (see bgworker/error.h).
 using bgw::fmgr::CallGuarded;
 
 // Loads the library (running _PG_init on first load; an ERROR there is
 // returned), checks pg_finfo_<symbol> and finds the function. 58P01 for a
 // library that cannot be loaded, 42883 for missing symbols.
-SqlResult<void*> Resolve(const CFunction& function);
+Result<void*> Resolve(const CFunction& function);
 
 // Registers `function` (entry point `fn`) on `db` under its name and arity.
-SqlStatus Bind(sqlite3* db, const CFunction& function, void* fn);
+Status Bind(sqlite3* db, const CFunction& function, void* fn);
 // Removes name/arity from `db`.
 void Unbind(sqlite3* db, const std::string& name, int nargs);
 
 // Called before every call of a bound function: an error refuses it
 // (EXECUTE privilege, privileges.h). One per process, set by the session.
-using ExecuteCheck = std::optional<SqlError> (*)(const CFunction& function, void* arg);
+using ExecuteCheck = std::optional<ErrorReport> (*)(const CFunction& function, void* arg);
 void SetExecuteCheck(ExecuteCheck check, void* arg);
 
 // The remembered definitions: the catalogue's bgw_catalog_proc, inside the
 // caller's transaction.
-SqlStatus Store(sqlite3* db, const CFunction& function);
-SqlStatus Remove(sqlite3* db, const std::string& name, int nargs);
-SqlResult<std::vector<CFunction>> LoadAll(sqlite3* db);
+Status Store(sqlite3* db, const CFunction& function);
+Status Remove(sqlite3* db, const std::string& name, int nargs);
+Result<std::vector<CFunction>> LoadAll(sqlite3* db);
 
 // Reports `error` as the result of an SQLite function call and keeps it for
 // TakeError().
-void ResultError(sqlite3_context* ctx, SqlError error);
+void ResultError(sqlite3_context* ctx, ErrorReport error);
 // Keeps `error` for TakeError() when SQLite is told the failure another
 // way (a virtual table's xFilter sets zErrMsg to its message).
-void KeepError(SqlError error);
+void KeepError(ErrorReport error);
 // The error behind the last ResultError in this process, once.
-std::optional<SqlError> TakeError();
+std::optional<ErrorReport> TakeError();
 
 }  // namespace bgw::sql::fmgr

@@ -75,7 +75,7 @@ void ResultText(sqlite3_context* c, const std::string& s) {
 }
 
 // Fails the current call with a PostgreSQL error the session reports as is.
-void Fail(sqlite3_context* c, SqlError error) {
+void Fail(sqlite3_context* c, ErrorReport error) {
   std::string message = error.message;
   Ctx(c)->error = std::move(error);
   sqlite3_result_error(c, message.c_str(), -1);
@@ -171,7 +171,7 @@ void CastFunc(sqlite3_context* c, int, sqlite3_value** argv) {
       ResultValue(c, v);
       return;
   }
-  SqlResult<Value> parsed = ParseText(v.s, type);
+  Result<Value> parsed = ParseText(v.s, type);
   if (!parsed.ok()) return Fail(c, parsed.error());
   ResultValue(c, *parsed);
 }
@@ -227,7 +227,7 @@ void SleepFunc(sqlite3_context* c, int, sqlite3_value** argv) {
   } else if (v.kind == Value::Kind::kReal) {
     seconds = v.d;
   } else if (v.kind == Value::Kind::kText) {
-    SqlResult<Value> parsed = ParseText(v.s, oid::kFloat8);
+    Result<Value> parsed = ParseText(v.s, oid::kFloat8);
     if (!parsed.ok()) return Fail(c, parsed.error());
     seconds = parsed->d;
   }
@@ -276,7 +276,7 @@ void SetConfigFunc(sqlite3_context* c, int, sqlite3_value** argv) {
           ? guc::ResetOption(name, superuser ? guc::Context::kSuset : guc::Context::kUserset)
           : guc::SetOption(name, value, superuser ? guc::Context::kSuset : guc::Context::kUserset,
                            guc::Source::kSession);
-  if (!s.ok()) return Fail(c, internal::GucError(s));
+  if (!s.ok()) return Fail(c, internal::SettingsError(s));
   ResultText(c, guc::ShowValue(name));
 }
 
@@ -373,10 +373,10 @@ Interrupt CheckInterrupts(FunctionContext* ctx) {
   return ctx->interrupt;
 }
 
-SqlError InterruptError(Interrupt reason) {
+ErrorReport InterruptError(Interrupt reason) {
   switch (reason) {
     case Interrupt::kDie: {
-      SqlError e = MakeError("57P01", "terminating connection due to administrator command");
+      ErrorReport e = MakeError("57P01", "terminating connection due to administrator command");
       e.severity = "FATAL";
       return e;
     }

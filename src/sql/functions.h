@@ -7,14 +7,14 @@
 // FunctionContext and turned into SQLITE_INTERRUPT / a function error; the
 // session then reports the recorded reason with PostgreSQL's SQLSTATE.
 // Likewise a function that fails with a PostgreSQL error (bgw_cast's 22P02)
-// leaves the SqlError here for the session to report verbatim.
+// leaves the ErrorReport here for the session to report verbatim.
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <string>
 
-#include "common/sql_error.h"
+#include "common/status.h"
 #include "sql/session.h"
 #include "sql/value.h"
 
@@ -34,7 +34,7 @@ struct FunctionContext {
   int64_t statement_start_us = 0;          // statement_timestamp()
   int64_t deadline_us = 0;                 // statement_timeout; 0 = none
   Interrupt interrupt = Interrupt::kNone;  // recorded by CheckInterrupts
-  std::optional<SqlError> error;           // a function's PostgreSQL error
+  std::optional<ErrorReport> error;        // a function's PostgreSQL error
 };
 
 // An argument as the engine's Value (its SQLite storage class), and a
@@ -51,7 +51,7 @@ void Register(sqlite3* db, FunctionContext* ctx);
 Interrupt CheckInterrupts(FunctionContext* ctx);
 
 // The error PostgreSQL reports for an interrupt.
-SqlError InterruptError(Interrupt reason);
+ErrorReport InterruptError(Interrupt reason);
 
 // Microseconds since the Unix epoch (wall clock).
 int64_t NowMicros();

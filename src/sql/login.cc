@@ -7,17 +7,17 @@
 namespace bgw::sql::login {
 namespace {
 
-SqlError Fatal(std::string sqlstate, std::string message) {
-  SqlError e = MakeError(std::move(sqlstate), std::move(message));
+ErrorReport Fatal(std::string sqlstate, std::string message) {
+  ErrorReport e = MakeError(std::move(sqlstate), std::move(message));
   e.severity = "FATAL";
   return e;
 }
 
 // A catalog that cannot be read ends the attempt: nothing can be checked.
 template <typename T>
-SqlResult<T> FatalOnError(SqlResult<T> r) {
+Result<T> FatalOnError(Result<T> r) {
   if (!r.ok()) {
-    SqlError e = r.error();
+    ErrorReport e = r.error();
     e.severity = "FATAL";
     return e;
   }
@@ -26,19 +26,19 @@ SqlResult<T> FatalOnError(SqlResult<T> r) {
 
 }  // namespace
 
-SqlResult<std::optional<storage::RoleInfo>> FindRole(storage::CatalogLookup& catalog,
-                                                     const Target& who) {
+Result<std::optional<storage::RoleInfo>> FindRole(storage::CatalogLookup& catalog,
+                                                  const Target& who) {
   return FatalOnError(who.name.empty() ? catalog.FindRole(who.oid) : catalog.FindRole(who.name));
 }
 
-SqlResult<std::optional<storage::DatabaseInfo>> FindDatabase(storage::CatalogLookup& catalog,
-                                                             const Target& which) {
+Result<std::optional<storage::DatabaseInfo>> FindDatabase(storage::CatalogLookup& catalog,
+                                                          const Target& which) {
   return FatalOnError(which.name.empty() ? catalog.FindDatabase(which.oid)
                                          : catalog.FindDatabase(which.name));
 }
 
-SqlResult<storage::RoleInfo> AdmitRole(const std::optional<storage::RoleInfo>& role,
-                                       const Target& who, bool bypass_login_check) {
+Result<storage::RoleInfo> AdmitRole(const std::optional<storage::RoleInfo>& role, const Target& who,
+                                    bool bypass_login_check) {
   if (!role.has_value()) {
     return Fatal("28000", who.name.empty()
                               ? StringPrintf("role with OID %u does not exist", who.oid)
@@ -51,8 +51,8 @@ SqlResult<storage::RoleInfo> AdmitRole(const std::optional<storage::RoleInfo>& r
   return *role;
 }
 
-SqlResult<storage::DatabaseInfo> AdmitDatabase(const std::optional<storage::DatabaseInfo>& db,
-                                               const Target& which, bool bypass_allow_connections) {
+Result<storage::DatabaseInfo> AdmitDatabase(const std::optional<storage::DatabaseInfo>& db,
+                                            const Target& which, bool bypass_allow_connections) {
   if (!db.has_value()) {
     return Fatal("3D000", which.name.empty()
                               ? StringPrintf("database %u does not exist", which.oid)
@@ -65,22 +65,22 @@ SqlResult<storage::DatabaseInfo> AdmitDatabase(const std::optional<storage::Data
   return *db;
 }
 
-SqlStatus CheckRoleConnectionLimit(const storage::RoleInfo& role) {
+Status CheckRoleConnectionLimit(const storage::RoleInfo& role) {
   if (!role.superuser && role.connection_limit >= 0 &&
       backend_status::CountBackendsOfRole(role.oid) > role.connection_limit) {
     return Fatal("53300", StringPrintf("too many connections for role \"%s\"", role.name.c_str()));
   }
-  return SqlOk();
+  return Status::Ok();
 }
 
-SqlStatus CheckDatabaseConnectionLimit(const storage::RoleInfo& role,
-                                       const storage::DatabaseInfo& db) {
+Status CheckDatabaseConnectionLimit(const storage::RoleInfo& role,
+                                    const storage::DatabaseInfo& db) {
   if (!role.superuser && db.connection_limit >= 0 &&
       backend_status::CountBackendsInDatabase(db.oid) > db.connection_limit) {
     return Fatal("53300",
                  StringPrintf("too many connections for database \"%s\"", db.name.c_str()));
   }
-  return SqlOk();
+  return Status::Ok();
 }
 
 SessionInfo SessionInfoFor(const storage::RoleInfo& role, const storage::DatabaseInfo& db,

@@ -16,7 +16,7 @@
 #include <optional>
 #include <string>
 
-#include "common/sql_error.h"
+#include "common/status.h"
 #include "sql/session.h"
 #include "storage/catalog.h"
 #include "storage/catalog_cache.h"
@@ -34,27 +34,26 @@ struct Target {
 };
 
 // The catalog's answer for `who`. A failure to read the catalog is FATAL.
-SqlResult<std::optional<storage::RoleInfo>> FindRole(storage::CatalogLookup& catalog,
-                                                     const Target& who);
-SqlResult<std::optional<storage::DatabaseInfo>> FindDatabase(storage::CatalogLookup& catalog,
-                                                             const Target& which);
+Result<std::optional<storage::RoleInfo>> FindRole(storage::CatalogLookup& catalog,
+                                                  const Target& who);
+Result<std::optional<storage::DatabaseInfo>> FindDatabase(storage::CatalogLookup& catalog,
+                                                          const Target& which);
 
 // The role exists and may log in (28000 otherwise). `bypass_login_check`
 // is BGWORKER_BYPASS_ROLELOGINCHECK.
-SqlResult<storage::RoleInfo> AdmitRole(const std::optional<storage::RoleInfo>& role,
-                                       const Target& who, bool bypass_login_check);
+Result<storage::RoleInfo> AdmitRole(const std::optional<storage::RoleInfo>& role, const Target& who,
+                                    bool bypass_login_check);
 
 // The database exists (3D000) and accepts connections (55000).
 // `bypass_allow_connections` is BGWORKER_BYPASS_ALLOWCONN.
-SqlResult<storage::DatabaseInfo> AdmitDatabase(const std::optional<storage::DatabaseInfo>& db,
-                                               const Target& which, bool bypass_allow_connections);
+Result<storage::DatabaseInfo> AdmitDatabase(const std::optional<storage::DatabaseInfo>& db,
+                                            const Target& which, bool bypass_allow_connections);
 
 // The role's and the database's connection limits (53300), counted in
 // backend_status, which must already include the caller. Superusers are
 // exempt.
-SqlStatus CheckRoleConnectionLimit(const storage::RoleInfo& role);
-SqlStatus CheckDatabaseConnectionLimit(const storage::RoleInfo& role,
-                                       const storage::DatabaseInfo& db);
+Status CheckRoleConnectionLimit(const storage::RoleInfo& role);
+Status CheckDatabaseConnectionLimit(const storage::RoleInfo& role, const storage::DatabaseInfo& db);
 
 // The SessionInfo that opens a session of `role` in `db`.
 SessionInfo SessionInfoFor(const storage::RoleInfo& role, const storage::DatabaseInfo& db,

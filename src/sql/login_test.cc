@@ -23,7 +23,7 @@ storage::DatabaseInfo Database(const char* name, bool allow_connections) {
   return d;
 }
 
-void ExpectFatal(const SqlError& e, const char* sqlstate, const char* message) {
+void ExpectFatal(const ErrorReport& e, const char* sqlstate, const char* message) {
   EXPECT_EQ(e.severity, "FATAL");
   EXPECT_EQ(e.sqlstate, sqlstate);
   EXPECT_EQ(e.message, message);

@@ -164,9 +164,9 @@ AccessControl::Scope::Scope(AccessControl* ac, StatementAuth* auth)
 }
 AccessControl::Scope::~Scope() { ac_->current_ = saved_; }
 
-SqlStatus AccessControl::LoadGraph() {
+Status AccessControl::LoadGraph() {
   storage::CatalogLookup lookup(info_->data_dir);
-  SqlResult<std::vector<storage::RoleInfo>> roles = lookup.ListRoles();
+  Result<std::vector<storage::RoleInfo>> roles = lookup.ListRoles();
   if (!roles.ok()) {
     // No catalog at all (a session on a bare file, as unit tests open): the
     // session's own role, as the caller described it, is all there is.
@@ -177,11 +177,11 @@ SqlStatus AccessControl::LoadGraph() {
     self.superuser = info_->session_superuser;
     graph_ = roles::RoleGraph({self}, {}, info_->database_owner);
     graph_valid_ = true;
-    return SqlOk();
+    return Status::Ok();
   }
-  SqlResult<std::vector<storage::Membership>> members = lookup.ListMemberships();
+  Result<std::vector<storage::Membership>> members = lookup.ListMemberships();
   if (!members.ok()) return members.error();
-  SqlResult<std::optional<storage::DatabaseInfo>> db = lookup.FindDatabase(info_->database_oid);
+  Result<std::optional<storage::DatabaseInfo>> db = lookup.FindDatabase(info_->database_oid);
   if (!db.ok()) return db.error();
   if (db->has_value()) {
     info_->database_owner = (*db)->owner;
@@ -198,12 +198,12 @@ SqlStatus AccessControl::LoadGraph() {
     info_->role_name = r->name;
   }
   graph_valid_ = true;
-  return SqlOk();
+  return Status::Ok();
 }
 
-SqlStatus AccessControl::LoadSnapshot(sqlite3* db) {
+Status AccessControl::LoadSnapshot(sqlite3* db) {
   sandbox::InternalScope internal;
-  SqlResult<catalogue::Snapshot> snap = catalogue::Load(db);
+  Result<catalogue::Snapshot> snap = catalogue::Load(db);
   if (!snap.ok()) return snap.error();
   snapshot_ = std::move(*snap);
   snapshot_valid_ = true;
@@ -213,14 +213,14 @@ SqlStatus AccessControl::LoadSnapshot(sqlite3* db) {
   unsigned int version = 0;
   (void)sqlite3_file_control(db, "main", SQLITE_FCNTL_DATA_VERSION, &version);
   snapshot_data_version_ = version;
-  return SqlOk();
+  return Status::Ok();
 }
 
-SqlStatus AccessControl::Refresh(sqlite3* db) {
+Status AccessControl::Refresh(sqlite3* db) {
   const uint64_t roles_generation = storage::catalog_cache::Generation();
   if (!graph_valid_ || roles_generation != graph_generation_) {
     graph_generation_ = roles_generation;
-    if (SqlStatus s = LoadGraph(); !s.ok()) return s;
+    if (Status s = LoadGraph(); !s.ok()) return s;
     epoch_++;
   }
   const uint64_t objects_generation = storage::catalog_cache::ObjectsGeneration();
@@ -239,10 +239,10 @@ SqlStatus AccessControl::Refresh(sqlite3* db) {
   // Superusers are never checked, so they load the catalogue only when
   // AfterDdl needs it, and their statements stay valid across changes.
   if (!snapshot_valid_ && !superuser()) {
-    if (SqlStatus s = LoadSnapshot(db); !s.ok()) return s;
+    if (Status s = LoadSnapshot(db); !s.ok()) return s;
     epoch_++;
   }
-  return SqlOk();
+  return Status::Ok();
 }
 
 void AccessControl::TransactionEnded(bool committed) {
@@ -258,7 +258,7 @@ void AccessControl::TransactionEnded(bool committed) {
   }
 }
 
-SqlStatus AccessControl::SetCurrentRole(uint32_t role) {
+Status AccessControl::SetCurrentRole(uint32_t role) {
   const storage::RoleInfo* r = graph_.Find(role);
   if (r == nullptr)
     return MakeError("42704", StringPrintf("role with OID %u does not exist", role));
@@ -266,10 +266,10 @@ SqlStatus AccessControl::SetCurrentRole(uint32_t role) {
   info_->role_name = r->name;
   info_->superuser = r->superuser;
   epoch_++;
-  return SqlOk();
+  return Status::Ok();
 }
 
-SqlStatus AccessControl::SetSessionRole(uint32_t role) {
+Status AccessControl::SetSessionRole(uint32_t role) {
   const storage::RoleInfo* r = graph_.Find(role);
   if (r == nullptr)
     return MakeError("42704", StringPrintf("role with OID %u does not exist", role));
@@ -605,11 +605,11 @@ int AccessControl::Check(int action, const char* a1, const char* a2, const char*
 
 // ---- after DDL ------------------------------------------------------------------
 
-SqlStatus AccessControl::AfterDdl(sqlite3* db, const StatementAuth& auth,
-                                  const std::vector<Token>& tokens) {
+Status AccessControl::AfterDdl(sqlite3* db, const StatementAuth& auth,
+                               const std::vector<Token>& tokens) {
   sandbox::InternalScope internal;
   if (!snapshot_valid_) {
-    if (SqlStatus s = LoadSnapshot(db); !s.ok()) return s;
+    if (Status s = LoadSnapshot(db); !s.ok()) return s;
   }
   const uint32_t role = current_role();
   bool changed = false;
@@ -634,7 +634,7 @@ SqlStatus AccessControl::AfterDdl(sqlite3* db, const StatementAuth& auth,
       temp_[Key(c.name)] = r;
       continue;
     }
-    SqlResult<std::vector<catalogue::SchemaObject>> objects = catalogue::SchemaObjects(db, c.name);
+    Result<std::vector<catalogue::SchemaObject>> objects = catalogue::SchemaObjects(db, c.name);
     if (!objects.ok()) return objects.error();
     // The object of the kind created (a view and a trigger may share a name
     // in SQLite's schema); none: IF NOT EXISTS, or a shadow table not made.
@@ -676,7 +676,7 @@ SqlStatus AccessControl::AfterDdl(sqlite3* db, const StatementAuth& auth,
         }
       }
     }
-    if (SqlStatus s = catalogue::PutRelation(db, r); !s.ok()) return s;
+    if (Status s = catalogue::PutRelation(db, r); !s.ok()) return s;
     added[Key(r.name)] = r;
     changed = true;
   }
@@ -700,11 +700,11 @@ SqlStatus AccessControl::AfterDdl(sqlite3* db, const StatementAuth& auth,
     }
   }
   for (const std::string& name : auth.dropped) {
-    SqlResult<std::vector<catalogue::SchemaObject>> objects = catalogue::SchemaObjects(db, name);
+    Result<std::vector<catalogue::SchemaObject>> objects = catalogue::SchemaObjects(db, name);
     if (!objects.ok()) return objects.error();
     if (!objects->empty()) continue;
     if (snapshot_.FindRelation(name) != nullptr) {
-      if (SqlStatus s = catalogue::DeleteRelation(db, name); !s.ok()) return s;
+      if (Status s = catalogue::DeleteRelation(db, name); !s.ok()) return s;
       changed = true;
     }
     temp_.erase(Key(name));
@@ -723,25 +723,25 @@ SqlStatus AccessControl::AfterDdl(sqlite3* db, const StatementAuth& auth,
         temp_[Key(r.name)] = r;
         continue;
       }
-      if (SqlStatus s = catalogue::RenameRelation(db, table, rename->to); !s.ok()) return s;
+      if (Status s = catalogue::RenameRelation(db, table, rename->to); !s.ok()) return s;
       changed = true;
       continue;
     }
     if (rename && Key(rename->table) == Key(table) && !rename->column_from.empty()) {
-      if (SqlStatus s = catalogue::RenameColumn(db, table, rename->column_from, rename->column_to);
+      if (Status s = catalogue::RenameColumn(db, table, rename->column_from, rename->column_to);
           !s.ok()) {
         return s;
       }
       changed = true;
       continue;
     }
-    SqlResult<std::vector<std::string>> columns = catalogue::Columns(db, table);
+    Result<std::vector<std::string>> columns = catalogue::Columns(db, table);
     if (!columns.ok()) return columns.error();
-    if (SqlStatus s = catalogue::PruneColumnAcls(db, table, *columns); !s.ok()) return s;
+    if (Status s = catalogue::PruneColumnAcls(db, table, *columns); !s.ok()) return s;
     changed = true;
   }
   if (changed) CatalogueChanged();
-  return SqlOk();
+  return Status::Ok();
 }
 
 }  // namespace bgw::sql::privileges

@@ -41,7 +41,7 @@
 #include <string_view>
 #include <vector>
 
-#include "common/sql_error.h"
+#include "common/status.h"
 #include "sql/acl.h"
 #include "sql/catalogue.h"
 #include "sql/lexer.h"
@@ -86,7 +86,7 @@ class AccessControl final : public sandbox::Authorizer {
   // At each statement (prepare, execution): re-reads roles and the
   // catalogue if their generations moved, and loads what a check needs.
   // Runs SQL on `db` (inside an InternalScope).
-  SqlStatus Refresh(sqlite3* db);
+  Status Refresh(sqlite3* db);
   // The catalogue was changed by this session (its snapshot is stale now;
   // at commit other sessions are told).
   void CatalogueChanged() {
@@ -95,8 +95,8 @@ class AccessControl final : public sandbox::Authorizer {
   }
   // Loads the catalogue snapshot if it is not current (superusers skip it
   // in Refresh; the privilege statements need it).
-  SqlStatus EnsureSnapshot(sqlite3* db) {
-    return snapshot_valid_ ? SqlStatus(SqlOk()) : LoadSnapshot(db);
+  Status EnsureSnapshot(sqlite3* db) {
+    return snapshot_valid_ ? Status(Status::Ok()) : LoadSnapshot(db);
   }
   // Another session may have created what a statement named: read the
   // catalogue again at the next Refresh.
@@ -129,7 +129,7 @@ class AccessControl final : public sandbox::Authorizer {
   // After a statement that did DDL succeeded: records owners, follows
   // drops and renames, checks REFERENCES of new foreign keys. `tokens` are
   // the statement's significant tokens (ALTER TABLE ... RENAME).
-  SqlStatus AfterDdl(sqlite3* db, const StatementAuth& auth, const std::vector<Token>& tokens);
+  Status AfterDdl(sqlite3* db, const StatementAuth& auth, const std::vector<Token>& tokens);
 
   // ---- identity -------------------------------------------------------
   uint32_t current_role() const { return info_->role_oid; }
@@ -137,8 +137,8 @@ class AccessControl final : public sandbox::Authorizer {
   bool superuser() const { return info_->superuser; }
   const roles::RoleGraph& graph() const { return graph_; }
   // SET ROLE / RESET ROLE / SET SESSION AUTHORIZATION: `role` must exist.
-  SqlStatus SetCurrentRole(uint32_t role);
-  SqlStatus SetSessionRole(uint32_t role);
+  Status SetCurrentRole(uint32_t role);
+  Status SetSessionRole(uint32_t role);
 
   // ---- questions (has_*_privilege, GRANT, ALTER ... OWNER) --------------
   const catalogue::Snapshot& snapshot() const { return snapshot_; }
@@ -161,8 +161,8 @@ class AccessControl final : public sandbox::Authorizer {
   std::string RoleName(uint32_t oid) const { return graph_.NameOf(oid); }
 
  private:
-  SqlStatus LoadGraph();
-  SqlStatus LoadSnapshot(sqlite3* db);
+  Status LoadGraph();
+  Status LoadSnapshot(sqlite3* db);
   int Check(int action, const char* a1, const char* a2, const char* database, const char* inner);
   int CheckRead(const char* table, const char* column, const char* database, const char* inner);
   int RequireTable(uint32_t role, const char* table, const char* database, uint32_t privileges,

@@ -234,7 +234,7 @@ bool RegisterVfs() {
 // ---- engine-wide authorizer rules --------------------------------------------
 
 bool internal_scope = false;
-std::optional<SqlError>* last_denial = nullptr;
+std::optional<ErrorReport>* last_denial = nullptr;
 
 std::string Lower(const char* s) {
   std::string out = s != nullptr ? s : "";
@@ -353,7 +353,7 @@ bool IsReservedName(const char* name) {
   return name != nullptr && sqlite3_strnicmp(name, kPrefix, sizeof kPrefix - 1) == 0;
 }
 
-SqlResult<sqlite3*> Open(const std::string& path) {
+Result<sqlite3*> Open(const std::string& path) {
   if (!RegisterVfs()) return MakeError("58030", "could not set up the SQLite sandbox");
   std::vector<char> full(static_cast<size_t>(real_vfs->mxPathname) + 1);
   if (real_vfs->xFullPathname(real_vfs, path.c_str(), static_cast<int>(full.size()), full.data()) !=
@@ -402,15 +402,15 @@ void SetAuthorizer(sqlite3* db, Authorizer* session) {
   sqlite3_set_authorizer(db, Callback, session);
 }
 
-int Deny(SqlError error) {
-  if (last_denial == nullptr) last_denial = new std::optional<SqlError>();
+int Deny(ErrorReport error) {
+  if (last_denial == nullptr) last_denial = new std::optional<ErrorReport>();
   *last_denial = std::move(error);
   return SQLITE_DENY;
 }
 
-std::optional<SqlError> TakeDenial() {
+std::optional<ErrorReport> TakeDenial() {
   if (last_denial == nullptr) return std::nullopt;
-  std::optional<SqlError> e = std::move(*last_denial);
+  std::optional<ErrorReport> e = std::move(*last_denial);
   last_denial->reset();
   return e;
 }

@@ -36,7 +36,7 @@
 #include <optional>
 #include <string>
 
-#include "common/sql_error.h"
+#include "common/status.h"
 
 struct sqlite3;
 
@@ -54,7 +54,7 @@ class Authorizer {
 
 // Opens (creating if missing) `path` for user SQL with everything above but the
 // authorizer. 58030 when the file cannot be opened.
-SqlResult<sqlite3*> Open(const std::string& path);
+Result<sqlite3*> Open(const std::string& path);
 // Closes what Open returned (zombie until outstanding statements finish).
 void Close(sqlite3* db);
 
@@ -64,9 +64,9 @@ void SetAuthorizer(sqlite3* db, Authorizer* session);
 
 // Records why the current event is refused (42501 with the object's name,
 // usually) and returns SQLITE_DENY; the engine reports it for SQLITE_AUTH.
-int Deny(SqlError error);
+int Deny(ErrorReport error);
 // The refusal behind the last SQLITE_AUTH, once.
-std::optional<SqlError> TakeDenial();
+std::optional<ErrorReport> TakeDenial();
 
 // The server's own statements: prepare and step them inside one.
 class InternalScope {

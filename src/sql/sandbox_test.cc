@@ -21,7 +21,7 @@ class SandboxTest : public ::testing::Test {
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
-    SqlResult<sqlite3*> db = Open((dir_ / "db.sqlite").string());
+    Result<sqlite3*> db = Open((dir_ / "db.sqlite").string());
     ASSERT_TRUE(db.ok()) << db.error().message;
     db_ = *db;
     SetAuthorizer(db_, nullptr);
@@ -44,7 +44,7 @@ class SandboxTest : public ::testing::Test {
 
 TEST_F(SandboxTest, AttachIsRefusedWithTheReason) {
   EXPECT_EQ(Exec("ATTACH '" + (dir_ / "x.db").string() + "' AS x"), SQLITE_AUTH);
-  std::optional<SqlError> why = TakeDenial();
+  std::optional<ErrorReport> why = TakeDenial();
   ASSERT_TRUE(why.has_value());
   EXPECT_EQ(why->sqlstate, "42501");
   EXPECT_FALSE(std::filesystem::exists(dir_ / "x.db"));

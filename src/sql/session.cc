@@ -262,7 +262,7 @@ uint32_t DeclTypeOid(std::string_view decl) {
   return oid::kNumeric;
 }
 
-SqlError TranslateSqliteError(int rc, int extended, const std::string& msg) {
+ErrorReport TranslateSqliteError(int rc, int extended, const std::string& msg) {
   auto after = [&](const char* prefix) -> std::string {
     size_t n = std::strlen(prefix);
     return msg.compare(0, n, prefix) == 0 ? msg.substr(n) : std::string();
@@ -379,12 +379,12 @@ SqlError TranslateSqliteError(int rc, int extended, const std::string& msg) {
   return MakeError("XX000", msg);
 }
 
-SqlError GucError(const Status& status) {
-  log::Message m = log::MessageFromStatus(log::Level::kError, status);
+ErrorReport SettingsError(const Status& status) {
   // The registry names its SQLSTATE at the source (guc.cc); 22023 when it
   // gave none (a value refused for a reason it did not classify).
-  return MakeError(status.sqlstate().empty() ? "22023" : status.sqlstate(), m.text, m.detail,
-                   m.hint);
+  ErrorReport e = status.error();
+  if (e.sqlstate.empty()) e.sqlstate = "22023";
+  return e;
 }
 
 Value ColumnValue(sqlite3_stmt* st, int k) {
@@ -500,7 +500,7 @@ void PortalImpl::TransactionEnded() {
   }
 }
 
-SqlResult<std::vector<Column>> PortalImpl::Describe() {
+Result<std::vector<Column>> PortalImpl::Describe() {
   SessionImpl* s = registry_->session;
   if (s == nullptr) return MakeError("08003", "the session has ended");
   if (columns_) return *columns_;
@@ -519,10 +519,10 @@ SqlResult<std::vector<Column>> PortalImpl::Describe() {
   if (unknown && !done_ && !invalid_) {
     // Learn the value types from the first row; the row is kept for Execute.
     if (!started_) {
-      if (SqlStatus st = Start(s); !st.ok()) return st.error();
+      if (Status st = Start(s); !st.ok()) return st.error();
     }
     s->fctx().deadline_us = deadline_us_;
-    SqlStatus st = Fetch(s);
+    Status st = Fetch(s);
     s->fctx().deadline_us = 0;
     if (!st.ok()) return st.error();
     if (row_ready_) {
@@ -541,8 +541,8 @@ SqlResult<std::vector<Column>> PortalImpl::Describe() {
   return *columns_;
 }
 
-SqlStatus PortalImpl::Start(SessionImpl* s) {
-  if (SqlStatus st = s->Reauthorize(*statement_, &st_, params_); !st.ok()) return st;
+Status PortalImpl::Start(SessionImpl* s) {
+  if (Status st = s->Reauthorize(*statement_, &st_, params_); !st.ok()) return st;
   const int64_t now = functions::NowMicros();
   deadline_us_ = guc::statement_timeout > 0 ? now + int64_t{guc::statement_timeout} * 1000 : 0;
   s->fctx().statement_start_us = now;
@@ -551,32 +551,32 @@ SqlStatus PortalImpl::Start(SessionImpl* s) {
   // A statement that writes may change the schema (DDL, a C function's
   // row): this session's cached statements are then prepared afresh.
   if (write) s->InvalidateStatementCache();
-  SqlStatus st = s->EnsureTransaction(true, write);
+  Status st = s->EnsureTransaction(true, write);
   s->fctx().deadline_us = 0;
   if (!st.ok()) return st;
   started_ = true;
-  return SqlOk();
+  return Status::Ok();
 }
 
 sqlite3_stmt* PortalImpl::Stmt(SessionImpl*) { return st_; }
 
-SqlStatus PortalImpl::Fetch(SessionImpl* s) {
+Status PortalImpl::Fetch(SessionImpl* s) {
   int rc = s->StepUser(*statement_, st_);
   if (rc == SQLITE_ROW) {
     row_ready_ = true;
-    return SqlOk();
+    return Status::Ok();
   }
   if (rc == SQLITE_DONE) {
     done_ = true;
     tag_ = CompletionTag(s);
     sqlite3_reset(st_);
-    if (SqlStatus after = s->AfterUserStatement(*statement_); !after.ok()) {
+    if (Status after = s->AfterUserStatement(*statement_); !after.ok()) {
       failed_ = true;
       return after;
     }
-    return SqlOk();
+    return Status::Ok();
   }
-  SqlError e = s->MapSqliteError(rc);
+  ErrorReport e = s->MapSqliteError(rc);
   sqlite3_reset(st_);
   done_ = true;
   failed_ = true;
@@ -602,7 +602,7 @@ std::string PortalImpl::CompletionTag(SessionImpl* s) const {
   return tag.base;
 }
 
-SqlResult<ExecuteResult> PortalImpl::Execute(int64_t max_rows, RowSink& sink) {
+Result<ExecuteResult> PortalImpl::Execute(int64_t max_rows, RowSink& sink) {
   SessionImpl* s = registry_->session;
   if (s == nullptr) return MakeError("08003", "the session has ended");
   if (statement_->kind != Kind::kSqlite) return ExecuteUtility(s, max_rows, sink);
@@ -611,12 +611,12 @@ SqlResult<ExecuteResult> PortalImpl::Execute(int64_t max_rows, RowSink& sink) {
   if (invalid_) return MakeError("34000", "portal does not exist after its transaction ended");
   if (s->failed()) return s->AbortedError();
   if (!started_) {
-    if (SqlStatus st = Start(s); !st.ok()) return st.error();
+    if (Status st = Start(s); !st.ok()) return st.error();
   }
   if (!columns_) {
     // Execute without Describe (e.g. a client that reuses a described
     // statement): the types are still needed to present values.
-    SqlResult<std::vector<Column>> cols = Describe();
+    Result<std::vector<Column>> cols = Describe();
     if (!cols.ok()) return cols.error();
   }
   const int ncols = static_cast<int>(columns_->size());
@@ -625,7 +625,7 @@ SqlResult<ExecuteResult> PortalImpl::Execute(int64_t max_rows, RowSink& sink) {
   std::vector<Value> row;
   while (max_rows <= 0 || sent < max_rows) {
     if (!row_ready_) {
-      SqlStatus st = Fetch(s);
+      Status st = Fetch(s);
       if (!st.ok()) {
         s->fctx().deadline_us = 0;
         return st.error();
@@ -646,7 +646,7 @@ SqlResult<ExecuteResult> PortalImpl::Execute(int64_t max_rows, RowSink& sink) {
     row_ready_ = false;
     ++rows_;
     ++sent;
-    SqlStatus st = sink.Row(row);
+    Status st = sink.Row(row);
     if (!st.ok()) {
       s->fctx().deadline_us = 0;
       sqlite3_reset(st_);
@@ -657,7 +657,7 @@ SqlResult<ExecuteResult> PortalImpl::Execute(int64_t max_rows, RowSink& sink) {
   }
   if (!done_ && !row_ready_) {
     // max_rows reached: look one row ahead so "suspended" means more rows.
-    SqlStatus st = Fetch(s);
+    Status st = Fetch(s);
     if (!st.ok()) {
       s->fctx().deadline_us = 0;
       return st.error();
@@ -671,10 +671,9 @@ SqlResult<ExecuteResult> PortalImpl::Execute(int64_t max_rows, RowSink& sink) {
   return ExecuteResult{"", true};
 }
 
-SqlResult<ExecuteResult> PortalImpl::ExecuteUtility(SessionImpl* s, int64_t max_rows,
-                                                    RowSink& sink) {
+Result<ExecuteResult> PortalImpl::ExecuteUtility(SessionImpl* s, int64_t max_rows, RowSink& sink) {
   if (!utility_ran_) {
-    SqlResult<UtilityResult> r = s->RunUtility(*statement_);
+    Result<UtilityResult> r = s->RunUtility(*statement_);
     if (!r.ok()) return r.error();
     utility_ran_ = true;
     tag_ = r->tag;
@@ -682,7 +681,7 @@ SqlResult<ExecuteResult> PortalImpl::ExecuteUtility(SessionImpl* s, int64_t max_
   }
   int64_t sent = 0;
   while (util_pos_ < util_rows_.size() && (max_rows <= 0 || sent < max_rows)) {
-    SqlStatus st = sink.Row(util_rows_[util_pos_]);
+    Status st = sink.Row(util_rows_[util_pos_]);
     ++util_pos_;
     ++sent;
     if (!st.ok()) return st.error();
@@ -740,7 +739,7 @@ SessionImpl* notice_session = nullptr;
 // EXECUTE on a C function, as the current role at the time of the call,
 // against the ACL the catalogue holds now (not the one the function was
 // bound with at session start).
-std::optional<SqlError> CheckExecute(const fmgr::CFunction& f, void* arg) {
+std::optional<ErrorReport> CheckExecute(const fmgr::CFunction& f, void* arg) {
   privileges::AccessControl& ac = static_cast<SessionImpl*>(arg)->access();
   if (ac.superuser()) return std::nullopt;
   const catalogue::Function* now = ac.snapshot().FindFunction(f.name, f.arg_types.size());
@@ -782,7 +781,7 @@ SessionImpl::~SessionImpl() {
   }
 }
 
-SqlStatus SessionImpl::Initialize() {
+Status SessionImpl::Initialize() {
   guc::DefineBuiltinSettings();
   guc::DefineSessionSettings();
   if (info_.session_role_oid == 0) {
@@ -792,7 +791,7 @@ SqlStatus SessionImpl::Initialize() {
   }
   authenticated_superuser_ = info_.session_superuser;
   authenticated_role_ = info_.session_role_oid;
-  SqlResult<sqlite3*> opened = sandbox::Open(info_.database_path);
+  Result<sqlite3*> opened = sandbox::Open(info_.database_path);
   if (!opened.ok()) return opened.error();
   db_ = *opened;
   storage::ConfigureConnection(db_);
@@ -811,14 +810,14 @@ SqlStatus SessionImpl::Initialize() {
                                              info_.database_path.c_str(), msg.c_str()));
     }
   }
-  if (SqlStatus s = catalogue::Ensure(db_, info_.database_owner); !s.ok()) return s;
+  if (Status s = catalogue::Ensure(db_, info_.database_owner); !s.ok()) return s;
   functions::Register(db_, &fctx_);
-  if (SqlStatus st = system::Register(db_, info_); !st.ok()) return st;
-  if (SqlStatus st = catalog_views::Register(db_, &info_, &access_); !st.ok()) return st;
+  if (Status st = system::Register(db_, info_); !st.ok()) return st;
+  if (Status st = catalog_views::Register(db_, &info_, &access_); !st.ok()) return st;
   sandbox::SetAuthorizer(db_, &access_);
   ApplyResourceLimits();
   // InitPostgres's CONNECT check, for client backends and workers alike.
-  if (SqlStatus st = access_.Refresh(db_); !st.ok()) return st;
+  if (Status st = access_.Refresh(db_); !st.ok()) return st;
   if (!info_.superuser && (access_.DatabasePrivileges(info_.role_oid) & acl::kConnect) == 0) {
     return MakeError(
         "42501", StringPrintf("permission denied for database \"%s\"", info_.database_name.c_str()),
@@ -839,14 +838,14 @@ SqlStatus SessionImpl::Initialize() {
     if (Status s = guc::SetOption("application_name", info_.application_name, backend_ctx,
                                   guc::Source::kClient);
         !s.ok()) {
-      SqlError e = GucError(s);
+      ErrorReport e = SettingsError(s);
       e.severity = "FATAL";
       return e;
     }
   }
   for (const auto& [name, value] : info_.startup_settings) {
     if (Status s = guc::SetOption(name, value, backend_ctx, guc::Source::kClient); !s.ok()) {
-      SqlError e = GucError(s);
+      ErrorReport e = SettingsError(s);
       e.severity = "FATAL";
       return e;
     }
@@ -854,29 +853,29 @@ SqlStatus SessionImpl::Initialize() {
   for (const char* name : kReportedSettings) reported_[name] = guc::ShowValue(name);
   if (guc::application_name != nullptr)
     backend_status::ReportApplicationName(guc::application_name);
-  return SqlOk();
+  return Status::Ok();
 }
 
-SqlError SessionImpl::AbortedError() const {
+ErrorReport SessionImpl::AbortedError() const {
   return MakeError("25P02",
                    "current transaction is aborted, commands ignored until end of transaction "
                    "block");
 }
 
-SqlError SessionImpl::MapSqliteError(int rc) {
+ErrorReport SessionImpl::MapSqliteError(int rc) {
   if (fctx_.error) {
-    SqlError e = *fctx_.error;
+    ErrorReport e = *fctx_.error;
     fctx_.error.reset();
     fctx_.interrupt = functions::Interrupt::kNone;
     return e;
   }
   if (fctx_.interrupt != functions::Interrupt::kNone) {
-    SqlError e = functions::InterruptError(fctx_.interrupt);
+    ErrorReport e = functions::InterruptError(fctx_.interrupt);
     fctx_.interrupt = functions::Interrupt::kNone;
     return e;
   }
   // A refusal of the sandbox or of the privilege checks (42501).
-  std::optional<SqlError> denial = sandbox::TakeDenial();
+  std::optional<ErrorReport> denial = sandbox::TakeDenial();
   // SQLite reports a refused function as SQLITE_ERROR "not authorized to
   // use function", everything else as SQLITE_AUTH.
   if ((rc & 0xFF) == SQLITE_AUTH ||
@@ -891,12 +890,12 @@ SqlError SessionImpl::MapSqliteError(int rc) {
   // A system or C function's PostgreSQL error (system.h), when it is the
   // failure at hand; taken either way so a stale one never resurfaces.
   const std::string message = sqlite3_errmsg(db_);
-  std::optional<SqlError> function_error = system::TakeFunctionError();
+  std::optional<ErrorReport> function_error = system::TakeFunctionError();
   if (function_error && function_error->message == message) return *function_error;
   return TranslateSqliteError(rc, sqlite3_extended_errcode(db_), message);
 }
 
-SqlStatus SessionImpl::RunControl(Control which) {
+Status SessionImpl::RunControl(Control which) {
   static const char* const kText[] = {"BEGIN", "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"};
   sandbox::InternalScope internal;
   sqlite3_stmt*& stmt = control_[static_cast<int>(which)];
@@ -906,7 +905,7 @@ SqlStatus SessionImpl::RunControl(Control which) {
     if (rc != SQLITE_OK) return MapSqliteError(rc);
   }
   int rc = sqlite3_step(stmt);
-  SqlStatus result = SqlOk();
+  Status result = Status::Ok();
   if (rc != SQLITE_DONE && rc != SQLITE_ROW) result = MapSqliteError(rc);
   sqlite3_reset(stmt);
   return result;
@@ -963,7 +962,7 @@ bool IsReplace(const std::vector<Token>& t) {
 
 }  // namespace
 
-SqlStatus SessionImpl::BindValues(sqlite3_stmt* stmt, const std::vector<Value>& values) {
+Status SessionImpl::BindValues(sqlite3_stmt* stmt, const std::vector<Value>& values) {
   const int bindable = sqlite3_bind_parameter_count(stmt);
   for (size_t i = 0; i < values.size() && static_cast<int>(i) < bindable; ++i) {
     const Value& v = values[i];
@@ -988,11 +987,11 @@ SqlStatus SessionImpl::BindValues(sqlite3_stmt* stmt, const std::vector<Value>& 
     }
     if (rc != SQLITE_OK && rc != SQLITE_RANGE) return MapSqliteError(rc);
   }
-  return SqlOk();
+  return Status::Ok();
 }
 
-SqlResult<sqlite3_stmt*> SessionImpl::PrepareUser(StatementImpl& st) {
-  if (SqlStatus s = access_.Refresh(db_); !s.ok()) return s.error();
+Result<sqlite3_stmt*> SessionImpl::PrepareUser(StatementImpl& st) {
+  if (Status s = access_.Refresh(db_); !s.ok()) return s.error();
   bool reloaded = false;
   // At most: one reload for an object the snapshot did not know yet, one
   // preparation without flattening.
@@ -1016,7 +1015,7 @@ SqlResult<sqlite3_stmt*> SessionImpl::PrepareUser(StatementImpl& st) {
       // Created by another session since our snapshot: look again.
       (void)sandbox::TakeDenial();
       access_.CatalogueStale();
-      if (SqlStatus s = access_.Refresh(db_); !s.ok()) return s.error();
+      if (Status s = access_.Refresh(db_); !s.ok()) return s.error();
       reloaded = true;
       continue;
     }
@@ -1038,24 +1037,24 @@ SqlResult<sqlite3_stmt*> SessionImpl::PrepareUser(StatementImpl& st) {
   return MakeError("42501", "permission denied");
 }
 
-SqlStatus SessionImpl::Reauthorize(StatementImpl& st, sqlite3_stmt** stmt,
-                                   const std::vector<Value>& params) {
-  if (SqlStatus s = access_.Refresh(db_); !s.ok()) return s;
-  if (st.auth_epoch == access_.epoch() || *stmt == nullptr) return SqlOk();
+Status SessionImpl::Reauthorize(StatementImpl& st, sqlite3_stmt** stmt,
+                                const std::vector<Value>& params) {
+  if (Status s = access_.Refresh(db_); !s.ok()) return s;
+  if (st.auth_epoch == access_.epoch() || *stmt == nullptr) return Status::Ok();
   const int columns = sqlite3_column_count(*stmt);
-  SqlResult<sqlite3_stmt*> fresh = PrepareUser(st);
+  Result<sqlite3_stmt*> fresh = PrepareUser(st);
   if (!fresh.ok()) return fresh.error();
   if (sqlite3_column_count(*fresh) != columns) {
     sqlite3_finalize(*fresh);
     return MakeError("0A000", "cached plan must not change result type");
   }
-  if (SqlStatus s = BindValues(*fresh, params); !s.ok()) {
+  if (Status s = BindValues(*fresh, params); !s.ok()) {
     sqlite3_finalize(*fresh);
     return s;
   }
   sqlite3_finalize(*stmt);
   *stmt = *fresh;
-  return SqlOk();
+  return Status::Ok();
 }
 
 int SessionImpl::StepUser(StatementImpl& st, sqlite3_stmt* stmt) {
@@ -1064,26 +1063,26 @@ int SessionImpl::StepUser(StatementImpl& st, sqlite3_stmt* stmt) {
   return sqlite3_step(stmt);
 }
 
-SqlStatus SessionImpl::AfterUserStatement(StatementImpl& st) {
+Status SessionImpl::AfterUserStatement(StatementImpl& st) {
   for (const std::string& w : st.auth.warnings) Notice("WARNING", "42501", w);
-  if (!st.auth.ddl) return SqlOk();
+  if (!st.auth.ddl) return Status::Ok();
   InvalidateStatementCache();
   return access_.AfterDdl(db_, st.auth, st.tokens);
 }
 
-SqlStatus SessionImpl::ExecUser(const std::string& sql, const std::vector<Token>& tokens,
-                                bool truncate) {
+Status SessionImpl::ExecUser(const std::string& sql, const std::vector<Token>& tokens,
+                             bool truncate) {
   StatementImpl st;
   st.tokens = tokens;
   st.rewritten.sql = sql;
   st.truncate = truncate;
-  SqlResult<sqlite3_stmt*> prepared = PrepareUser(st);
+  Result<sqlite3_stmt*> prepared = PrepareUser(st);
   if (!prepared.ok()) return prepared.error();
   sqlite3_stmt* stmt = *prepared;
   int rc = StepUser(st, stmt);
   while (rc == SQLITE_ROW) rc = StepUser(st, stmt);
   if (rc != SQLITE_DONE) {
-    SqlError e = MapSqliteError(rc);
+    ErrorReport e = MapSqliteError(rc);
     sqlite3_finalize(stmt);
     return e;
   }
@@ -1109,11 +1108,11 @@ void SessionImpl::ApplyRoles(uint32_t session, uint32_t current) {
   CollectReports();
 }
 
-SqlStatus SessionImpl::Exec(const char* sql) {
+Status SessionImpl::Exec(const char* sql) {
   sandbox::InternalScope internal;
   int rc = sqlite3_exec(db_, sql, nullptr, nullptr, nullptr);
   if (rc != SQLITE_OK) return MapSqliteError(rc);
-  return SqlOk();
+  return Status::Ok();
 }
 
 void SessionImpl::StartTransactionClock() {
@@ -1124,29 +1123,29 @@ void SessionImpl::StartTransactionClock() {
   backend_status::ReportTransactionStart(now);
 }
 
-SqlStatus SessionImpl::EnsureTransaction(bool need_sqlite, bool write) {
+Status SessionImpl::EnsureTransaction(bool need_sqlite, bool write) {
   if (state_ == TxState::kIdle) {
     state_ = TxState::kImplicit;
     StartTransactionClock();
   }
   if (need_sqlite && !sqlite_open_) {
-    if (SqlStatus st = RunControl(write ? Control::kBeginImmediate : Control::kBegin); !st.ok()) {
+    if (Status st = RunControl(write ? Control::kBeginImmediate : Control::kBegin); !st.ok()) {
       return st;
     }
     sqlite_open_ = true;
   }
-  return SqlOk();
+  return Status::Ok();
 }
 
-SqlStatus SessionImpl::EndTransaction(bool commit) {
-  SqlStatus result = SqlOk();
+Status SessionImpl::EndTransaction(bool commit) {
+  Status result = Status::Ok();
   for (PortalImpl* p : registry_->live) p->TransactionEnded();
   if (sqlite_open_) {
     if (sqlite3_get_autocommit(db_) != 0) {
       // SQLite already rolled the transaction back (e.g. after an I/O error).
       commit = false;
     } else if (commit) {
-      SqlStatus st = RunControl(Control::kCommit);
+      Status st = RunControl(Control::kCommit);
       if (!st.ok()) {
         result = st;
         commit = false;
@@ -1158,7 +1157,7 @@ SqlStatus SessionImpl::EndTransaction(bool commit) {
     sqlite_open_ = false;
   }
   if (commit) {
-    if (SqlStatus st = notify::AtCommit(); !st.ok()) result = st;
+    if (Status st = notify::AtCommit(); !st.ok()) result = st;
   } else {
     notify::AtAbort();
     // A rolled-back CREATE or ALTER leaves statements prepared against a
@@ -1297,8 +1296,8 @@ void SessionImpl::RememberStatement(const std::shared_ptr<StatementImpl>& st,
   statement_cache_[st->sql_] = CacheEntry{std::vector<uint32_t>(types.begin(), types.end()), st};
 }
 
-SqlResult<std::shared_ptr<Statement>> SessionImpl::Prepare(std::string_view sql,
-                                                           std::span<const uint32_t> types) {
+Result<std::shared_ptr<Statement>> SessionImpl::Prepare(std::string_view sql,
+                                                        std::span<const uint32_t> types) {
   // Only SQLite statements are cached, so a hit needs no classification;
   // in a failed block they are refused below, so look only outside one.
   if (state_ != TxState::kFailed) {
@@ -1334,7 +1333,7 @@ SqlResult<std::shared_ptr<Statement>> SessionImpl::Prepare(std::string_view sql,
   if (c.kind == Kind::kSqlite) {
     st->rewritten = RewriteForSqlite(st->sql_);
     if (!st->rewritten.error.empty()) return MakeError("42601", st->rewritten.error);
-    SqlResult<sqlite3_stmt*> prepared = PrepareUser(*st);
+    Result<sqlite3_stmt*> prepared = PrepareUser(*st);
     if (!prepared.ok()) return prepared.error();
     sqlite3_stmt* stmt = *prepared;
     if (stmt == nullptr) {
@@ -1379,8 +1378,8 @@ SqlResult<std::shared_ptr<Statement>> SessionImpl::Prepare(std::string_view sql,
   return std::shared_ptr<Statement>(st);
 }
 
-SqlResult<std::unique_ptr<Portal>> SessionImpl::Bind(std::shared_ptr<Statement> statement,
-                                                     std::vector<Value> values) {
+Result<std::unique_ptr<Portal>> SessionImpl::Bind(std::shared_ptr<Statement> statement,
+                                                  std::vector<Value> values) {
   auto st = std::static_pointer_cast<StatementImpl>(statement);
   if (values.size() != st->params.size()) {
     return MakeError("08P01",
@@ -1399,12 +1398,12 @@ SqlResult<std::unique_ptr<Portal>> SessionImpl::Bind(std::shared_ptr<Statement> 
     if (stmt != nullptr) {
       st->cached = nullptr;
     } else {
-      SqlResult<sqlite3_stmt*> prepared = PrepareUser(*st);
+      Result<sqlite3_stmt*> prepared = PrepareUser(*st);
       if (!prepared.ok()) return prepared.error();
       stmt = *prepared;
     }
     portal->SetStmt(stmt);
-    if (SqlStatus bound = BindValues(stmt, values); !bound.ok()) return bound.error();
+    if (Status bound = BindValues(stmt, values); !bound.ok()) return bound.error();
     // Kept: a re-preparation before execution binds them again.
     portal->SetParams(std::move(values));
   } else {
@@ -1425,9 +1424,9 @@ void SessionImpl::AfterError() {
   }
 }
 
-SqlStatus SessionImpl::Sync() {
+Status SessionImpl::Sync() {
   if (state_ == TxState::kImplicit) return EndTransaction(true);
-  return SqlOk();
+  return Status::Ok();
 }
 
 char SessionImpl::TransactionStatus() const {
@@ -1455,8 +1454,8 @@ std::vector<std::pair<std::string, std::string>> SessionImpl::InitialReportedSet
 
 std::vector<Notification> SessionImpl::TakeNotifications() { return notify::Take(); }
 
-std::vector<SqlError> SessionImpl::TakeNotices() {
-  std::vector<SqlError> out;
+std::vector<ErrorReport> SessionImpl::TakeNotices() {
+  std::vector<ErrorReport> out;
   out.swap(notices_);
   return out;
 }
@@ -1478,17 +1477,17 @@ void SessionImpl::ReportIdle() {
 }
 
 void SessionImpl::Notice(std::string severity, std::string sqlstate, std::string message) {
-  SqlError e = MakeError(std::move(sqlstate), std::move(message));
+  ErrorReport e = MakeError(std::move(sqlstate), std::move(message));
   e.severity = std::move(severity);
   notices_.push_back(std::move(e));
 }
 
 }  // namespace internal
 
-SqlResult<std::unique_ptr<Session>> Session::Open(const SessionInfo& info) {
+Result<std::unique_ptr<Session>> Session::Open(const SessionInfo& info) {
   auto s = std::make_unique<internal::SessionImpl>(info);
-  if (SqlStatus st = s->Initialize(); !st.ok()) {
-    SqlError e = st.error();
+  if (Status st = s->Initialize(); !st.ok()) {
+    ErrorReport e = st.error();
     e.severity = "FATAL";
     return e;
   }

@@ -44,7 +44,7 @@
 #include <utility>
 #include <vector>
 
-#include "common/sql_error.h"
+#include "common/status.h"
 #include "ipc/notify.h"
 #include "sql/value.h"
 
@@ -90,7 +90,7 @@ class RowSink {
  public:
   virtual ~RowSink() = default;
   // Returning an error stops execution; the error is the statement's.
-  virtual SqlStatus Row(std::span<const Value> values) = 0;
+  virtual Status Row(std::span<const Value> values) = 0;
 };
 
 struct ExecuteResult {
@@ -121,10 +121,10 @@ class Portal {
   virtual ~Portal() = default;
   // The result columns; empty = no rows (NoData). May run the statement to
   // its first row to learn value types; that row is then not lost.
-  virtual SqlResult<std::vector<Column>> Describe() = 0;
+  virtual Result<std::vector<Column>> Describe() = 0;
   // Runs until completion or until max_rows rows were sent (max_rows <= 0 =
   // all). After completion, further calls return the same tag with no rows.
-  virtual SqlResult<ExecuteResult> Execute(int64_t max_rows, RowSink& sink) = 0;
+  virtual Result<ExecuteResult> Execute(int64_t max_rows, RowSink& sink) = 0;
 };
 
 // A notification to deliver to the client (NotificationResponse): the
@@ -135,7 +135,7 @@ class Session {
  public:
   // Opens the database (WAL mode, busy timeout), registers the functions and
   // views, applies info.startup_settings. Errors are FATAL for the caller.
-  static SqlResult<std::unique_ptr<Session>> Open(const SessionInfo& info);
+  static Result<std::unique_ptr<Session>> Open(const SessionInfo& info);
   virtual ~Session() = default;
 
   // Splits a simple-query string into statements at top-level semicolons
@@ -146,19 +146,19 @@ class Session {
 
   // Parse. `param_types` may be shorter than the number of parameters used
   // or contain 0 (= infer). Errors: 42601 syntax, 42P01 undefined table, ...
-  virtual SqlResult<std::shared_ptr<Statement>> Prepare(std::string_view sql,
-                                                        std::span<const uint32_t> param_types) = 0;
+  virtual Result<std::shared_ptr<Statement>> Prepare(std::string_view sql,
+                                                     std::span<const uint32_t> param_types) = 0;
   // Bind. values.size() must equal the statement's parameter count (08P01
   // otherwise, with PostgreSQL's message).
-  virtual SqlResult<std::unique_ptr<Portal>> Bind(std::shared_ptr<Statement> statement,
-                                                  std::vector<Value> values) = 0;
+  virtual Result<std::unique_ptr<Portal>> Bind(std::shared_ptr<Statement> statement,
+                                               std::vector<Value> values) = 0;
 
   // After any failed message (Parse/Bind/Describe/Execute): rolls back an
   // implicit transaction, or marks an explicit block failed.
   virtual void AfterError() = 0;
   // At Sync and at the end of a simple query: commits an implicit
   // transaction (a failing commit is returned as the error to report).
-  virtual SqlStatus Sync() = 0;
+  virtual Status Sync() = 0;
   // 'I' idle, 'T' in a transaction block, 'E' in a failed block.
   virtual char TransactionStatus() const = 0;
 
@@ -180,7 +180,7 @@ class Session {
   // (e.g. WARNING "there is no transaction in progress" for a COMMIT outside
   // a block), oldest first, as NoticeResponse fields: severity is "WARNING"
   // or "NOTICE". Additive: callers that never ask lose nothing else.
-  virtual std::vector<SqlError> TakeNotices() { return {}; }
+  virtual std::vector<ErrorReport> TakeNotices() { return {}; }
 
   // What pg_stat_activity shows for this session is updated by the engine;
   // the caller only says when a query starts and the session goes idle.

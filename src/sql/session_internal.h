@@ -78,9 +78,9 @@ SqliteTag TagFor(const std::vector<Token>& significant);
 // A declared column type (sqlite3_column_decltype) as a type OID.
 uint32_t DeclTypeOid(std::string_view decl);
 // SQLite's error (primary/extended code and message) as PostgreSQL's.
-SqlError TranslateSqliteError(int rc, int extended, const std::string& message);
+ErrorReport TranslateSqliteError(int rc, int extended, const std::string& message);
 // A guc registry failure as PostgreSQL's error.
-SqlError GucError(const Status& status);
+ErrorReport SettingsError(const Status& status);
 std::string LowerWord(const Token& t);
 
 class SessionImpl;
@@ -136,8 +136,8 @@ class PortalImpl final : public Portal {
   PortalImpl(std::shared_ptr<Registry> registry, std::shared_ptr<StatementImpl> stmt,
              std::vector<Value> params);
   ~PortalImpl() override;
-  SqlResult<std::vector<Column>> Describe() override;
-  SqlResult<ExecuteResult> Execute(int64_t max_rows, RowSink& sink) override;
+  Result<std::vector<Column>> Describe() override;
+  Result<ExecuteResult> Execute(int64_t max_rows, RowSink& sink) override;
 
   void SetStmt(sqlite3_stmt* st) { st_ = st; }
   void SetParams(std::vector<Value> params) { params_ = std::move(params); }
@@ -145,12 +145,12 @@ class PortalImpl final : public Portal {
   void TransactionEnded();
 
  private:
-  SqlStatus Start(SessionImpl* s);
-  SqlStatus Fetch(SessionImpl* s);  // one step: row_ready_ or done_
+  Status Start(SessionImpl* s);
+  Status Fetch(SessionImpl* s);  // one step: row_ready_ or done_
   sqlite3_stmt* Stmt(SessionImpl* s);
   std::string CompletionTag(SessionImpl* s) const;
   void ReleaseStatement();
-  SqlResult<ExecuteResult> ExecuteUtility(SessionImpl* s, int64_t max_rows, RowSink& sink);
+  Result<ExecuteResult> ExecuteUtility(SessionImpl* s, int64_t max_rows, RowSink& sink);
 
   std::shared_ptr<Registry> registry_;
   std::shared_ptr<StatementImpl> statement_;
@@ -176,19 +176,19 @@ class SessionImpl final : public Session {
  public:
   explicit SessionImpl(const SessionInfo& info);
   ~SessionImpl() override;
-  SqlStatus Initialize();
+  Status Initialize();
 
-  SqlResult<std::shared_ptr<Statement>> Prepare(std::string_view sql,
-                                                std::span<const uint32_t> param_types) override;
-  SqlResult<std::unique_ptr<Portal>> Bind(std::shared_ptr<Statement> statement,
-                                          std::vector<Value> values) override;
+  Result<std::shared_ptr<Statement>> Prepare(std::string_view sql,
+                                             std::span<const uint32_t> param_types) override;
+  Result<std::unique_ptr<Portal>> Bind(std::shared_ptr<Statement> statement,
+                                       std::vector<Value> values) override;
   void AfterError() override;
-  SqlStatus Sync() override;
+  Status Sync() override;
   char TransactionStatus() const override;
   std::vector<std::pair<std::string, std::string>> TakeReportedSettings() override;
   std::vector<std::pair<std::string, std::string>> InitialReportedSettings() const override;
   std::vector<Notification> TakeNotifications() override;
-  std::vector<SqlError> TakeNotices() override;
+  std::vector<ErrorReport> TakeNotices() override;
   void ReportQueryStart(std::string_view query_text) override;
   void ReportIdle() override;
   const SessionInfo& info() const override { return info_; }
@@ -197,32 +197,32 @@ class SessionImpl final : public Session {
   sqlite3* db() const { return db_; }
   functions::FunctionContext& fctx() { return fctx_; }
   bool failed() const { return state_ == TxState::kFailed; }
-  SqlError AbortedError() const;
-  SqlError MapSqliteError(int rc);
+  ErrorReport AbortedError() const;
+  ErrorReport MapSqliteError(int rc);
   // The server's own statement (savepoints): not checked.
-  SqlStatus Exec(const char* sql);
+  Status Exec(const char* sql);
   // A user statement the engine composed (TRUNCATE's DELETE, DROP of a
   // list): authorized as the current role, DDL recorded.
-  SqlStatus ExecUser(const std::string& sql, const std::vector<Token>& tokens, bool truncate);
+  Status ExecUser(const std::string& sql, const std::vector<Token>& tokens, bool truncate);
   // Prepares st.rewritten.sql as the current role (sandbox.h, privileges.h).
-  SqlResult<sqlite3_stmt*> PrepareUser(StatementImpl& st);
+  Result<sqlite3_stmt*> PrepareUser(StatementImpl& st);
   // Before running a statement: prepares *stmt again if privileges changed
   // since it was authorized.
-  SqlStatus Reauthorize(StatementImpl& st, sqlite3_stmt** stmt, const std::vector<Value>& params);
-  SqlStatus BindValues(sqlite3_stmt* stmt, const std::vector<Value>& values);
+  Status Reauthorize(StatementImpl& st, sqlite3_stmt** stmt, const std::vector<Value>& params);
+  Status BindValues(sqlite3_stmt* stmt, const std::vector<Value>& values);
   // sqlite3_step of a user statement (SQLite may re-prepare it meanwhile).
   int StepUser(StatementImpl& st, sqlite3_stmt* stmt);
   // After a user statement completed: records what its DDL created.
-  SqlStatus AfterUserStatement(StatementImpl& st);
+  Status AfterUserStatement(StatementImpl& st);
   privileges::AccessControl& access() { return access_; }
   // session_memory_limit and temp_file_limit, as set now.
   void ApplyResourceLimits();
   // Makes `session` the session user and `current` the current role, and
   // tells the settings that show them.
   void ApplyRoles(uint32_t session, uint32_t current);
-  SqlStatus EnsureTransaction(bool need_sqlite, bool write);
-  SqlStatus EndTransaction(bool commit);
-  SqlResult<UtilityResult> RunUtility(const StatementImpl& st);
+  Status EnsureTransaction(bool need_sqlite, bool write);
+  Status EndTransaction(bool commit);
+  Result<UtilityResult> RunUtility(const StatementImpl& st);
   void PrepareShow(StatementImpl* st) const;
   // Fills unknown column types of a parameterless read-only statement by
   // running it to its first row.
@@ -241,7 +241,7 @@ class SessionImpl final : public Session {
   // BEGIN, BEGIN IMMEDIATE, COMMIT, ROLLBACK: run at every implicit
   // transaction, so prepared once instead of parsed each time.
   enum class Control { kBegin, kBeginImmediate, kCommit, kRollback, kCount };
-  SqlStatus RunControl(Control which);
+  Status RunControl(Control which);
   // The statement cache (see Prepare): a free cached statement for `sql`
   // and `types`, or null.
   std::shared_ptr<StatementImpl> CachedStatement(std::string_view sql,
@@ -251,38 +251,38 @@ class SessionImpl final : public Session {
   void StartTransactionClock();
   void CollectReports();
   guc::Context SetContext() const;
-  SqlResult<storage::Catalog*> Catalog();
+  Result<storage::Catalog*> Catalog();
 
   // utility.cc
-  SqlResult<UtilityResult> RunTransactionControl(const StatementImpl& st);
-  SqlResult<UtilityResult> RunSet(const StatementImpl& st);
-  SqlResult<UtilityResult> RunShow(const StatementImpl& st);
-  SqlResult<UtilityResult> RunReset(const StatementImpl& st);
-  SqlResult<UtilityResult> RunDatabase(const StatementImpl& st);
-  SqlResult<UtilityResult> RunRole(const StatementImpl& st);
-  SqlResult<UtilityResult> RunNotify(const StatementImpl& st);
-  SqlResult<UtilityResult> RunTruncate(const StatementImpl& st);
-  SqlResult<UtilityResult> RunDropObjects(const StatementImpl& st);
+  Result<UtilityResult> RunTransactionControl(const StatementImpl& st);
+  Result<UtilityResult> RunSet(const StatementImpl& st);
+  Result<UtilityResult> RunShow(const StatementImpl& st);
+  Result<UtilityResult> RunReset(const StatementImpl& st);
+  Result<UtilityResult> RunDatabase(const StatementImpl& st);
+  Result<UtilityResult> RunRole(const StatementImpl& st);
+  Result<UtilityResult> RunNotify(const StatementImpl& st);
+  Result<UtilityResult> RunTruncate(const StatementImpl& st);
+  Result<UtilityResult> RunDropObjects(const StatementImpl& st);
   // acl_commands.cc
-  SqlResult<UtilityResult> RunGrant(const StatementImpl& st);
-  SqlResult<UtilityResult> RunAlterOwner(const StatementImpl& st);
-  SqlResult<UtilityResult> RunOwned(const StatementImpl& st);
-  SqlResult<UtilityResult> RunSetRole(const StatementImpl& st, bool local, bool session);
+  Result<UtilityResult> RunGrant(const StatementImpl& st);
+  Result<UtilityResult> RunAlterOwner(const StatementImpl& st);
+  Result<UtilityResult> RunOwned(const StatementImpl& st);
+  Result<UtilityResult> RunSetRole(const StatementImpl& st, bool local, bool session);
   // catalog_commands.cc
-  SqlStatus RequireRoleAdmin(const storage::RoleInfo& target, const char* verb);
+  Status RequireRoleAdmin(const storage::RoleInfo& target, const char* verb);
   // A role attribute (CREATEDB, CREATEROLE) of the current role.
   bool HasAttribute(bool storage::RoleInfo::*attribute) const;
   // A role named in a statement (PUBLIC = 0 only where allowed;
   // CURRENT_USER, CURRENT_ROLE, SESSION_USER); 42704 when unknown.
-  SqlResult<uint32_t> RoleOid(const std::string& name, bool allow_public);
+  Result<uint32_t> RoleOid(const std::string& name, bool allow_public);
   // GRANT role TO member [WITH ADMIN OPTION], PostgreSQL's checks.
-  SqlStatus AddMembership(uint32_t role, uint32_t member, bool admin);
+  Status AddMembership(uint32_t role, uint32_t member, bool admin);
   // 2BP01 while any database's objects still name the role.
-  SqlStatus CheckRoleUnreferenced(const storage::RoleInfo& role);
+  Status CheckRoleUnreferenced(const storage::RoleInfo& role);
   // acl_commands.cc: REVOKE role FROM member; a relation's new owner.
-  SqlStatus RemoveMembership(uint32_t role, uint32_t member, bool admin_only);
-  SqlStatus ChangeOwner(const catalogue::Relation& rel, uint32_t new_owner);
-  SqlStatus SetOne(const std::string& name, const std::optional<std::string>& value, bool local);
+  Status RemoveMembership(uint32_t role, uint32_t member, bool admin_only);
+  Status ChangeOwner(const catalogue::Relation& rel, uint32_t new_owner);
+  Status SetOne(const std::string& name, const std::optional<std::string>& value, bool local);
   void ResetAll();
 
   SessionInfo info_;
@@ -296,7 +296,7 @@ class SessionImpl final : public Session {
   TxState state_ = TxState::kIdle;
   bool sqlite_open_ = false;  // a SQLite BEGIN is in force
   std::shared_ptr<Registry> registry_;
-  std::vector<SqlError> notices_;
+  std::vector<ErrorReport> notices_;
   std::map<std::string, std::string> reported_;
   std::vector<std::pair<std::string, std::string>> pending_reports_;
   // guc::ChangeCount() when CollectReports last looked (max = never).

@@ -28,16 +28,16 @@ namespace {
 
 class CollectingSink : public RowSink {
  public:
-  SqlStatus Row(std::span<const Value> values) override {
+  Status Row(std::span<const Value> values) override {
     rows.emplace_back(values.begin(), values.end());
-    return SqlOk();
+    return Status::Ok();
   }
   std::vector<std::vector<Value>> rows;
 };
 
 struct Outcome {
   bool ok = true;
-  SqlError error;
+  ErrorReport error;
   std::vector<Column> columns;
   std::vector<std::vector<std::string>> rows;  // text format, "NULL" for null
   std::string tag;
@@ -80,7 +80,7 @@ class SqlSessionTest : public ::testing::Test {
     info.superuser = superuser;
     info.data_dir = dir_.string();
     info.startup_settings = std::move(startup);
-    SqlResult<std::unique_ptr<Session>> s = Session::Open(info);
+    Result<std::unique_ptr<Session>> s = Session::Open(info);
     EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.error().message);
     return s.ok() ? std::move(s.value()) : nullptr;
   }
@@ -90,21 +90,21 @@ class SqlSessionTest : public ::testing::Test {
   Outcome Exec(Session& s, const std::string& sql, std::vector<Value> params = {},
                std::vector<uint32_t> types = {}) {
     Outcome o;
-    auto fail = [&](const SqlError& e) {
+    auto fail = [&](const ErrorReport& e) {
       o.ok = false;
       o.error = e;
       s.AfterError();
       return o;
     };
-    SqlResult<std::shared_ptr<Statement>> st = s.Prepare(sql, types);
+    Result<std::shared_ptr<Statement>> st = s.Prepare(sql, types);
     if (!st.ok()) return fail(st.error());
-    SqlResult<std::unique_ptr<Portal>> p = s.Bind(*st, std::move(params));
+    Result<std::unique_ptr<Portal>> p = s.Bind(*st, std::move(params));
     if (!p.ok()) return fail(p.error());
-    SqlResult<std::vector<Column>> cols = (*p)->Describe();
+    Result<std::vector<Column>> cols = (*p)->Describe();
     if (!cols.ok()) return fail(cols.error());
     o.columns = *cols;
     CollectingSink sink;
-    SqlResult<ExecuteResult> r = (*p)->Execute(0, sink);
+    Result<ExecuteResult> r = (*p)->Execute(0, sink);
     if (!r.ok()) return fail(r.error());
     o.tag = r->command_tag;
     for (const auto& row : sink.rows) {
@@ -128,7 +128,7 @@ class SqlSessionTest : public ::testing::Test {
         return last;
       }
     }
-    SqlStatus st = s.Sync();
+    Status st = s.Sync();
     if (!st.ok()) {
       last.ok = false;
       last.error = st.error();
@@ -154,7 +154,7 @@ TEST_F(SqlSessionTest, SelectOne) {
 }
 
 TEST_F(SqlSessionTest, EmptyQuery) {
-  SqlResult<std::shared_ptr<Statement>> st = session_->Prepare("  -- nothing\n", {});
+  Result<std::shared_ptr<Statement>> st = session_->Prepare("  -- nothing\n", {});
   ASSERT_TRUE(st.ok());
   EXPECT_TRUE((*st)->empty());
   EXPECT_TRUE(Session::SplitStatements(" ; ").empty());
@@ -307,7 +307,7 @@ TEST_F(SqlSessionTest, CommitAndRollbackEndAnImplicitTransaction) {
 
 TEST_F(SqlSessionTest, TransactionWarningsAreNotices) {
   EXPECT_EQ(Simple("COMMIT").tag, "COMMIT");
-  std::vector<SqlError> n = session_->TakeNotices();
+  std::vector<ErrorReport> n = session_->TakeNotices();
   ASSERT_EQ(n.size(), 1u);
   EXPECT_EQ(n[0].severity, "WARNING");
   EXPECT_EQ(n[0].message, "there is no transaction in progress");
@@ -406,14 +406,14 @@ TEST_F(SqlSessionTest, ErrorMapping) {
   EXPECT_EQ(Simple("INSERT INTO c VALUES (NULL, 'x', 0)").error.sqlstate, "23514");
   EXPECT_EQ(Simple("SELECT 'abc").error.sqlstate, "42601");
   EXPECT_EQ(Simple("COPY p FROM STDIN").error.sqlstate, "0A000");
-  SqlResult<std::shared_ptr<Statement>> st = session_->Prepare("SELECT 1; SELECT 2", {});
+  Result<std::shared_ptr<Statement>> st = session_->Prepare("SELECT 1; SELECT 2", {});
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.error().sqlstate, "42601");
 }
 
 TEST_F(SqlSessionTest, TranslateSqliteErrorBusy) {
-  SqlError e = internal::TranslateSqliteError(5 /* SQLITE_BUSY */, 517 /* BUSY_SNAPSHOT */,
-                                              "database is locked");
+  ErrorReport e = internal::TranslateSqliteError(5 /* SQLITE_BUSY */, 517 /* BUSY_SNAPSHOT */,
+                                                 "database is locked");
   EXPECT_EQ(e.sqlstate, "40001");
   e = internal::TranslateSqliteError(5, 5, "database is locked");
   EXPECT_EQ(e.sqlstate, "55P03");
@@ -442,12 +442,12 @@ TEST_F(SqlSessionTest, ParametersTextAndBinary) {
   EXPECT_EQ(o.rows[0][0], "1");
   ASSERT_TRUE(session_->Sync().ok());
   // Types inferred from casts; text when unknown.
-  SqlResult<std::shared_ptr<Statement>> st =
+  Result<std::shared_ptr<Statement>> st =
       session_->Prepare("SELECT $1::int4, $2 FROM t WHERE id = $3", {});
   ASSERT_TRUE(st.ok());
   EXPECT_EQ((*st)->param_types(), (std::vector<uint32_t>{oid::kInt4, oid::kText, oid::kText}));
   // Wrong count.
-  SqlResult<std::unique_ptr<Portal>> p = session_->Bind(*st, {Value::Int(1)});
+  Result<std::unique_ptr<Portal>> p = session_->Bind(*st, {Value::Int(1)});
   ASSERT_FALSE(p.ok());
   EXPECT_EQ(p.error().sqlstate, "08P01");
   // Statement-level describe without executing.
@@ -496,14 +496,14 @@ TEST_F(SqlSessionTest, RememberedCFunctionTypesTypeTheirColumns) {
 
 TEST_F(SqlSessionTest, SchemaChangeUnderAPreparedStatement) {
   ASSERT_TRUE(Simple("CREATE TABLE t (a INT); INSERT INTO t VALUES (1)").ok);
-  SqlResult<std::shared_ptr<Statement>> st = session_->Prepare("SELECT * FROM t", {});
+  Result<std::shared_ptr<Statement>> st = session_->Prepare("SELECT * FROM t", {});
   ASSERT_TRUE(st.ok());
   EXPECT_EQ((*st)->DescribeColumns().size(), 1u);
   ASSERT_TRUE(Simple("ALTER TABLE t ADD COLUMN b TEXT").ok);
-  SqlResult<std::unique_ptr<Portal>> p = session_->Bind(*st, {});
+  Result<std::unique_ptr<Portal>> p = session_->Bind(*st, {});
   ASSERT_TRUE(p.ok());
   CollectingSink sink;
-  SqlResult<ExecuteResult> r = (*p)->Execute(0, sink);
+  Result<ExecuteResult> r = (*p)->Execute(0, sink);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().sqlstate, "0A000");
   EXPECT_TRUE(sink.rows.empty());
@@ -513,12 +513,12 @@ TEST_F(SqlSessionTest, SchemaChangeUnderAPreparedStatement) {
 
 TEST_F(SqlSessionTest, PortalRowLimitSuspends) {
   ASSERT_TRUE(Simple("CREATE TABLE t (n INTEGER); INSERT INTO t VALUES (1), (2), (3)").ok);
-  SqlResult<std::shared_ptr<Statement>> st = session_->Prepare("SELECT n FROM t ORDER BY n", {});
+  Result<std::shared_ptr<Statement>> st = session_->Prepare("SELECT n FROM t ORDER BY n", {});
   ASSERT_TRUE(st.ok());
-  SqlResult<std::unique_ptr<Portal>> p = session_->Bind(*st, {});
+  Result<std::unique_ptr<Portal>> p = session_->Bind(*st, {});
   ASSERT_TRUE(p.ok());
   CollectingSink sink;
-  SqlResult<ExecuteResult> r = (*p)->Execute(2, sink);
+  Result<ExecuteResult> r = (*p)->Execute(2, sink);
   ASSERT_TRUE(r.ok());
   EXPECT_TRUE(r->suspended);
   EXPECT_EQ(sink.rows.size(), 2u);
@@ -698,7 +698,7 @@ TEST_F(SqlSessionTest, DatabasesAndRolesThroughTheCatalog) {
             "cannot drop the currently open database");
   EXPECT_EQ(Simple("DROP DATABASE app2").tag, "DROP DATABASE");
   EXPECT_EQ(Simple("DROP DATABASE IF EXISTS app2").tag, "DROP DATABASE");
-  std::vector<SqlError> notices = session_->TakeNotices();
+  std::vector<ErrorReport> notices = session_->TakeNotices();
   ASSERT_EQ(notices.size(), 1u);
   EXPECT_EQ(notices[0].message, "database \"app2\" does not exist, skipping");
 
@@ -754,7 +754,7 @@ TEST_F(SqlSessionTest, StaleSnapshotWriteIsASerializationFailure) {
 TEST_F(SqlSessionTest, ExtendedProtocolErrorsInABlock) {
   ASSERT_TRUE(Simple("BEGIN").ok);
   // A Parse error fails the block like any other error.
-  SqlResult<std::shared_ptr<Statement>> st = session_->Prepare("SELECT FROM WHERE", {});
+  Result<std::shared_ptr<Statement>> st = session_->Prepare("SELECT FROM WHERE", {});
   ASSERT_FALSE(st.ok());
   session_->AfterError();
   ASSERT_TRUE(session_->Sync().ok());
@@ -765,13 +765,13 @@ TEST_F(SqlSessionTest, ExtendedProtocolErrorsInABlock) {
   session_->AfterError();
   st = session_->Prepare("ROLLBACK", {});
   ASSERT_TRUE(st.ok());
-  SqlResult<std::unique_ptr<Portal>> p = session_->Bind(*st, {});
+  Result<std::unique_ptr<Portal>> p = session_->Bind(*st, {});
   ASSERT_TRUE(p.ok());
-  SqlResult<std::vector<Column>> cols = (*p)->Describe();
+  Result<std::vector<Column>> cols = (*p)->Describe();
   ASSERT_TRUE(cols.ok());
   EXPECT_TRUE(cols->empty());  // NoData
   CollectingSink sink;
-  SqlResult<ExecuteResult> r = (*p)->Execute(0, sink);
+  Result<ExecuteResult> r = (*p)->Execute(0, sink);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->command_tag, "ROLLBACK");
   ASSERT_TRUE(session_->Sync().ok());
@@ -780,7 +780,7 @@ TEST_F(SqlSessionTest, ExtendedProtocolErrorsInABlock) {
 
 TEST_F(SqlSessionTest, DescribedStatementTypesBindThePortal) {
   // A parameterless read-only statement is probed for its types.
-  SqlResult<std::shared_ptr<Statement>> probed = session_->Prepare("SELECT 6 * 7, 'x'", {});
+  Result<std::shared_ptr<Statement>> probed = session_->Prepare("SELECT 6 * 7, 'x'", {});
   ASSERT_TRUE(probed.ok());
   std::vector<Column> cols = (*probed)->DescribeColumns();
   ASSERT_EQ(cols.size(), 2u);
@@ -788,13 +788,13 @@ TEST_F(SqlSessionTest, DescribedStatementTypesBindThePortal) {
   EXPECT_EQ(cols[1].type_oid, oid::kText);
   // With parameters there is no row to look at: the expression is text,
   // and the portal must present values the same way.
-  SqlResult<std::shared_ptr<Statement>> st = session_->Prepare("SELECT 6 * $1::int AS answer", {});
+  Result<std::shared_ptr<Statement>> st = session_->Prepare("SELECT 6 * $1::int AS answer", {});
   ASSERT_TRUE(st.ok());
   std::vector<Column> described = (*st)->DescribeColumns();
   ASSERT_EQ(described.size(), 1u);
   EXPECT_EQ(described[0].name, "answer");
   EXPECT_EQ(described[0].type_oid, oid::kText);
-  SqlResult<std::unique_ptr<Portal>> p = session_->Bind(*st, {Value::Int(7)});
+  Result<std::unique_ptr<Portal>> p = session_->Bind(*st, {Value::Int(7)});
   ASSERT_TRUE(p.ok());
   EXPECT_EQ((*(*p)->Describe())[0].type_oid, oid::kText);
   // Without a statement Describe, the first row decides.
@@ -868,7 +868,7 @@ TEST_F(SqlSessionTest, StatementCacheFollowsThisSessionsSchemaChanges) {
 
   // A dropped table fails at Parse again, as without the cache.
   ASSERT_TRUE(Simple("DROP TABLE t").ok);
-  SqlResult<std::shared_ptr<Statement>> gone = session_->Prepare("SELECT * FROM t", {});
+  Result<std::shared_ptr<Statement>> gone = session_->Prepare("SELECT * FROM t", {});
   ASSERT_FALSE(gone.ok());
   EXPECT_EQ(gone.error().sqlstate, "42P01");
 }

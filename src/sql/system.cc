@@ -7,7 +7,7 @@
 // types are declared in the vtab schema (INT4, TEXT, TIMESTAMPTZ, ...) so
 // sqlite3_column_decltype tells the engine which PostgreSQL type to present.
 //
-// Functions that fail report a SqlError through fmgr::ResultError, so the
+// Functions that fail report a ErrorReport through fmgr::ResultError, so the
 // engine can send the SQLSTATE (TakeFunctionError).
 #include "sql/system.h"
 
@@ -26,6 +26,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/status.h"
 #include "common/strutil.h"
 #include "ipc/backend_status.h"
 #include "ipc/notify.h"
@@ -140,7 +141,7 @@ int VtClose(sqlite3_vtab_cursor* c) {
 int VtFilter(sqlite3_vtab_cursor* cur, int, const char*, int, sqlite3_value**) {
   auto* c = reinterpret_cast<Cursor*>(cur);
   auto* vt = reinterpret_cast<VTab*>(cur->pVtab);
-  SqlResult<std::vector<Row>> rows = vt->def->rows();
+  Result<std::vector<Row>> rows = vt->def->rows();
   c->at = 0;
   c->rows.clear();
   if (!rows.ok()) {
@@ -237,7 +238,7 @@ const char kStatActivitySchema[] =
     "wait_event TEXT, state TEXT, backend_xid TEXT, backend_xmin TEXT, query_id INT8, "
     "query TEXT, backend_type TEXT)";
 
-SqlResult<std::vector<Row>> StatActivityRows(const SessionInfo& info) {
+Result<std::vector<Row>> StatActivityRows(const SessionInfo& info) {
   std::vector<Row> rows;
   for (const backend_status::Entry& e : backend_status::Snapshot()) {
     const bool client = e.backend_type == "client backend";
@@ -285,7 +286,7 @@ const char kWorkersSchema[] =
 
 std::string Bounded(const char* s, size_t cap) { return std::string(s, strnlen(s, cap)); }
 
-SqlResult<std::vector<Row>> WorkerRows(const SessionInfo&) {
+Result<std::vector<Row>> WorkerRows(const SessionInfo&) {
   std::vector<Row> rows;
   for (int i = 0; i < bgworker::NumSlots(); i++) {
     bgworker::WorkerSlot* slot = bgworker::Slot(i);
@@ -385,7 +386,7 @@ void SignalBackend(sqlite3_context* ctx, int argc, sqlite3_value** argv, SignalK
     return;
   }
   if (kill(pid, terminate ? SIGTERM : SIGINT) != 0) {
-    Warning(StringPrintf("could not send signal to process %d: %s", pid, std::strerror(errno)));
+    Warning(StringPrintf("could not send signal to process %d: %s", pid, ErrnoText(errno).c_str()));
     sqlite3_result_int(ctx, 0);
     return;
   }
@@ -418,7 +419,7 @@ void ReloadConfFn(sqlite3_context* ctx, int, sqlite3_value**) {
   }
   pid_t postmaster = PostmasterPid > 0 ? PostmasterPid : getppid();
   if (kill(postmaster, SIGHUP) != 0) {
-    Warning(StringPrintf("failed to send signal to postmaster: %s", std::strerror(errno)));
+    Warning(StringPrintf("failed to send signal to postmaster: %s", ErrnoText(errno).c_str()));
     sqlite3_result_int(ctx, 0);
     return;
   }
@@ -439,7 +440,7 @@ void NotifyFn(sqlite3_context* ctx, int, sqlite3_value** argv) {
   }
   std::string channel = ArgText(argv[0]);
   std::string payload = sqlite3_value_type(argv[1]) == SQLITE_NULL ? "" : ArgText(argv[1]);
-  SqlStatus s = notify::Notify(channel, payload);
+  Status s = notify::Notify(channel, payload);
   if (!s.ok()) {
     fmgr::ResultError(ctx, s.error());
     return;
@@ -517,7 +518,7 @@ void LaunchWorkerFn(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
   call->worker.bgw_restart_time = static_cast<int>(restart);
   call->worker.bgw_main_arg = Int64GetDatum(argument);
   call->worker.bgw_notify_pid = MyProcPid > 0 ? MyProcPid : getpid();
-  if (std::optional<SqlError> e = fmgr::CallGuarded(LaunchThunk, call)) {
+  if (std::optional<ErrorReport> e = fmgr::CallGuarded(LaunchThunk, call)) {
     fmgr::ResultError(ctx, std::move(*e));
     return;
   }
@@ -604,32 +605,31 @@ constexpr FunctionDef kFunctions[] = {
     {"bgw_terminate_worker", 1, TerminateWorkerFn},
 };
 
-SqlStatus RequireSuperuserForC(const SessionInfo& info) {
+Status RequireSuperuserForC(const SessionInfo& info) {
   if (!info.superuser) return MakeError("42501", "permission denied for language c");
-  return SqlOk();
+  return Status::Ok();
 }
 
 }  // namespace
 
-SqlStatus AddView(sqlite3* db, const char* name, const char* schema, ViewRows rows) {
+Status AddView(sqlite3* db, const char* name, const char* schema, ViewRows rows) {
   auto* def = new TableDef{name, schema, std::move(rows)};
   if (sqlite3_create_module_v2(db, name, &kModule, def, DestroyTableDef) != SQLITE_OK) {
     return MakeError("XX000", StringPrintf("could not register %s: %s", name, sqlite3_errmsg(db)));
   }
   ViewNames().insert(name);
-  return SqlOk();
+  return Status::Ok();
 }
 
 bool IsView(std::string_view name) { return ViewNames().count(std::string(name)) != 0; }
 
-SqlStatus Register(sqlite3* db, const SessionInfo& info) {
-  if (SqlStatus s = AddView(db, "pg_stat_activity", kStatActivitySchema,
-                            [&info] { return StatActivityRows(info); });
+Status Register(sqlite3* db, const SessionInfo& info) {
+  if (Status s = AddView(db, "pg_stat_activity", kStatActivitySchema,
+                         [&info] { return StatActivityRows(info); });
       !s.ok()) {
     return s;
   }
-  if (SqlStatus s =
-          AddView(db, "bgw_workers", kWorkersSchema, [&info] { return WorkerRows(info); });
+  if (Status s = AddView(db, "bgw_workers", kWorkersSchema, [&info] { return WorkerRows(info); });
       !s.ok()) {
     return s;
   }
@@ -644,31 +644,31 @@ SqlStatus Register(sqlite3* db, const SessionInfo& info) {
                        StringPrintf("could not register %s: %s", f.name, sqlite3_errmsg(db)));
     }
   }
-  SqlResult<std::vector<fmgr::CFunction>> remembered = fmgr::LoadAll(db);
+  Result<std::vector<fmgr::CFunction>> remembered = fmgr::LoadAll(db);
   if (!remembered.ok()) {
     Warning(remembered.error().message);
-    return SqlOk();
+    return Status::Ok();
   }
   for (const fmgr::CFunction& f : *remembered) {
-    SqlResult<void*> fn = fmgr::Resolve(f);
+    Result<void*> fn = fmgr::Resolve(f);
     if (!fn.ok()) {
       Warning(StringPrintf("function %s is not available: %s",
                            fmgr::Signature(f.name, f.arg_types).c_str(),
                            fn.error().message.c_str()));
       continue;
     }
-    if (SqlStatus s = fmgr::Bind(db, f, *fn); !s.ok()) Warning(s.error().message);
+    if (Status s = fmgr::Bind(db, f, *fn); !s.ok()) Warning(s.error().message);
   }
-  return SqlOk();
+  return Status::Ok();
 }
 
-SqlStatus CreateCFunction(sqlite3* db, const SessionInfo& info, std::string_view statement) {
-  SqlResult<fmgr::CreateSpec> spec = fmgr::ParseCreateFunction(statement);
+Status CreateCFunction(sqlite3* db, const SessionInfo& info, std::string_view statement) {
+  Result<fmgr::CreateSpec> spec = fmgr::ParseCreateFunction(statement);
   if (!spec.ok()) return spec.error();
-  if (SqlStatus s = RequireSuperuserForC(info); !s.ok()) return s;
+  if (Status s = RequireSuperuserForC(info); !s.ok()) return s;
   fmgr::CFunction& f = spec->function;
   f.owner = info.role_oid;
-  SqlResult<std::vector<fmgr::CFunction>> existing = fmgr::LoadAll(db);
+  Result<std::vector<fmgr::CFunction>> existing = fmgr::LoadAll(db);
   if (!existing.ok()) return existing.error();
   for (const fmgr::CFunction& e : *existing) {
     if (e.name != f.name || e.arg_types.size() != f.arg_types.size()) continue;
@@ -691,16 +691,16 @@ SqlStatus CreateCFunction(sqlite3* db, const SessionInfo& info, std::string_view
                        "", "Drop it first: functions are told apart by argument count here.");
     }
   }
-  SqlResult<void*> fn = fmgr::Resolve(f);
+  Result<void*> fn = fmgr::Resolve(f);
   if (!fn.ok()) return fn.error();
-  if (SqlStatus s = fmgr::Store(db, f); !s.ok()) return s;
+  if (Status s = fmgr::Store(db, f); !s.ok()) return s;
   return fmgr::Bind(db, f, *fn);
 }
 
-SqlStatus DropFunction(sqlite3* db, const SessionInfo& info, std::string_view statement) {
-  SqlResult<fmgr::DropSpec> spec = fmgr::ParseDropFunction(statement);
+Status DropFunction(sqlite3* db, const SessionInfo& info, std::string_view statement) {
+  Result<fmgr::DropSpec> spec = fmgr::ParseDropFunction(statement);
   if (!spec.ok()) return spec.error();
-  SqlResult<std::vector<fmgr::CFunction>> existing = fmgr::LoadAll(db);
+  Result<std::vector<fmgr::CFunction>> existing = fmgr::LoadAll(db);
   if (!existing.ok()) return existing.error();
   std::vector<const fmgr::CFunction*> matches;
   for (const fmgr::CFunction& e : *existing) {
@@ -714,7 +714,7 @@ SqlStatus DropFunction(sqlite3* db, const SessionInfo& info, std::string_view st
     if (spec->if_exists) {
       ereport(NOTICE, errmsg("function %s does not exist, skipping",
                              spec->arg_types ? shown.c_str() : (shown + "()").c_str()));
-      return SqlOk();
+      return Status::Ok();
     }
     if (!spec->arg_types) {
       return MakeError("42883", "could not find a function named \"" + spec->name + "\"");
@@ -730,11 +730,11 @@ SqlStatus DropFunction(sqlite3* db, const SessionInfo& info, std::string_view st
   }
   const fmgr::CFunction& f = *matches[0];
   const int nargs = static_cast<int>(f.arg_types.size());
-  if (SqlStatus s = fmgr::Remove(db, f.name, nargs); !s.ok()) return s;
+  if (Status s = fmgr::Remove(db, f.name, nargs); !s.ok()) return s;
   fmgr::Unbind(db, f.name, nargs);
-  return SqlOk();
+  return Status::Ok();
 }
 
-std::optional<SqlError> TakeFunctionError() { return fmgr::TakeError(); }
+std::optional<ErrorReport> TakeFunctionError() { return fmgr::TakeError(); }
 
 }  // namespace bgw::sql::system

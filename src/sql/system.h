@@ -26,7 +26,7 @@
 #include <string_view>
 #include <vector>
 
-#include "common/sql_error.h"
+#include "common/status.h"
 #include "sql/session.h"
 
 struct sqlite3;
@@ -36,7 +36,7 @@ namespace bgw::sql::system {
 // Registers everything above on `db` for the session described by `info`,
 // and binds the database's remembered C functions (a library that fails to
 // load then is a WARNING, not a failed session). `info` must outlive `db`.
-SqlStatus Register(sqlite3* db, const SessionInfo& info);
+Status Register(sqlite3* db, const SessionInfo& info);
 
 // A read-only view `name` (an eponymous virtual table: nothing is stored in
 // the database file) with the columns of `schema` ("CREATE TABLE x(a INT4,
@@ -45,8 +45,8 @@ SqlStatus Register(sqlite3* db, const SessionInfo& info);
 // SQL on the connection (inside a sandbox::InternalScope). A failure is the
 // statement's error.
 using Row = std::vector<Value>;
-using ViewRows = std::function<SqlResult<std::vector<Row>>()>;
-SqlStatus AddView(sqlite3* db, const char* name, const char* schema, ViewRows rows);
+using ViewRows = std::function<Result<std::vector<Row>>()>;
+Status AddView(sqlite3* db, const char* name, const char* schema, ViewRows rows);
 
 // Whether `name` (lower case) is a view made by AddView: the privilege
 // checks let anyone read them (they filter rows by privilege themselves).
@@ -57,17 +57,17 @@ bool IsView(std::string_view name);
 // VOLATILE] [PARALLEL ...]; `statement` is the whole statement text. Also
 // accepts LANGUAGE c before AS, and AS 'library' alone (symbol = name).
 // Non-C languages: 0A000. Runs inside the session's current transaction.
-SqlStatus CreateCFunction(sqlite3* db, const SessionInfo& info, std::string_view statement);
+Status CreateCFunction(sqlite3* db, const SessionInfo& info, std::string_view statement);
 // DROP FUNCTION [IF EXISTS] name[(argtypes)].
-SqlStatus DropFunction(sqlite3* db, const SessionInfo& info, std::string_view statement);
+Status DropFunction(sqlite3* db, const SessionInfo& info, std::string_view statement);
 
-// Additive: the SqlError (SQLSTATE, detail, hint) behind the most recent
+// Additive: the ErrorReport (SQLSTATE, detail, hint) behind the most recent
 // failure of a function registered here (control functions, pg_notify, C
 // functions: an ereport(ERROR) in a module), which SQLite only reports as
 // SQLITE_ERROR with the message text. The engine calls it after a failed
 // sqlite3_step and prefers it when its message equals sqlite3_errmsg();
 // otherwise it falls back to its own mapping. Returns it once (cleared).
-std::optional<SqlError> TakeFunctionError();
+std::optional<ErrorReport> TakeFunctionError();
 
 // Additive: a timestamptz as PostgreSQL prints it with TimeZone UTC,
 // 'YYYY-MM-DD HH:MM:SS[.ffffff]+00' (trailing fractional zeros dropped);

@@ -76,16 +76,16 @@ void SessionImpl::PrepareShow(StatementImpl* st) const {
   st->show_name = name ? CanonicalName(*name) : "?";
 }
 
-SqlResult<storage::Catalog*> SessionImpl::Catalog() {
+Result<storage::Catalog*> SessionImpl::Catalog() {
   if (!catalog_) {
-    SqlResult<std::unique_ptr<storage::Catalog>> opened = storage::Catalog::Open(info_.data_dir);
+    Result<std::unique_ptr<storage::Catalog>> opened = storage::Catalog::Open(info_.data_dir);
     if (!opened.ok()) return opened.error();
     catalog_ = std::move(opened.value());
   }
   return catalog_.get();
 }
 
-SqlResult<UtilityResult> SessionImpl::RunUtility(const StatementImpl& st) {
+Result<UtilityResult> SessionImpl::RunUtility(const StatementImpl& st) {
   switch (st.kind) {
     // These leave the schema and the functions as they are; anything else
     // (ROLLBACK TO, CREATE FUNCTION, DROP ... CASCADE, VACUUM, ...) may not.
@@ -122,13 +122,13 @@ SqlResult<UtilityResult> SessionImpl::RunUtility(const StatementImpl& st) {
     case Kind::kEmpty:
       return Tag("");
     case Kind::kSet:
-      if (SqlStatus s = EnsureTransaction(false, false); !s.ok()) return s.error();
+      if (Status s = EnsureTransaction(false, false); !s.ok()) return s.error();
       return RunSet(st);
     case Kind::kShow:
-      if (SqlStatus s = EnsureTransaction(false, false); !s.ok()) return s.error();
+      if (Status s = EnsureTransaction(false, false); !s.ok()) return s.error();
       return RunShow(st);
     case Kind::kReset:
-      if (SqlStatus s = EnsureTransaction(false, false); !s.ok()) return s.error();
+      if (Status s = EnsureTransaction(false, false); !s.ok()) return s.error();
       return RunReset(st);
     case Kind::kDiscard: {
       Cursor c(st.tokens);
@@ -138,9 +138,9 @@ SqlResult<UtilityResult> SessionImpl::RunUtility(const StatementImpl& st) {
         if (state_ == TxState::kBlock) {
           return MakeError("25001", "DISCARD ALL cannot run inside a transaction block");
         }
-        if (SqlStatus s = EnsureTransaction(false, false); !s.ok()) return s.error();
+        if (Status s = EnsureTransaction(false, false); !s.ok()) return s.error();
         ResetAll();
-        if (SqlStatus s = notify::Unlisten("*"); !s.ok()) return s.error();
+        if (Status s = notify::Unlisten("*"); !s.ok()) return s.error();
         return Tag("DISCARD ALL");
       }
       if (what == "plans" || what == "sequences" || what == "temp" || what == "temporary") {
@@ -156,28 +156,28 @@ SqlResult<UtilityResult> SessionImpl::RunUtility(const StatementImpl& st) {
     case Kind::kListen:
     case Kind::kUnlisten:
     case Kind::kNotify:
-      if (SqlStatus s = EnsureTransaction(false, false); !s.ok()) return s.error();
+      if (Status s = EnsureTransaction(false, false); !s.ok()) return s.error();
       return RunNotify(st);
     case Kind::kTruncate:
-      if (SqlStatus s = EnsureTransaction(true, true); !s.ok()) return s.error();
+      if (Status s = EnsureTransaction(true, true); !s.ok()) return s.error();
       return RunTruncate(st);
     case Kind::kDropObjects:
-      if (SqlStatus s = EnsureTransaction(true, true); !s.ok()) return s.error();
+      if (Status s = EnsureTransaction(true, true); !s.ok()) return s.error();
       return RunDropObjects(st);
     case Kind::kVacuum:
       if (state_ == TxState::kBlock) {
         return MakeError("25001", "VACUUM cannot run inside a transaction block");
       }
-      if (SqlStatus s = EnsureTransaction(false, false); !s.ok()) return s.error();
+      if (Status s = EnsureTransaction(false, false); !s.ok()) return s.error();
       return Tag("VACUUM");
     case Kind::kCreateFunction: {
-      if (SqlStatus s = EnsureTransaction(true, true); !s.ok()) return s.error();
-      if (SqlStatus s = system::CreateCFunction(db_, info_, st.sql()); !s.ok()) return s.error();
+      if (Status s = EnsureTransaction(true, true); !s.ok()) return s.error();
+      if (Status s = system::CreateCFunction(db_, info_, st.sql()); !s.ok()) return s.error();
       return Tag("CREATE FUNCTION");
     }
     case Kind::kDropFunction: {
-      if (SqlStatus s = EnsureTransaction(true, true); !s.ok()) return s.error();
-      if (SqlStatus s = system::DropFunction(db_, info_, st.sql()); !s.ok()) return s.error();
+      if (Status s = EnsureTransaction(true, true); !s.ok()) return s.error();
+      if (Status s = system::DropFunction(db_, info_, st.sql()); !s.ok()) return s.error();
       return Tag("DROP FUNCTION");
     }
     case Kind::kCreateDatabase:
@@ -187,27 +187,27 @@ SqlResult<UtilityResult> SessionImpl::RunUtility(const StatementImpl& st) {
     case Kind::kCreateRole:
     case Kind::kAlterRole:
     case Kind::kDropRole:
-      if (SqlStatus s = EnsureTransaction(false, false); !s.ok()) return s.error();
+      if (Status s = EnsureTransaction(false, false); !s.ok()) return s.error();
       return RunRole(st);
     case Kind::kGrant:
-      if (SqlStatus s = EnsureTransaction(true, true); !s.ok()) return s.error();
+      if (Status s = EnsureTransaction(true, true); !s.ok()) return s.error();
       return RunGrant(st);
     case Kind::kAlterOwner:
-      if (SqlStatus s = EnsureTransaction(true, true); !s.ok()) return s.error();
+      if (Status s = EnsureTransaction(true, true); !s.ok()) return s.error();
       return RunAlterOwner(st);
     case Kind::kReassignOwned:
     case Kind::kDropOwned:
-      if (SqlStatus s = EnsureTransaction(true, true); !s.ok()) return s.error();
+      if (Status s = EnsureTransaction(true, true); !s.ok()) return s.error();
       return RunOwned(st);
     case Kind::kNoop:
-      if (SqlStatus s = EnsureTransaction(false, false); !s.ok()) return s.error();
+      if (Status s = EnsureTransaction(false, false); !s.ok()) return s.error();
       return Tag(st.fixed_tag);
     default:
       return MakeError("0A000", "statement is not supported");
   }
 }
 
-SqlResult<UtilityResult> SessionImpl::RunTransactionControl(const StatementImpl& st) {
+Result<UtilityResult> SessionImpl::RunTransactionControl(const StatementImpl& st) {
   Cursor c(st.tokens);
   switch (st.kind) {
     case Kind::kBegin:
@@ -221,7 +221,7 @@ SqlResult<UtilityResult> SessionImpl::RunTransactionControl(const StatementImpl&
       return Tag(LowerWord(st.tokens[0]) == "start" ? "START TRANSACTION" : "BEGIN");
     case Kind::kCommit:
       if (state_ == TxState::kFailed) {
-        if (SqlStatus s = EndTransaction(false); !s.ok()) return s.error();
+        if (Status s = EndTransaction(false); !s.ok()) return s.error();
         return Tag("ROLLBACK");
       }
       if (state_ != TxState::kBlock) {
@@ -229,11 +229,11 @@ SqlResult<UtilityResult> SessionImpl::RunTransactionControl(const StatementImpl&
         // simple query) PostgreSQL warns and commits it.
         Notice("WARNING", "25P01", "there is no transaction in progress");
         if (state_ == TxState::kImplicit) {
-          if (SqlStatus s = EndTransaction(true); !s.ok()) return s.error();
+          if (Status s = EndTransaction(true); !s.ok()) return s.error();
         }
         return Tag("COMMIT");
       }
-      if (SqlStatus s = EndTransaction(true); !s.ok()) return s.error();
+      if (Status s = EndTransaction(true); !s.ok()) return s.error();
       return Tag("COMMIT");
     case Kind::kRollback:
       if (state_ != TxState::kBlock && state_ != TxState::kFailed) {
@@ -241,7 +241,7 @@ SqlResult<UtilityResult> SessionImpl::RunTransactionControl(const StatementImpl&
         if (state_ == TxState::kImplicit) (void)EndTransaction(false);
         return Tag("ROLLBACK");
       }
-      if (SqlStatus s = EndTransaction(false); !s.ok()) return s.error();
+      if (Status s = EndTransaction(false); !s.ok()) return s.error();
       return Tag("ROLLBACK");
     default:
       break;
@@ -262,31 +262,31 @@ SqlResult<UtilityResult> SessionImpl::RunTransactionControl(const StatementImpl&
   }
   const std::string quoted = QuoteIdent(*name);
   if (st.kind == Kind::kSavepoint) {
-    if (SqlStatus s = EnsureTransaction(true, false); !s.ok()) return s.error();
-    if (SqlStatus s = Exec(("SAVEPOINT " + quoted).c_str()); !s.ok()) return s.error();
+    if (Status s = EnsureTransaction(true, false); !s.ok()) return s.error();
+    if (Status s = Exec(("SAVEPOINT " + quoted).c_str()); !s.ok()) return s.error();
     return Tag("SAVEPOINT");
   }
   if (!sqlite_open_) {
     return MakeError("3B001", StringPrintf("savepoint \"%s\" does not exist", name->c_str()));
   }
   if (st.kind == Kind::kRelease) {
-    if (SqlStatus s = Exec(("RELEASE " + quoted).c_str()); !s.ok()) return s.error();
+    if (Status s = Exec(("RELEASE " + quoted).c_str()); !s.ok()) return s.error();
     return Tag("RELEASE");
   }
-  if (SqlStatus s = Exec(("ROLLBACK TO " + quoted).c_str()); !s.ok()) return s.error();
+  if (Status s = Exec(("ROLLBACK TO " + quoted).c_str()); !s.ok()) return s.error();
   state_ = TxState::kBlock;
   return Tag("ROLLBACK");
 }
 
-SqlStatus SessionImpl::SetOne(const std::string& name, const std::optional<std::string>& value,
-                              bool local) {
+Status SessionImpl::SetOne(const std::string& name, const std::optional<std::string>& value,
+                           bool local) {
   Result<std::string> old = guc::GetConfigOption(name);
   Status s = value ? guc::SetOption(name, *value, SetContext(), guc::Source::kSession)
                    : guc::ResetOption(name, SetContext());
-  if (!s.ok()) return GucError(s);
+  if (!s.ok()) return SettingsError(s);
   if (old.ok()) guc_undo_.push_back(GucUndo{name, *old, local});
   CollectReports();
-  return SqlOk();
+  return Status::Ok();
 }
 
 void SessionImpl::ResetAll() {
@@ -306,7 +306,7 @@ void SessionImpl::ResetAll() {
   }
 }
 
-SqlResult<UtilityResult> SessionImpl::RunSet(const StatementImpl& st) {
+Result<UtilityResult> SessionImpl::RunSet(const StatementImpl& st) {
   Cursor c(st.tokens);
   c.Accept("set");
   bool local = c.Accept("local");
@@ -378,11 +378,11 @@ SqlResult<UtilityResult> SessionImpl::RunSet(const StatementImpl& st) {
     Notice("WARNING", "25P01", "SET LOCAL can only be used in transaction blocks");
     return Tag("SET");
   }
-  if (SqlStatus s = SetOne(*name, value, local); !s.ok()) return s.error();
+  if (Status s = SetOne(*name, value, local); !s.ok()) return s.error();
   return Tag("SET");
 }
 
-SqlResult<UtilityResult> SessionImpl::RunShow(const StatementImpl& st) {
+Result<UtilityResult> SessionImpl::RunShow(const StatementImpl& st) {
   UtilityResult r;
   r.tag = "SHOW";
   if (st.show_all) {
@@ -397,12 +397,12 @@ SqlResult<UtilityResult> SessionImpl::RunShow(const StatementImpl& st) {
   std::optional<std::string> name = SettingName(c);
   if (!name || !c.AtEnd()) return c.SyntaxError();
   Result<std::string> value = guc::GetConfigOption(*name);
-  if (!value.ok()) return GucError(value.status());
+  if (!value.ok()) return SettingsError(value.status());
   r.rows.push_back({Value::Text(*value)});
   return r;
 }
 
-SqlResult<UtilityResult> SessionImpl::RunReset(const StatementImpl& st) {
+Result<UtilityResult> SessionImpl::RunReset(const StatementImpl& st) {
   Cursor c(st.tokens);
   c.Accept("reset");
   if (c.Accept("all")) {
@@ -413,17 +413,17 @@ SqlResult<UtilityResult> SessionImpl::RunReset(const StatementImpl& st) {
   if (c.PeekWord() == "role" || c.PeekWord() == "session") return RunSetRole(st, false, false);
   std::optional<std::string> name = SettingName(c);
   if (!name || !c.AtEnd()) return c.SyntaxError();
-  if (SqlStatus s = SetOne(*name, std::nullopt, false); !s.ok()) return s.error();
+  if (Status s = SetOne(*name, std::nullopt, false); !s.ok()) return s.error();
   return Tag("RESET");
 }
 
-SqlResult<UtilityResult> SessionImpl::RunNotify(const StatementImpl& st) {
+Result<UtilityResult> SessionImpl::RunNotify(const StatementImpl& st) {
   Cursor c(st.tokens);
   if (st.kind == Kind::kListen) {
     c.Accept("listen");
     std::optional<std::string> ch = c.Ident();
     if (!ch || !c.AtEnd()) return c.SyntaxError();
-    if (SqlStatus s = notify::Listen(*ch); !s.ok()) return s.error();
+    if (Status s = notify::Listen(*ch); !s.ok()) return s.error();
     return Tag("LISTEN");
   }
   if (st.kind == Kind::kUnlisten) {
@@ -437,7 +437,7 @@ SqlResult<UtilityResult> SessionImpl::RunNotify(const StatementImpl& st) {
       return c.SyntaxError();
     }
     if (!c.AtEnd()) return c.SyntaxError();
-    if (SqlStatus s = notify::Unlisten(ch); !s.ok()) return s.error();
+    if (Status s = notify::Unlisten(ch); !s.ok()) return s.error();
     return Tag("UNLISTEN");
   }
   c.Accept("notify");
@@ -450,11 +450,11 @@ SqlResult<UtilityResult> SessionImpl::RunNotify(const StatementImpl& st) {
     payload = *p;
   }
   if (!c.AtEnd()) return c.SyntaxError();
-  if (SqlStatus s = notify::Notify(*ch, payload); !s.ok()) return s.error();
+  if (Status s = notify::Notify(*ch, payload); !s.ok()) return s.error();
   return Tag("NOTIFY");
 }
 
-SqlResult<UtilityResult> SessionImpl::RunTruncate(const StatementImpl& st) {
+Result<UtilityResult> SessionImpl::RunTruncate(const StatementImpl& st) {
   Cursor c(st.tokens);
   c.Accept("truncate");
   c.Accept("table");
@@ -475,14 +475,14 @@ SqlResult<UtilityResult> SessionImpl::RunTruncate(const StatementImpl& st) {
   }
   if (!c.AtEnd()) return c.SyntaxError();
   for (const std::string& t : tables) {
-    if (SqlStatus s = ExecUser("DELETE FROM " + QuoteIdent(t), {}, /*truncate=*/true); !s.ok()) {
+    if (Status s = ExecUser("DELETE FROM " + QuoteIdent(t), {}, /*truncate=*/true); !s.ok()) {
       return s.error();
     }
   }
   return Tag("TRUNCATE TABLE");
 }
 
-SqlResult<UtilityResult> SessionImpl::RunDropObjects(const StatementImpl& st) {
+Result<UtilityResult> SessionImpl::RunDropObjects(const StatementImpl& st) {
   Cursor c(st.tokens);
   c.Accept("drop");
   const std::string what = c.PeekWord();
@@ -514,7 +514,7 @@ SqlResult<UtilityResult> SessionImpl::RunDropObjects(const StatementImpl& st) {
   for (char& ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
   for (const std::string& n : names) {
     std::string sql = "DROP " + upper + (if_exists ? " IF EXISTS " : " ") + QuoteIdent(n);
-    if (SqlStatus s = ExecUser(sql, {}, false); !s.ok()) return s.error();
+    if (Status s = ExecUser(sql, {}, false); !s.ok()) return s.error();
   }
   return Tag("DROP " + upper);
 }

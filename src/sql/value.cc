@@ -40,13 +40,13 @@ std::string Lower(std::string_view s) {
   return out;
 }
 
-SqlError InvalidSyntax(uint32_t type, std::string_view text) {
+ErrorReport InvalidSyntax(uint32_t type, std::string_view text) {
   return MakeError("22P02",
                    StringPrintf("invalid input syntax for type %s: \"%.*s\"", TypeDisplayName(type),
                                 static_cast<int>(text.size()), text.data()));
 }
 
-SqlError OutOfRange(uint32_t type, std::string_view text) {
+ErrorReport OutOfRange(uint32_t type, std::string_view text) {
   return MakeError("22003",
                    StringPrintf("value \"%.*s\" is out of range for type %s",
                                 static_cast<int>(text.size()), text.data(), TypeDisplayName(type)));
@@ -136,7 +136,7 @@ bool ParseBoolText(std::string_view raw, bool* out) {
   return false;
 }
 
-SqlResult<Value> ParseInteger(std::string_view text, uint32_t type) {
+Result<Value> ParseInteger(std::string_view text, uint32_t type) {
   std::string_view s = Trim(text);
   int64_t min = std::numeric_limits<int64_t>::min();
   int64_t max = std::numeric_limits<int64_t>::max();
@@ -178,7 +178,7 @@ SqlResult<Value> ParseInteger(std::string_view text, uint32_t type) {
   return Value::Int(acc);
 }
 
-SqlResult<Value> ParseOid(std::string_view text) {
+Result<Value> ParseOid(std::string_view text) {
   std::string s(Trim(text));
   if (s.empty()) return InvalidSyntax(oid::kOid, text);
   errno = 0;
@@ -189,7 +189,7 @@ SqlResult<Value> ParseOid(std::string_view text) {
   return Value::Int(v < 0 ? v + 4294967296LL : v);
 }
 
-SqlResult<Value> ParseFloat(std::string_view text, uint32_t type) {
+Result<Value> ParseFloat(std::string_view text, uint32_t type) {
   std::string s(Trim(text));
   std::string l = Lower(s);
   if (l == "nan") return Value::Real(std::nan(""));
@@ -219,7 +219,7 @@ SqlResult<Value> ParseFloat(std::string_view text, uint32_t type) {
   return Value::Real(d);
 }
 
-SqlResult<Value> ParseNumeric(std::string_view text) {
+Result<Value> ParseNumeric(std::string_view text) {
   std::string s(Trim(text));
   std::string l = Lower(s);
   if (l == "nan") return Value::Real(std::nan(""));
@@ -247,7 +247,7 @@ SqlResult<Value> ParseNumeric(std::string_view text) {
   }
   if (digits == 0) return InvalidSyntax(oid::kNumeric, text);
   if (!dot && !exp) {
-    SqlResult<Value> as_int = ParseInteger(s, oid::kInt8);
+    Result<Value> as_int = ParseInteger(s, oid::kInt8);
     if (as_int.ok()) return as_int;
   }
   return Value::Real(std::strtod(s.c_str(), nullptr));
@@ -260,7 +260,7 @@ int HexDigit(char c) {
   return -1;
 }
 
-SqlResult<Value> ParseBytea(std::string_view text) {
+Result<Value> ParseBytea(std::string_view text) {
   std::string out;
   if (text.size() >= 2 && text[0] == '\\' && text[1] == 'x') {
     size_t i = 2;
@@ -376,16 +376,16 @@ bool BinaryIsText(uint32_t type) {
 
 // numeric's binary form: ndigits, weight, sign, dscale (int16 each), then
 // base-10000 digits, most significant first.
-SqlResult<std::string> NumericSend(const Value& v) {
+Result<std::string> NumericSend(const Value& v) {
   std::string text;
   if (v.kind == Value::Kind::kInt) {
     text = std::to_string(v.i);
   } else if (v.kind == Value::Kind::kReal) {
     text = FormatNumericFromDouble(v.d);
   } else {
-    SqlResult<Value> parsed = ParseNumeric(v.s);
+    Result<Value> parsed = ParseNumeric(v.s);
     if (!parsed.ok()) {
-      SqlError e = parsed.error();
+      ErrorReport e = parsed.error();
       e.sqlstate = "22P03";
       return e;
     }
@@ -688,7 +688,7 @@ std::string FormatText(const Value& v, uint32_t type_oid) {
   return v.s;
 }
 
-SqlResult<std::string> FormatBinary(const Value& v, uint32_t type_oid) {
+Result<std::string> FormatBinary(const Value& v, uint32_t type_oid) {
   std::string out;
   switch (type_oid) {
     case oid::kBool: {
@@ -715,10 +715,10 @@ SqlResult<std::string> FormatBinary(const Value& v, uint32_t type_oid) {
                  std::fabs(v.d) < 9.2e18) {
         i = static_cast<int64_t>(v.d);
       } else {
-        SqlResult<Value> parsed =
+        Result<Value> parsed =
             ParseText(v.kind == Value::Kind::kReal ? FormatFloat(v.d, false) : v.s, type_oid);
         if (!parsed.ok()) {
-          SqlError e = parsed.error();
+          ErrorReport e = parsed.error();
           if (e.sqlstate == "22P02") e.sqlstate = "22P03";
           return e;
         }
@@ -746,9 +746,9 @@ SqlResult<std::string> FormatBinary(const Value& v, uint32_t type_oid) {
       } else if (v.kind == Value::Kind::kInt) {
         d = static_cast<double>(v.i);
       } else {
-        SqlResult<Value> parsed = ParseFloat(v.s, type_oid);
+        Result<Value> parsed = ParseFloat(v.s, type_oid);
         if (!parsed.ok()) {
-          SqlError e = parsed.error();
+          ErrorReport e = parsed.error();
           if (e.sqlstate == "22P02") e.sqlstate = "22P03";
           return e;
         }
@@ -791,7 +791,7 @@ SqlResult<std::string> FormatBinary(const Value& v, uint32_t type_oid) {
   }
 }
 
-SqlResult<Value> ParseText(std::string_view text, uint32_t type_oid) {
+Result<Value> ParseText(std::string_view text, uint32_t type_oid) {
   switch (type_oid) {
     case oid::kBool: {
       bool b;
@@ -816,9 +816,9 @@ SqlResult<Value> ParseText(std::string_view text, uint32_t type_oid) {
   }
 }
 
-SqlResult<Value> ParseBinary(std::span<const uint8_t> bytes, uint32_t type_oid) {
+Result<Value> ParseBinary(std::span<const uint8_t> bytes, uint32_t type_oid) {
   auto need = [&](size_t n) -> bool { return bytes.size() == n; };
-  const SqlError bad = MakeError("22P03", "incorrect binary data format");
+  const ErrorReport bad = MakeError("22P03", "incorrect binary data format");
   switch (type_oid) {
     case oid::kBool:
       if (!need(1)) return bad;

@@ -14,7 +14,7 @@
 #include <string>
 #include <string_view>
 
-#include "common/sql_error.h"
+#include "common/status.h"
 
 namespace bgw::sql {
 
@@ -88,15 +88,15 @@ std::string FormatText(const Value& v, uint32_t type_oid);
 // Output: the binary form (PostgreSQL's send function). Fails with 22P03 or
 // 22003 when v cannot be presented as type_oid in binary (e.g. text "abc" as
 // int4), never silently truncating.
-SqlResult<std::string> FormatBinary(const Value& v, uint32_t type_oid);
+Result<std::string> FormatBinary(const Value& v, uint32_t type_oid);
 
 // Input: a parameter in text format declared as `type_oid` (0/unknown/text:
 // kept as text). Bad input fails like PostgreSQL's input functions, e.g.
 // 22P02 invalid input syntax for type integer: "abc"; 22003 out of range.
-SqlResult<Value> ParseText(std::string_view text, uint32_t type_oid);
+Result<Value> ParseText(std::string_view text, uint32_t type_oid);
 // Input: a parameter in binary format (wrong length = 22P03 "incorrect
 // binary data format in bind parameter 1" style error; the caller adds
 // the parameter number).
-SqlResult<Value> ParseBinary(std::span<const uint8_t> bytes, uint32_t type_oid);
+Result<Value> ParseBinary(std::span<const uint8_t> bytes, uint32_t type_oid);
 
 }  // namespace bgw::sql

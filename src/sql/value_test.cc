@@ -66,11 +66,11 @@ TEST(SqlValueTest, TextOutput) {
 TEST(SqlValueTest, TextInput) {
   EXPECT_EQ(ParseText(" 42 ", oid::kInt4)->i, 42);
   EXPECT_EQ(ParseText("-9223372036854775808", oid::kInt8)->i, std::numeric_limits<int64_t>::min());
-  SqlResult<Value> bad = ParseText("abc", oid::kInt4);
+  Result<Value> bad = ParseText("abc", oid::kInt4);
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error().sqlstate, "22P02");
   EXPECT_EQ(bad.error().message, "invalid input syntax for type integer: \"abc\"");
-  SqlResult<Value> big = ParseText("2147483648", oid::kInt4);
+  Result<Value> big = ParseText("2147483648", oid::kInt4);
   ASSERT_FALSE(big.ok());
   EXPECT_EQ(big.error().sqlstate, "22003");
   EXPECT_EQ(big.error().message, "value \"2147483648\" is out of range for type integer");
@@ -131,7 +131,7 @@ TEST(SqlValueTest, BinaryRoundTrips) {
 }
 
 TEST(SqlValueTest, BinaryErrors) {
-  SqlResult<std::string> r = FormatBinary(Value::Text("abc"), oid::kInt4);
+  Result<std::string> r = FormatBinary(Value::Text("abc"), oid::kInt4);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().sqlstate, "22P03");
   EXPECT_EQ(FormatBinary(Value::Int(1LL << 40), oid::kInt4).error().sqlstate, "22003");
@@ -159,7 +159,7 @@ TEST(SqlValueTest, NumericBinaryOutput) {
   // Round trip through the binary input.
   for (const char* t : {"12345.678", "-0.5", "100000000", "3"}) {
     std::string b = *FormatBinary(Value::Text(t), oid::kNumeric);
-    SqlResult<Value> back = ParseBinary(Span(b), oid::kNumeric);
+    Result<Value> back = ParseBinary(Span(b), oid::kNumeric);
     ASSERT_TRUE(back.ok()) << t;
     EXPECT_EQ(FormatText(*back, oid::kNumeric), t);
   }
@@ -168,7 +168,7 @@ TEST(SqlValueTest, NumericBinaryOutput) {
 TEST(SqlValueTest, NumericBinaryInput) {
   // 12345.678: ndigits 3, weight 1, sign +, dscale 3: 1 2345 6780
   std::string b = Bytes({0, 3, 0, 1, 0, 0, 0, 3, 0, 1, 0x09, 0x29, 0x1a, 0x7c});
-  SqlResult<Value> v = ParseBinary(Span(b), oid::kNumeric);
+  Result<Value> v = ParseBinary(Span(b), oid::kNumeric);
   ASSERT_TRUE(v.ok());
   EXPECT_DOUBLE_EQ(v->d, 12345.678);
   // 0.0001: ndigits 1, weight -1, dscale 4: 1

@@ -100,7 +100,7 @@ constexpr uint32_t kMonitorMembersOf[] = {kPgReadAllSettingsOid, kPgReadAllStats
 
 std::string CatalogPath(const std::string& data_dir) { return data_dir + "/global/catalog.db"; }
 
-sql::SqlError SqliteError(sqlite3* db, const std::string& what) {
+ErrorReport SqliteError(sqlite3* db, const std::string& what) {
   int code = db != nullptr ? sqlite3_extended_errcode(db) : SQLITE_ERROR;
   std::string msg = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(code);
   // Lock timeouts and I/O failures get their own classes: a client may retry
@@ -119,25 +119,25 @@ sql::SqlError SqliteError(sqlite3* db, const std::string& what) {
     default:
       break;
   }
-  return sql::MakeError(state, what + ": " + msg);
+  return MakeError(state, what + ": " + msg);
 }
 
-sql::SqlStatus Exec(sqlite3* db, const char* sql, const std::string& what) {
+Status Exec(sqlite3* db, const char* sql, const std::string& what) {
   char* err = nullptr;
   if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
     sqlite3_free(err);
     return SqliteError(db, what);
   }
-  return sql::SqlOk();
+  return Status::Ok();
 }
 
 // Opens (optionally creating) a SQLite file with the project's settings.
-sql::SqlResult<sqlite3*> OpenDb(const std::string& path, bool create) {
+Result<sqlite3*> OpenDb(const std::string& path, bool create) {
   sqlite3* db = nullptr;
   int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX;
   int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
   if (rc != SQLITE_OK) {
-    sql::SqlError e = SqliteError(db, "could not open \"" + path + "\"");
+    ErrorReport e = SqliteError(db, "could not open \"" + path + "\"");
     sqlite3_close(db);
     return e;
   }
@@ -151,17 +151,15 @@ void RemoveDatabaseFiles(const std::string& path) {
 
 // A new, empty database file in WAL mode (any leftover of a crashed
 // CREATE DATABASE with the same oid is replaced).
-sql::SqlStatus CreateDatabaseFile(const std::string& path) {
+Status CreateDatabaseFile(const std::string& path) {
   RemoveDatabaseFiles(path);
-  sql::SqlResult<sqlite3*> db = OpenDb(path, /*create=*/true);
+  Result<sqlite3*> db = OpenDb(path, /*create=*/true);
   if (!db.ok()) return db.error();
   // Private to the server like the rest of the data directory (SQLite
   // creates 0644; its -wal and -shm files copy the main file's mode).
-  sql::SqlStatus s =
-      chmod(path.c_str(), 0600) == 0
-          ? Exec(*db, "PRAGMA journal_mode=WAL", "could not initialize \"" + path + "\"")
-          : sql::MakeError("58030", "could not change permissions of \"" + path +
-                                        "\": " + std::strerror(errno));
+  Status s = chmod(path.c_str(), 0600) == 0
+                 ? Exec(*db, "PRAGMA journal_mode=WAL", "could not initialize \"" + path + "\"")
+                 : Status::FromErrno("could not change permissions of \"" + path + "\"");
   sqlite3_close(*db);
   if (!s.ok()) RemoveDatabaseFiles(path);
   return s;
@@ -213,11 +211,11 @@ bool AclMentions(const std::string& acl, uint32_t role) {
   return false;
 }
 
-sql::SqlError DatabaseMissing(const std::string& name) {
-  return sql::MakeError("3D000", "database \"" + name + "\" does not exist");
+ErrorReport DatabaseMissing(const std::string& name) {
+  return MakeError("3D000", "database \"" + name + "\" does not exist");
 }
-sql::SqlError RoleMissing(const std::string& name) {
-  return sql::MakeError("42704", "role \"" + name + "\" does not exist");
+ErrorReport RoleMissing(const std::string& name) {
+  return MakeError("42704", "role \"" + name + "\" does not exist");
 }
 
 class SqliteCatalog : public Catalog {
@@ -225,17 +223,17 @@ class SqliteCatalog : public Catalog {
   SqliteCatalog(std::string data_dir, sqlite3* db) : data_dir_(std::move(data_dir)), db_(db) {}
   ~SqliteCatalog() override { sqlite3_close(db_); }
 
-  sql::SqlResult<std::optional<DatabaseInfo>> FindDatabase(const std::string& name) override {
+  Result<std::optional<DatabaseInfo>> FindDatabase(const std::string& name) override {
     Stmt s(db_, (std::string(kDatabaseColumns) + "WHERE name = ?1").c_str());
     s.Bind(1, name);
     return OneDatabase(s);
   }
-  sql::SqlResult<std::optional<DatabaseInfo>> FindDatabase(uint32_t oid) override {
+  Result<std::optional<DatabaseInfo>> FindDatabase(uint32_t oid) override {
     Stmt s(db_, (std::string(kDatabaseColumns) + "WHERE oid = ?1").c_str());
     s.Bind(1, oid);
     return OneDatabase(s);
   }
-  sql::SqlResult<std::vector<DatabaseInfo>> ListDatabases() override {
+  Result<std::vector<DatabaseInfo>> ListDatabases() override {
     Stmt s(db_, (std::string(kDatabaseColumns) + "ORDER BY oid").c_str());
     std::vector<DatabaseInfo> out;
     int rc;
@@ -243,17 +241,17 @@ class SqliteCatalog : public Catalog {
     if (rc != SQLITE_DONE) return SqliteError(db_, "could not read the catalog");
     return out;
   }
-  sql::SqlResult<std::optional<RoleInfo>> FindRole(const std::string& name) override {
+  Result<std::optional<RoleInfo>> FindRole(const std::string& name) override {
     Stmt s(db_, (std::string(kRoleColumns) + "WHERE name = ?1").c_str());
     s.Bind(1, name);
     return OneRole(s);
   }
-  sql::SqlResult<std::optional<RoleInfo>> FindRole(uint32_t oid) override {
+  Result<std::optional<RoleInfo>> FindRole(uint32_t oid) override {
     Stmt s(db_, (std::string(kRoleColumns) + "WHERE oid = ?1").c_str());
     s.Bind(1, oid);
     return OneRole(s);
   }
-  sql::SqlResult<std::vector<RoleInfo>> ListRoles() override {
+  Result<std::vector<RoleInfo>> ListRoles() override {
     Stmt s(db_, (std::string(kRoleColumns) + "ORDER BY oid").c_str());
     std::vector<RoleInfo> out;
     int rc;
@@ -261,7 +259,7 @@ class SqliteCatalog : public Catalog {
     if (rc != SQLITE_DONE) return SqliteError(db_, "could not read the catalog");
     return out;
   }
-  sql::SqlResult<std::vector<Membership>> ListMemberships() override {
+  Result<std::vector<Membership>> ListMemberships() override {
     Stmt s(db_, "SELECT role, member, grantor, admin_option FROM members ORDER BY role, member");
     std::vector<Membership> out;
     int rc;
@@ -277,13 +275,13 @@ class SqliteCatalog : public Catalog {
     return DatabaseFilePath(data_dir_, database_oid);
   }
 
-  sql::SqlResult<DatabaseInfo> CreateDatabase(const std::string& name,
-                                              const DatabaseOptions& options) override {
+  Result<DatabaseInfo> CreateDatabase(const std::string& name,
+                                      const DatabaseOptions& options) override {
     Txn txn(this);
     if (!txn.ok()) return txn.error();
     auto existing = FindDatabase(name);
     if (!existing.ok()) return existing.error();
-    if (*existing) return sql::MakeError("42P04", "database \"" + name + "\" already exists");
+    if (*existing) return MakeError("42P04", "database \"" + name + "\" already exists");
     DatabaseInfo d;
     d.name = name;
     d.owner = options.owner.value_or(kBootstrapSuperuserOid);
@@ -301,7 +299,7 @@ class SqliteCatalog : public Catalog {
     ins.Bind(1, d.oid).Bind(2, d.name).Bind(3, d.owner).Bind(4, d.allow_connections ? 1 : 0);
     ins.Bind(5, d.connection_limit);
     if (ins.Step() != SQLITE_DONE) {
-      sql::SqlError e = SqliteError(db_, "could not create database \"" + name + "\"");
+      ErrorReport e = SqliteError(db_, "could not create database \"" + name + "\"");
       RemoveDatabaseFiles(path);
       return e;
     }
@@ -312,7 +310,7 @@ class SqliteCatalog : public Catalog {
     return d;
   }
 
-  sql::SqlStatus AlterDatabase(const std::string& name, const DatabaseOptions& options) override {
+  Status AlterDatabase(const std::string& name, const DatabaseOptions& options) override {
     Txn txn(this);
     if (!txn.ok()) return txn.error();
     auto found = FindDatabase(name);
@@ -342,7 +340,7 @@ class SqliteCatalog : public Catalog {
     return txn.Commit();
   }
 
-  sql::SqlStatus RenameDatabase(const std::string& name, const std::string& new_name) override {
+  Status RenameDatabase(const std::string& name, const std::string& new_name) override {
     Txn txn(this);
     if (!txn.ok()) return txn.error();
     auto found = FindDatabase(name);
@@ -350,7 +348,7 @@ class SqliteCatalog : public Catalog {
     if (!*found) return DatabaseMissing(name);
     auto clash = FindDatabase(new_name);
     if (!clash.ok()) return clash.error();
-    if (*clash) return sql::MakeError("42P04", "database \"" + new_name + "\" already exists");
+    if (*clash) return MakeError("42P04", "database \"" + new_name + "\" already exists");
     Stmt up(db_, "UPDATE databases SET name = ?2 WHERE oid = ?1");
     up.Bind(1, (*found)->oid).Bind(2, new_name);
     if (up.Step() != SQLITE_DONE) {
@@ -359,7 +357,7 @@ class SqliteCatalog : public Catalog {
     return txn.Commit();
   }
 
-  sql::SqlStatus DropDatabase(const std::string& name) override {
+  Status DropDatabase(const std::string& name) override {
     Txn txn(this);
     if (!txn.ok()) return txn.error();
     auto found = FindDatabase(name);
@@ -375,16 +373,15 @@ class SqliteCatalog : public Catalog {
     // which nothing refers to and the next CreateDatabase with that oid
     // would replace.
     RemoveDatabaseFiles(DatabasePath((*found)->oid));
-    return sql::SqlOk();
+    return Status::Ok();
   }
 
-  sql::SqlResult<RoleInfo> CreateRole(const std::string& name,
-                                      const RoleOptions& options) override {
+  Result<RoleInfo> CreateRole(const std::string& name, const RoleOptions& options) override {
     Txn txn(this);
     if (!txn.ok()) return txn.error();
     auto existing = FindRole(name);
     if (!existing.ok()) return existing.error();
-    if (*existing) return sql::MakeError("42710", "role \"" + name + "\" already exists");
+    if (*existing) return MakeError("42710", "role \"" + name + "\" already exists");
     RoleInfo r;
     r.name = name;
     r.superuser = options.superuser.value_or(false);
@@ -404,7 +401,7 @@ class SqliteCatalog : public Catalog {
     return r;
   }
 
-  sql::SqlStatus AlterRole(const std::string& name, const RoleOptions& options) override {
+  Status AlterRole(const std::string& name, const RoleOptions& options) override {
     Txn txn(this);
     if (!txn.ok()) return txn.error();
     auto found = FindRole(name);
@@ -432,7 +429,7 @@ class SqliteCatalog : public Catalog {
     return txn.Commit();
   }
 
-  sql::SqlStatus RenameRole(const std::string& name, const std::string& new_name) override {
+  Status RenameRole(const std::string& name, const std::string& new_name) override {
     Txn txn(this);
     if (!txn.ok()) return txn.error();
     auto found = FindRole(name);
@@ -440,7 +437,7 @@ class SqliteCatalog : public Catalog {
     if (!*found) return RoleMissing(name);
     auto clash = FindRole(new_name);
     if (!clash.ok()) return clash.error();
-    if (*clash) return sql::MakeError("42710", "role \"" + new_name + "\" already exists");
+    if (*clash) return MakeError("42710", "role \"" + new_name + "\" already exists");
     // An MD5 verifier is salted with the role name: it cannot survive a
     // rename (PostgreSQL clears it and says so; the caller warns).
     const bool md5 = (*found)->password.rfind("md5", 0) == 0;
@@ -451,7 +448,7 @@ class SqliteCatalog : public Catalog {
     return txn.Commit();
   }
 
-  sql::SqlStatus GrantMembership(const Membership& m) override {
+  Status GrantMembership(const Membership& m) override {
     Txn txn(this);
     if (!txn.ok()) return txn.error();
     Stmt up(db_,
@@ -463,8 +460,7 @@ class SqliteCatalog : public Catalog {
     return txn.Commit();
   }
 
-  sql::SqlResult<bool> RevokeMembership(uint32_t role, uint32_t member,
-                                        bool admin_option_only) override {
+  Result<bool> RevokeMembership(uint32_t role, uint32_t member, bool admin_option_only) override {
     Txn txn(this);
     if (!txn.ok()) return txn.error();
     Stmt del(db_, admin_option_only
@@ -477,14 +473,14 @@ class SqliteCatalog : public Catalog {
     return changed;
   }
 
-  sql::SqlStatus DropRole(const std::string& name) override {
+  Status DropRole(const std::string& name) override {
     Txn txn(this);
     if (!txn.ok()) return txn.error();
     auto found = FindRole(name);
     if (!found.ok()) return found.error();
     if (!*found) return RoleMissing(name);
     if ((*found)->oid == kBootstrapSuperuserOid) {
-      return sql::MakeError(
+      return MakeError(
           "2BP01", "cannot drop role " + name + " because it is required by the database system");
     }
     Stmt owned(db_, "SELECT name FROM databases WHERE owner = ?1 ORDER BY oid");
@@ -506,9 +502,9 @@ class SqliteCatalog : public Catalog {
     }
     if (rc != SQLITE_DONE) return SqliteError(db_, "could not read the catalog");
     if (!detail.empty()) {
-      return sql::MakeError(
-          "2BP01", "role \"" + name + "\" cannot be dropped because some objects depend on it",
-          detail);
+      return MakeError("2BP01",
+                       "role \"" + name + "\" cannot be dropped because some objects depend on it",
+                       detail);
     }
     for (const char* sql : {"DELETE FROM members WHERE role = ?1 OR member = ?1",
                             "DELETE FROM roles WHERE oid = ?1"}) {
@@ -522,7 +518,7 @@ class SqliteCatalog : public Catalog {
   }
 
   // For Initialize: the fixed-oid rows.
-  sql::SqlStatus InsertRole(const RoleInfo& r) {
+  Status InsertRole(const RoleInfo& r) {
     Stmt ins(db_,
              "INSERT INTO roles(oid, name, superuser, can_login, connection_limit, password, "
              "inherit, create_role, create_db, replication, bypass_rls) "
@@ -533,13 +529,13 @@ class SqliteCatalog : public Catalog {
     ins.Bind(10, r.replication ? 1 : 0).Bind(11, r.bypass_rls ? 1 : 0);
     if (ins.Step() != SQLITE_DONE)
       return SqliteError(db_, "could not create role \"" + r.name + "\"");
-    return sql::SqlOk();
+    return Status::Ok();
   }
 
   // For Initialize and the version 1 migration, inside their transaction:
   // the predefined roles that are missing (a name already taken by a role
   // of the old catalog keeps that role, and the predefined one is skipped).
-  sql::SqlStatus InsertPredefinedRoles() {
+  Status InsertPredefinedRoles() {
     for (const PredefinedRole& p : kPredefinedRoles) {
       Stmt ins(db_,
                "INSERT OR IGNORE INTO roles(oid, name, superuser, can_login, connection_limit, "
@@ -554,13 +550,13 @@ class SqliteCatalog : public Catalog {
       ins.Bind(1, role).Bind(2, kPgMonitorOid).Bind(3, kBootstrapSuperuserOid);
       if (ins.Step() != SQLITE_DONE) return SqliteError(db_, "could not create predefined roles");
     }
-    return sql::SqlOk();
+    return Status::Ok();
   }
 
   // Brings a catalog of an older version up to kCatalogVersion, in one
   // transaction (concurrent openers serialize on the write lock and find
   // the work done). Returns the version found.
-  sql::SqlResult<int64_t> Migrate() {
+  Result<int64_t> Migrate() {
     Txn txn(this);
     if (!txn.ok()) return txn.error();
     Stmt version(db_, "SELECT value FROM meta WHERE key = 'version'");
@@ -586,9 +582,9 @@ class SqliteCatalog : public Catalog {
       if (open_) (void)Exec(c_->db_, "ROLLBACK", "rollback");
     }
     bool ok() const { return status_.ok(); }
-    const sql::SqlError& error() const { return status_.error(); }
-    sql::SqlStatus Commit() {
-      sql::SqlStatus s = Exec(c_->db_, "COMMIT", "could not commit a catalog change");
+    const ErrorReport& error() const { return status_.error(); }
+    Status Commit() {
+      Status s = Exec(c_->db_, "COMMIT", "could not commit a catalog change");
       // After the commit, before the caller reports success: every
       // connection from now on reads the new rows. Also when COMMIT failed:
       // after an I/O error its outcome is not always known, and a needless
@@ -600,33 +596,32 @@ class SqliteCatalog : public Catalog {
 
    private:
     SqliteCatalog* c_;
-    sql::SqlStatus status_ = sql::SqlOk();
+    Status status_ = Status::Ok();
     bool open_ = false;
   };
 
-  sql::SqlResult<std::optional<DatabaseInfo>> OneDatabase(Stmt& s) {
+  Result<std::optional<DatabaseInfo>> OneDatabase(Stmt& s) {
     int rc = s.Step();
     if (rc == SQLITE_ROW) return std::optional<DatabaseInfo>(RowToDatabase(s));
     if (rc == SQLITE_DONE) return std::optional<DatabaseInfo>();
     return SqliteError(db_, "could not read the catalog");
   }
-  sql::SqlResult<std::optional<RoleInfo>> OneRole(Stmt& s) {
+  Result<std::optional<RoleInfo>> OneRole(Stmt& s) {
     int rc = s.Step();
     if (rc == SQLITE_ROW) return std::optional<RoleInfo>(RowToRole(s));
     if (rc == SQLITE_DONE) return std::optional<RoleInfo>();
     return SqliteError(db_, "could not read the catalog");
   }
 
-  sql::SqlStatus CheckOwner(uint32_t oid) {
+  Status CheckOwner(uint32_t oid) {
     auto owner = FindRole(oid);
     if (!owner.ok()) return owner.error();
-    if (!*owner)
-      return sql::MakeError("42704", StringPrintf("role with OID %u does not exist", oid));
-    return sql::SqlOk();
+    if (!*owner) return MakeError("42704", StringPrintf("role with OID %u does not exist", oid));
+    return Status::Ok();
   }
 
   // Inside a write transaction: takes the next OID.
-  sql::SqlResult<uint32_t> NextOid() {
+  Result<uint32_t> NextOid() {
     Stmt get(db_, "SELECT value FROM meta WHERE key = 'next_oid'");
     if (get.Step() != SQLITE_ROW) return SqliteError(db_, "could not read the OID counter");
     int64_t oid = get.Int(0);
@@ -643,35 +638,33 @@ class SqliteCatalog : public Catalog {
 
 }  // namespace
 
-sql::SqlStatus Catalog::Initialize(const std::string& data_dir, const std::string& superuser,
-                                   const std::string& password_verifier) {
+Status Catalog::Initialize(const std::string& data_dir, const std::string& superuser,
+                           const std::string& password_verifier) {
   const std::string path = CatalogPath(data_dir);
   for (const char* sub : {"/global", "/base"}) {
     std::string dir = data_dir + sub;
     if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
-      return sql::MakeError("58030",
-                            "could not create directory \"" + dir + "\": " + std::strerror(errno));
+      return Status::FromErrno("could not create directory \"" + dir + "\"");
     }
   }
   if (access(path.c_str(), F_OK) == 0) {
-    return sql::MakeError("42P04", "catalog \"" + path + "\" already exists");
+    return MakeError("42P04", "catalog \"" + path + "\" already exists");
   }
   // Built under a temporary name and renamed into place: a crash midway
   // leaves no catalog that looks finished.
   const std::string tmp = path + ".tmp";
   RemoveDatabaseFiles(tmp);
-  sql::SqlResult<sqlite3*> db = OpenDb(tmp, /*create=*/true);
+  Result<sqlite3*> db = OpenDb(tmp, /*create=*/true);
   if (!db.ok()) return db.error();
   if (chmod(tmp.c_str(), 0600) != 0) {
-    sql::SqlError e = sql::MakeError(
-        "58030", "could not change permissions of \"" + tmp + "\": " + std::strerror(errno));
+    Status e = Status::FromErrno("could not change permissions of \"" + tmp + "\"");
     sqlite3_close(*db);
     RemoveDatabaseFiles(tmp);
     return e;
   }
-  sql::SqlStatus result = [&]() -> sql::SqlStatus {
+  Status result = [&]() -> Status {
     SqliteCatalog catalog(data_dir, *db);
-    sql::SqlStatus s = Exec(*db, "BEGIN", "could not initialize the catalog");
+    Status s = Exec(*db, "BEGIN", "could not initialize the catalog");
     if (s.ok()) s = Exec(*db, kSchema, "could not create the catalog schema");
     if (s.ok()) {
       std::string meta =
@@ -709,8 +702,7 @@ sql::SqlStatus Catalog::Initialize(const std::string& data_dir, const std::strin
     result = CreateDatabaseFile(DatabaseFilePath(data_dir, kPostgresDatabaseOid));
   }
   if (result.ok() && rename(tmp.c_str(), path.c_str()) != 0) {
-    result = sql::MakeError(
-        "58030", "could not rename \"" + tmp + "\" to \"" + path + "\": " + std::strerror(errno));
+    result = Status::FromErrno("could not rename \"" + tmp + "\" to \"" + path + "\"");
   }
   if (!result.ok()) {
     RemoveDatabaseFiles(tmp);
@@ -729,13 +721,12 @@ void ConfigureConnection(sqlite3* db) {
   (void)sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
 }
 
-sql::SqlResult<std::unique_ptr<Catalog>> Catalog::Open(const std::string& data_dir) {
+Result<std::unique_ptr<Catalog>> Catalog::Open(const std::string& data_dir) {
   const std::string path = CatalogPath(data_dir);
   if (access(path.c_str(), F_OK) != 0) {
-    return sql::MakeError("58P01",
-                          "could not open catalog \"" + path + "\": " + std::strerror(errno));
+    return Status::FromErrno("could not open catalog \"" + path + "\"");
   }
-  sql::SqlResult<sqlite3*> db = OpenDb(path, /*create=*/false);
+  Result<sqlite3*> db = OpenDb(path, /*create=*/false);
   if (!db.ok()) return db.error();
   auto catalog = std::make_unique<SqliteCatalog>(data_dir, *db);
   ConfigureConnection(*db);
@@ -750,12 +741,12 @@ sql::SqlResult<std::unique_ptr<Catalog>> Catalog::Open(const std::string& data_d
     if (version.Step() == SQLITE_ROW) found = version.Int(0);
   }
   if (found > 0 && found < kCatalogVersion) {
-    sql::SqlResult<int64_t> migrated = catalog->Migrate();
+    Result<int64_t> migrated = catalog->Migrate();
     if (!migrated.ok()) return migrated.error();
     found = *migrated;
   }
   if (found != kCatalogVersion) {
-    return sql::MakeError("XX000", "catalog \"" + path + "\" is corrupt or of another version");
+    return MakeError("XX000", "catalog \"" + path + "\" is corrupt or of another version");
   }
   return std::unique_ptr<Catalog>(std::move(catalog));
 }

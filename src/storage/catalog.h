@@ -28,7 +28,7 @@
 #include <string>
 #include <vector>
 
-#include "common/sql_error.h"
+#include "common/status.h"
 
 struct sqlite3;
 
@@ -139,47 +139,45 @@ class Catalog {
   // Creates global/catalog.db, base/, database "postgres" (oid 5) owned by
   // the bootstrap superuser `superuser` (oid 10, SUPERUSER LOGIN, password
   // verifier or ""). For `bgw init`; fails if a catalog exists.
-  static sql::SqlStatus Initialize(const std::string& data_dir, const std::string& superuser,
-                                   const std::string& password_verifier);
+  static Status Initialize(const std::string& data_dir, const std::string& superuser,
+                           const std::string& password_verifier);
   // Opens the existing catalog of `data_dir`.
-  static sql::SqlResult<std::unique_ptr<Catalog>> Open(const std::string& data_dir);
+  static Result<std::unique_ptr<Catalog>> Open(const std::string& data_dir);
   virtual ~Catalog() = default;
 
-  virtual sql::SqlResult<std::optional<DatabaseInfo>> FindDatabase(const std::string& name) = 0;
-  virtual sql::SqlResult<std::optional<DatabaseInfo>> FindDatabase(uint32_t oid) = 0;
-  virtual sql::SqlResult<std::vector<DatabaseInfo>> ListDatabases() = 0;
-  virtual sql::SqlResult<std::optional<RoleInfo>> FindRole(const std::string& name) = 0;
-  virtual sql::SqlResult<std::optional<RoleInfo>> FindRole(uint32_t oid) = 0;
-  virtual sql::SqlResult<std::vector<RoleInfo>> ListRoles() = 0;
-  virtual sql::SqlResult<std::vector<Membership>> ListMemberships() = 0;
+  virtual Result<std::optional<DatabaseInfo>> FindDatabase(const std::string& name) = 0;
+  virtual Result<std::optional<DatabaseInfo>> FindDatabase(uint32_t oid) = 0;
+  virtual Result<std::vector<DatabaseInfo>> ListDatabases() = 0;
+  virtual Result<std::optional<RoleInfo>> FindRole(const std::string& name) = 0;
+  virtual Result<std::optional<RoleInfo>> FindRole(uint32_t oid) = 0;
+  virtual Result<std::vector<RoleInfo>> ListRoles() = 0;
+  virtual Result<std::vector<Membership>> ListMemberships() = 0;
 
   // The SQLite file of a database.
   virtual std::string DatabasePath(uint32_t database_oid) const = 0;
 
   // CREATE DATABASE: a new empty SQLite file in WAL mode.
-  virtual sql::SqlResult<DatabaseInfo> CreateDatabase(const std::string& name,
-                                                      const DatabaseOptions& options) = 0;
-  virtual sql::SqlStatus AlterDatabase(const std::string& name, const DatabaseOptions& options) = 0;
-  virtual sql::SqlStatus RenameDatabase(const std::string& name, const std::string& new_name) = 0;
+  virtual Result<DatabaseInfo> CreateDatabase(const std::string& name,
+                                              const DatabaseOptions& options) = 0;
+  virtual Status AlterDatabase(const std::string& name, const DatabaseOptions& options) = 0;
+  virtual Status RenameDatabase(const std::string& name, const std::string& new_name) = 0;
   // The caller has checked that nobody is connected (55006).
-  virtual sql::SqlStatus DropDatabase(const std::string& name) = 0;
+  virtual Status DropDatabase(const std::string& name) = 0;
 
-  virtual sql::SqlResult<RoleInfo> CreateRole(const std::string& name,
-                                              const RoleOptions& options) = 0;
-  virtual sql::SqlStatus AlterRole(const std::string& name, const RoleOptions& options) = 0;
-  virtual sql::SqlStatus RenameRole(const std::string& name, const std::string& new_name) = 0;
+  virtual Result<RoleInfo> CreateRole(const std::string& name, const RoleOptions& options) = 0;
+  virtual Status AlterRole(const std::string& name, const RoleOptions& options) = 0;
+  virtual Status RenameRole(const std::string& name, const std::string& new_name) = 0;
   // Also removes the role's memberships, both ways. The caller has checked
   // that no database object still refers to it (2BP01 otherwise).
-  virtual sql::SqlStatus DropRole(const std::string& name) = 0;
+  virtual Status DropRole(const std::string& name) = 0;
 
   // GRANT role TO member [WITH ADMIN OPTION]: adds the row, or adds the
   // admin option to an existing one. The caller has checked privileges and
   // circularity.
-  virtual sql::SqlStatus GrantMembership(const Membership& membership) = 0;
+  virtual Status GrantMembership(const Membership& membership) = 0;
   // REVOKE [ADMIN OPTION FOR] role FROM member. False if there was no such
   // membership (the caller warns, as PostgreSQL does).
-  virtual sql::SqlResult<bool> RevokeMembership(uint32_t role, uint32_t member,
-                                                bool admin_option_only) = 0;
+  virtual Result<bool> RevokeMembership(uint32_t role, uint32_t member, bool admin_option_only) = 0;
 };
 
 }  // namespace bgw::storage

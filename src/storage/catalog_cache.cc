@@ -405,17 +405,16 @@ bool Matches(const RoleInfo& r, const std::string& name) { return r.name == name
 bool Matches(const RoleInfo& r, uint32_t oid) { return r.oid == oid; }
 
 // Catalog's single-row query for a key.
-sql::SqlResult<std::optional<DatabaseInfo>> QueryOne(Catalog& c, const std::string& name,
-                                                     DatabaseInfo*) {
+Result<std::optional<DatabaseInfo>> QueryOne(Catalog& c, const std::string& name, DatabaseInfo*) {
   return c.FindDatabase(name);
 }
-sql::SqlResult<std::optional<DatabaseInfo>> QueryOne(Catalog& c, uint32_t oid, DatabaseInfo*) {
+Result<std::optional<DatabaseInfo>> QueryOne(Catalog& c, uint32_t oid, DatabaseInfo*) {
   return c.FindDatabase(oid);
 }
-sql::SqlResult<std::optional<RoleInfo>> QueryOne(Catalog& c, const std::string& name, RoleInfo*) {
+Result<std::optional<RoleInfo>> QueryOne(Catalog& c, const std::string& name, RoleInfo*) {
   return c.FindRole(name);
 }
-sql::SqlResult<std::optional<RoleInfo>> QueryOne(Catalog& c, uint32_t oid, RoleInfo*) {
+Result<std::optional<RoleInfo>> QueryOne(Catalog& c, uint32_t oid, RoleInfo*) {
   return c.FindRole(oid);
 }
 
@@ -433,9 +432,9 @@ const std::vector<RoleInfo>& Pick(const std::vector<DatabaseInfo>&, const std::v
 CatalogLookup::CatalogLookup(std::string data_dir) : data_dir_(std::move(data_dir)) {}
 CatalogLookup::~CatalogLookup() = default;
 
-sql::SqlResult<Catalog*> CatalogLookup::OpenCatalog() {
+Result<Catalog*> CatalogLookup::OpenCatalog() {
   if (!catalog_) {
-    sql::SqlResult<std::unique_ptr<Catalog>> opened = Catalog::Open(data_dir_);
+    Result<std::unique_ptr<Catalog>> opened = Catalog::Open(data_dir_);
     if (!opened.ok()) return opened.error();
     catalog_ = std::move(*opened);
   }
@@ -443,11 +442,11 @@ sql::SqlResult<Catalog*> CatalogLookup::OpenCatalog() {
 }
 
 template <typename Info, typename Key>
-sql::SqlResult<std::optional<Info>> CatalogLookup::Find(const Key& key) {
+Result<std::optional<Info>> CatalogLookup::Find(const Key& key) {
   std::optional<Info> answer;
   catalog_cache::Probe probe = catalog_cache::Lookup<Info, Key>(key, &answer);
   if (probe == catalog_cache::Probe::kAnswered) return answer;
-  sql::SqlResult<Catalog*> catalog = OpenCatalog();
+  Result<Catalog*> catalog = OpenCatalog();
   if (!catalog.ok()) return catalog.error();
   Info* tag = nullptr;
   // No snapshot to refill (no segment, or the catalog does not fit): the
@@ -457,11 +456,11 @@ sql::SqlResult<std::optional<Info>> CatalogLookup::Find(const Key& key) {
   // Read before the rows, so a commit racing with these reads leaves the
   // generation moved and Publish refuses (see the protocol in Shared).
   const uint64_t generation = catalog_cache::Generation();
-  sql::SqlResult<std::vector<DatabaseInfo>> databases = (*catalog)->ListDatabases();
+  Result<std::vector<DatabaseInfo>> databases = (*catalog)->ListDatabases();
   if (!databases.ok()) return databases.error();
-  sql::SqlResult<std::vector<RoleInfo>> roles = (*catalog)->ListRoles();
+  Result<std::vector<RoleInfo>> roles = (*catalog)->ListRoles();
   if (!roles.ok()) return roles.error();
-  sql::SqlResult<std::vector<Membership>> memberships = (*catalog)->ListMemberships();
+  Result<std::vector<Membership>> memberships = (*catalog)->ListMemberships();
   if (!memberships.ok()) return memberships.error();
   (void)catalog_cache::Publish(generation, *databases, *roles, *memberships);
   for (const Info& row : Pick(*databases, *roles, tag)) {
@@ -470,46 +469,45 @@ sql::SqlResult<std::optional<Info>> CatalogLookup::Find(const Key& key) {
   return std::optional<Info>();
 }
 
-sql::SqlResult<std::optional<RoleInfo>> CatalogLookup::FindRole(const std::string& name) {
+Result<std::optional<RoleInfo>> CatalogLookup::FindRole(const std::string& name) {
   return Find<RoleInfo>(name);
 }
-sql::SqlResult<std::optional<RoleInfo>> CatalogLookup::FindRole(uint32_t oid) {
+Result<std::optional<RoleInfo>> CatalogLookup::FindRole(uint32_t oid) {
   return Find<RoleInfo>(oid);
 }
-sql::SqlResult<std::optional<DatabaseInfo>> CatalogLookup::FindDatabase(const std::string& name) {
+Result<std::optional<DatabaseInfo>> CatalogLookup::FindDatabase(const std::string& name) {
   return Find<DatabaseInfo>(name);
 }
-sql::SqlResult<std::optional<DatabaseInfo>> CatalogLookup::FindDatabase(uint32_t oid) {
+Result<std::optional<DatabaseInfo>> CatalogLookup::FindDatabase(uint32_t oid) {
   return Find<DatabaseInfo>(oid);
 }
 
 template <typename Row>
-sql::SqlResult<std::vector<Row>> CatalogLookup::ListAll(
-    catalog_cache::Probe (*probe)(std::vector<Row>*),
-    sql::SqlResult<std::vector<Row>> (Catalog::*query)()) {
+Result<std::vector<Row>> CatalogLookup::ListAll(catalog_cache::Probe (*probe)(std::vector<Row>*),
+                                                Result<std::vector<Row>> (Catalog::*query)()) {
   std::vector<Row> out;
   catalog_cache::Probe p = probe(&out);
   if (p == catalog_cache::Probe::kAnswered) return out;
   if (p == catalog_cache::Probe::kStale) {
     // Any lookup rebuilds the whole snapshot; then ask it again.
-    sql::SqlResult<std::optional<RoleInfo>> any = FindRole(kBootstrapSuperuserOid);
+    Result<std::optional<RoleInfo>> any = FindRole(kBootstrapSuperuserOid);
     if (!any.ok()) return any.error();
     if (probe(&out) == catalog_cache::Probe::kAnswered) return out;
   }
-  sql::SqlResult<Catalog*> catalog = OpenCatalog();
+  Result<Catalog*> catalog = OpenCatalog();
   if (!catalog.ok()) return catalog.error();
   return ((**catalog).*query)();
 }
 
-sql::SqlResult<std::vector<Membership>> CatalogLookup::ListMemberships() {
+Result<std::vector<Membership>> CatalogLookup::ListMemberships() {
   return ListAll<Membership>(catalog_cache::Memberships, &Catalog::ListMemberships);
 }
 
-sql::SqlResult<std::vector<RoleInfo>> CatalogLookup::ListRoles() {
+Result<std::vector<RoleInfo>> CatalogLookup::ListRoles() {
   return ListAll<RoleInfo>(catalog_cache::Roles, &Catalog::ListRoles);
 }
 
-sql::SqlResult<std::vector<DatabaseInfo>> CatalogLookup::ListDatabases() {
+Result<std::vector<DatabaseInfo>> CatalogLookup::ListDatabases() {
   return ListAll<DatabaseInfo>(catalog_cache::Databases, &Catalog::ListDatabases);
 }
 

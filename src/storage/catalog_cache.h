@@ -25,7 +25,7 @@
 #include <string>
 #include <vector>
 
-#include "common/sql_error.h"
+#include "common/status.h"
 #include "storage/catalog.h"
 
 namespace bgw::storage {
@@ -104,24 +104,24 @@ class CatalogLookup {
   CatalogLookup(const CatalogLookup&) = delete;
   CatalogLookup& operator=(const CatalogLookup&) = delete;
 
-  sql::SqlResult<std::optional<RoleInfo>> FindRole(const std::string& name);
-  sql::SqlResult<std::optional<RoleInfo>> FindRole(uint32_t oid);
-  sql::SqlResult<std::optional<DatabaseInfo>> FindDatabase(const std::string& name);
-  sql::SqlResult<std::optional<DatabaseInfo>> FindDatabase(uint32_t oid);
-  sql::SqlResult<std::vector<Membership>> ListMemberships();
-  sql::SqlResult<std::vector<RoleInfo>> ListRoles();
-  sql::SqlResult<std::vector<DatabaseInfo>> ListDatabases();
+  Result<std::optional<RoleInfo>> FindRole(const std::string& name);
+  Result<std::optional<RoleInfo>> FindRole(uint32_t oid);
+  Result<std::optional<DatabaseInfo>> FindDatabase(const std::string& name);
+  Result<std::optional<DatabaseInfo>> FindDatabase(uint32_t oid);
+  Result<std::vector<Membership>> ListMemberships();
+  Result<std::vector<RoleInfo>> ListRoles();
+  Result<std::vector<DatabaseInfo>> ListDatabases();
 
   // Whether some lookup had to open the catalog (tests and diagnostics).
   bool OpenedCatalog() const { return catalog_ != nullptr; }
 
  private:
   template <typename Info, typename Key>
-  sql::SqlResult<std::optional<Info>> Find(const Key& key);
+  Result<std::optional<Info>> Find(const Key& key);
   template <typename Row>
-  sql::SqlResult<std::vector<Row>> ListAll(catalog_cache::Probe (*probe)(std::vector<Row>*),
-                                           sql::SqlResult<std::vector<Row>> (Catalog::*query)());
-  sql::SqlResult<Catalog*> OpenCatalog();
+  Result<std::vector<Row>> ListAll(catalog_cache::Probe (*probe)(std::vector<Row>*),
+                                   Result<std::vector<Row>> (Catalog::*query)());
+  Result<Catalog*> OpenCatalog();
 
   std::string data_dir_;
   std::unique_ptr<Catalog> catalog_;

@@ -26,7 +26,7 @@ class CatalogCacheTest : public ::testing::Test {
     char tmpl[] = "/tmp/bgw_catalog_cache_test_XXXXXX";
     ASSERT_NE(mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
-    sql::SqlStatus s = Catalog::Initialize(dir_, "admin", "md5abc");
+    Status s = Catalog::Initialize(dir_, "admin", "md5abc");
     ASSERT_TRUE(s.ok()) << s.error().message;
     auto c = Catalog::Open(dir_);
     ASSERT_TRUE(c.ok()) << c.error().message;

@@ -39,7 +39,7 @@ class CatalogTest : public ::testing::Test {
     char tmpl[] = "/tmp/bgw_catalog_test_XXXXXX";
     ASSERT_NE(mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
-    sql::SqlStatus s = Catalog::Initialize(dir_, "admin", "md5abc");
+    Status s = Catalog::Initialize(dir_, "admin", "md5abc");
     ASSERT_TRUE(s.ok()) << s.error().message;
     auto c = Catalog::Open(dir_);
     ASSERT_TRUE(c.ok()) << c.error().message;
@@ -91,7 +91,7 @@ TEST_F(CatalogTest, InitializeCreatesSuperuserAndPostgres) {
 }
 
 TEST_F(CatalogTest, InitializeRefusesAnExistingCatalog) {
-  sql::SqlStatus s = Catalog::Initialize(dir_, "other", "");
+  Status s = Catalog::Initialize(dir_, "other", "");
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.error().message.find("already exists"), std::string::npos);
   auto role = catalog_->FindRole("admin");
