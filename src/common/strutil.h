@@ -18,5 +18,8 @@ std::vector<std::string> SplitTrimmed(std::string_view s, char sep);
 bool StartsWith(std::string_view s, std::string_view prefix);
 // Case-insensitive ASCII comparison.
 bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+// ASCII letters folded to lower case (as PostgreSQL folds unquoted
+// identifiers); other bytes unchanged.
+std::string AsciiLower(std::string_view s);
 
 }  // namespace bgw

@@ -710,6 +710,33 @@ void ArrayToString(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
   sqlite3_result_text(ctx, out.data(), static_cast<int>(out.size()), SQLITE_TRANSIENT);
 }
 
+constexpr int kSafe = SQLITE_INNOCUOUS;
+const builtins::Function kFunctions[] = {
+    {"has_table_privilege", 2, oid::kBool, kSafe, HasTablePrivilege},
+    {"has_table_privilege", 3, oid::kBool, kSafe, HasTablePrivilege},
+    {"has_any_column_privilege", 2, oid::kBool, kSafe, HasAnyColumnPrivilege},
+    {"has_any_column_privilege", 3, oid::kBool, kSafe, HasAnyColumnPrivilege},
+    {"has_column_privilege", 3, oid::kBool, kSafe, HasColumnPrivilege},
+    {"has_column_privilege", 4, oid::kBool, kSafe, HasColumnPrivilege},
+    {"has_schema_privilege", 2, oid::kBool, kSafe, HasSchemaPrivilege},
+    {"has_schema_privilege", 3, oid::kBool, kSafe, HasSchemaPrivilege},
+    {"has_database_privilege", 2, oid::kBool, kSafe, HasDatabasePrivilege},
+    {"has_database_privilege", 3, oid::kBool, kSafe, HasDatabasePrivilege},
+    {"has_function_privilege", 2, oid::kBool, kSafe, HasFunctionPrivilege},
+    {"has_function_privilege", 3, oid::kBool, kSafe, HasFunctionPrivilege},
+    {"pg_has_role", 2, oid::kBool, kSafe, PgHasRole},
+    {"pg_has_role", 3, oid::kBool, kSafe, PgHasRole},
+    {"pg_get_userbyid", 1, oid::kName, kSafe, PgGetUserById},
+    {"pg_encoding_to_char", 1, oid::kName, kSafe, PgEncodingToChar},
+    {"pg_table_is_visible", 1, oid::kBool, kSafe, True},
+    {"obj_description", 1, oid::kText, kSafe, Null},
+    {"obj_description", 2, oid::kText, kSafe, Null},
+    {"col_description", 2, oid::kText, kSafe, Null},
+    {"shobj_description", 2, oid::kText, kSafe, Null},
+    {"array_to_string", 2, oid::kText, kSafe, ArrayToString},
+    {"array_to_string", 3, oid::kText, kSafe, ArrayToString},
+};
+
 }  // namespace
 
 Status Register(sqlite3* db, const SessionInfo* info, privileges::AccessControl* access) {
@@ -735,51 +762,12 @@ Status Register(sqlite3* db, const SessionInfo* info, privileges::AccessControl*
   for (const View& v : views) {
     if (Status s = system::AddView(db, v.name, v.schema, v.rows); !s.ok()) return s;
   }
-  struct Function {
-    const char* name;
-    int nargs;
-    void (*fn)(sqlite3_context*, int, sqlite3_value**);
-  };
-  static const Function kFunctions[] = {
-      {"has_table_privilege", 2, HasTablePrivilege},
-      {"has_table_privilege", 3, HasTablePrivilege},
-      {"has_any_column_privilege", 2, HasAnyColumnPrivilege},
-      {"has_any_column_privilege", 3, HasAnyColumnPrivilege},
-      {"has_column_privilege", 3, HasColumnPrivilege},
-      {"has_column_privilege", 4, HasColumnPrivilege},
-      {"has_schema_privilege", 2, HasSchemaPrivilege},
-      {"has_schema_privilege", 3, HasSchemaPrivilege},
-      {"has_database_privilege", 2, HasDatabasePrivilege},
-      {"has_database_privilege", 3, HasDatabasePrivilege},
-      {"has_function_privilege", 2, HasFunctionPrivilege},
-      {"has_function_privilege", 3, HasFunctionPrivilege},
-      {"pg_has_role", 2, PgHasRole},
-      {"pg_has_role", 3, PgHasRole},
-      {"pg_get_userbyid", 1, PgGetUserById},
-      {"pg_encoding_to_char", 1, PgEncodingToChar},
-      {"pg_table_is_visible", 1, True},
-      {"obj_description", 1, Null},
-      {"obj_description", 2, Null},
-      {"col_description", 2, Null},
-      {"shobj_description", 2, Null},
-      {"array_to_string", 2, ArrayToString},
-      {"array_to_string", 3, ArrayToString},
-  };
-  void (*free_context)(void*) = [](void* p) { delete static_cast<Context*>(p); };
-  bool first = true;
-  for (const Function& f : kFunctions) {
-    // Read-only questions: safe anywhere, also inside views. The first
-    // registration owns the context: SQLite frees it with the connection.
-    int rc =
-        sqlite3_create_function_v2(db, f.name, f.nargs, SQLITE_UTF8 | SQLITE_INNOCUOUS, context,
-                                   f.fn, nullptr, nullptr, first ? free_context : nullptr);
-    first = false;
-    if (rc != SQLITE_OK) {
-      return MakeError("XX000",
-                       StringPrintf("could not register %s: %s", f.name, sqlite3_errmsg(db)));
-    }
-  }
-  return Status::Ok();
+  // Read-only questions: safe anywhere, also inside views. SQLite frees
+  // the context with the connection.
+  return builtins::Register(db, kFunctions, context,
+                            [](void* p) { delete static_cast<Context*>(p); });
 }
+
+std::span<const builtins::Function> Functions() { return kFunctions; }
 
 }  // namespace bgw::sql::catalog_views

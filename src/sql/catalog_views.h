@@ -22,6 +22,7 @@
 #pragma once
 
 #include "common/status.h"
+#include "sql/builtins.h"
 #include "sql/privileges.h"
 #include "sql/session.h"
 
@@ -31,6 +32,10 @@ namespace bgw::sql::catalog_views {
 
 inline constexpr uint32_t kPgCatalogNamespace = 11;
 inline constexpr uint32_t kPublicNamespace = 2200;
+
+// The catalogue questions (has_table_privilege, pg_get_userbyid, ...) as
+// builtins.h functions.
+std::span<const builtins::Function> Functions();
 
 // `info` and `access` are the session's and must outlive `db`.
 Status Register(sqlite3* db, const SessionInfo* info, privileges::AccessControl* access);

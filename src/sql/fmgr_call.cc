@@ -432,8 +432,7 @@ Result<CreateSpec> ParseCreateFunction(std::string_view statement) {
       if (at >= t.size() || (t[at].kind != Token::kIdent && t[at].kind != Token::kString)) {
         return SyntaxError(t, at);
       }
-      language = t[at++].text;
-      for (char& c : language) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      language = AsciiLower(t[at++].text);
     } else if (IsWord(t, at, "strict")) {
       spec.function.strict = true;
       at++;

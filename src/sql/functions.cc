@@ -519,66 +519,53 @@ void GetExprFunc(sqlite3_context* c, int, sqlite3_value** argv) {
   sqlite3_result_value(c, argv[0]);
 }
 
+// Flags: SQLITE_INNOCUOUS for what may run inside a view, trigger, default
+// or index expression someone else defined (with trusted_schema off nothing
+// else may: sandbox.h); SQLITE_DIRECTONLY for what changes session state or
+// waits, which only a statement the client sent may do.
+constexpr int kPure = SQLITE_INNOCUOUS | SQLITE_DETERMINISTIC;
+constexpr int kSafe = SQLITE_INNOCUOUS;
+constexpr int kDirect = SQLITE_DIRECTONLY;
+
+const builtins::Function kFunctions[] = {
+    {"bgw_cast", 2, 0, kPure, CastFunc},
+    {"version", 0, oid::kText, kPure, VersionFunc},
+    {"current_database", 0, oid::kName, kSafe, CurrentDatabaseFunc},
+    {"current_user", 0, oid::kName, kSafe, CurrentUserFunc},
+    {"session_user", 0, oid::kName, kSafe, SessionUserFunc},
+    {"user", 0, oid::kName, kSafe, CurrentUserFunc},
+    {"current_role", 0, oid::kName, kSafe, CurrentUserFunc},
+    {"current_schema", 0, oid::kName, kSafe, CurrentSchemaFunc},
+    {"now", 0, oid::kTimestamptz, kSafe, NowFunc},
+    {"transaction_timestamp", 0, oid::kTimestamptz, kSafe, NowFunc},
+    {"statement_timestamp", 0, oid::kTimestamptz, kSafe, StatementTimestampFunc},
+    {"clock_timestamp", 0, oid::kTimestamptz, kSafe, ClockTimestampFunc},
+    {"pg_backend_pid", 0, oid::kInt4, kSafe, BackendPidFunc},
+    {"pg_is_in_recovery", 0, oid::kBool, kPure, FalseFunc},
+    {"pg_sleep", 1, oid::kVoid, kDirect, SleepFunc},
+    {"current_setting", 1, oid::kText, kSafe, CurrentSettingFunc},
+    {"current_setting", 2, oid::kText, kSafe, CurrentSettingFunc},
+    {"set_config", 3, oid::kText, kDirect, SetConfigFunc},
+    {"string_agg", 2, oid::kText, kSafe, nullptr, StringAggStep, StringAggFinal},
+    {"greatest", -1, 0, kPure, ExtremeFunc<true>},
+    {"least", -1, 0, kPure, ExtremeFunc<false>},
+    {"regexp", 2, 0, kPure, RegexpFunc<false>},
+    {"match", 2, 0, kPure, RegexpFunc<true>},
+    {"bgw_array_agg", 1, 0, kSafe, nullptr, ArrayAggStep, ArrayAggFinal},
+    {"bgw_array_json", 1, 0, kPure, ArrayJsonFunc},
+    {"pg_get_expr", 2, oid::kText, kPure, GetExprFunc},
+    {"pg_get_expr", 3, oid::kText, kPure, GetExprFunc},
+};
+
 }  // namespace
 
-void Register(sqlite3* db, FunctionContext* ctx) {
-  // Flags: SQLITE_INNOCUOUS for what may run inside a view, trigger,
-  // default or index expression someone else defined (with trusted_schema
-  // off nothing else may: sandbox.h); SQLITE_DIRECTONLY for what changes
-  // session state or waits, which only a statement the client sent may do.
-  constexpr int kPure = SQLITE_INNOCUOUS | SQLITE_DETERMINISTIC;
-  constexpr int kSafe = SQLITE_INNOCUOUS;
-  constexpr int kDirect = SQLITE_DIRECTONLY;
-  struct Def {
-    const char* name;
-    int args;
-    void (*fn)(sqlite3_context*, int, sqlite3_value**);
-    int flags;
-  };
-  static const Def kDefs[] = {
-      {"bgw_cast", 2, CastFunc, kPure},
-      {"version", 0, VersionFunc, kPure},
-      {"current_database", 0, CurrentDatabaseFunc, kSafe},
-      {"current_user", 0, CurrentUserFunc, kSafe},
-      {"session_user", 0, SessionUserFunc, kSafe},
-      {"user", 0, CurrentUserFunc, kSafe},
-      {"current_role", 0, CurrentUserFunc, kSafe},
-      {"current_schema", 0, CurrentSchemaFunc, kSafe},
-      {"now", 0, NowFunc, kSafe},
-      {"transaction_timestamp", 0, NowFunc, kSafe},
-      {"statement_timestamp", 0, StatementTimestampFunc, kSafe},
-      {"clock_timestamp", 0, ClockTimestampFunc, kSafe},
-      {"pg_backend_pid", 0, BackendPidFunc, kSafe},
-      {"pg_is_in_recovery", 0, FalseFunc, kPure},
-      {"pg_sleep", 1, SleepFunc, kDirect},
-      {"current_setting", 1, CurrentSettingFunc, kSafe},
-      {"current_setting", 2, CurrentSettingFunc, kSafe},
-      {"set_config", 3, SetConfigFunc, kDirect},
-  };
-  for (const Def& d : kDefs) {
-    sqlite3_create_function_v2(db, d.name, d.args, SQLITE_UTF8 | d.flags, ctx, d.fn, nullptr,
-                               nullptr, nullptr);
-  }
-  sqlite3_create_function_v2(db, "string_agg", 2, SQLITE_UTF8 | kSafe, ctx, nullptr, StringAggStep,
-                             StringAggFinal, nullptr);
-  sqlite3_create_function_v2(db, "greatest", -1, SQLITE_UTF8 | kPure, ctx, ExtremeFunc<true>,
-                             nullptr, nullptr, nullptr);
-  sqlite3_create_function_v2(db, "least", -1, SQLITE_UTF8 | kPure, ctx, ExtremeFunc<false>, nullptr,
-                             nullptr, nullptr);
-  sqlite3_create_function_v2(db, "regexp", 2, SQLITE_UTF8 | kPure, ctx, RegexpFunc<false>, nullptr,
-                             nullptr, nullptr);
-  sqlite3_create_function_v2(db, "match", 2, SQLITE_UTF8 | kPure, ctx, RegexpFunc<true>, nullptr,
-                             nullptr, nullptr);
-  sqlite3_create_function_v2(db, "bgw_array_agg", 1, SQLITE_UTF8 | kSafe, ctx, nullptr,
-                             ArrayAggStep, ArrayAggFinal, nullptr);
-  sqlite3_create_function_v2(db, "bgw_array_json", 1, SQLITE_UTF8 | kPure, ctx, ArrayJsonFunc,
-                             nullptr, nullptr, nullptr);
-  sqlite3_create_function_v2(db, "pg_get_expr", 2, SQLITE_UTF8 | kPure, ctx, GetExprFunc, nullptr,
-                             nullptr, nullptr);
-  sqlite3_create_function_v2(db, "pg_get_expr", 3, SQLITE_UTF8 | kPure, ctx, GetExprFunc, nullptr,
-                             nullptr, nullptr);
+std::span<const builtins::Function> Functions() { return kFunctions; }
+
+Status Register(sqlite3* db, FunctionContext* ctx) {
+  if (Status s = builtins::Register(db, kFunctions, ctx); !s.ok()) return s;
   // Often enough to notice a cancel promptly, rarely enough to cost nothing.
   sqlite3_progress_handler(db, 1000, Progress, ctx);
+  return Status::Ok();
 }
 
 }  // namespace bgw::sql::functions

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "common/status.h"
+#include "sql/builtins.h"
 #include "sql/session.h"
 #include "sql/value.h"
 
@@ -43,8 +44,10 @@ struct FunctionContext {
 Value ArgValue(sqlite3_value* v);
 void ResultValue(sqlite3_context* c, const Value& v);
 
-// Registers every built-in function and the progress handler on `db`.
-void Register(sqlite3* db, FunctionContext* ctx);
+// The engine's own functions (builtins.h), and registering them with the
+// progress handler on `db`.
+std::span<const builtins::Function> Functions();
+Status Register(sqlite3* db, FunctionContext* ctx);
 
 // Consumes pending cancel/die flags and checks the deadline; records and
 // returns the reason (kNone = keep going).

@@ -1,15 +1,13 @@
-// A small PostgreSQL-aware SQL lexer and the rewriter that turns PostgreSQL
-// spellings into SQLite ones inside otherwise ordinary statements.
+// The one PostgreSQL-aware SQL lexer: every part of the server that looks
+// at SQL text (the rewriter in rewrite.h, statement classification in the
+// session, CREATE FUNCTION parsing, SPI's statement checks) reads these
+// tokens, so a literal, a dollar quote or a quoted identifier is never
+// mistaken for a keyword anywhere.
 //
 // Why a lexer and not a parser: SQLite parses the statements; we only need
 // to find statement boundaries and to rewrite a handful of PostgreSQL
-// spellings ($n, expr::type, E'' strings, dollar quotes, current_user, ...)
-// without ever touching the inside of a literal or a quoted identifier. A
-// token stream with source offsets gives exactly that. The rewriter also
-// learns, for the outermost select list (or RETURNING list), what PostgreSQL
-// would name each result column and which type an explicit cast or a
-// literal gives it, so RowDescription matches PostgreSQL's where SQLite has
-// no declared type to offer.
+// spellings without ever touching the inside of a literal or a quoted
+// identifier. A token stream with source offsets gives exactly that.
 #pragma once
 
 #include <cstdint>
@@ -67,25 +65,5 @@ std::string IdentifierValue(const Token& token);
 bool StringValue(const Token& token, std::string* out);
 // `value` as a SQLite string literal.
 std::string QuoteLiteral(std::string_view value);
-
-// What the rewriter learned about one outermost result column.
-struct ResultItem {
-  std::string name;       // PostgreSQL's column name; "" = let SQLite name it (alias, '*')
-  uint32_t type_oid = 0;  // 0 = unknown (use declared type or the value)
-  int param = 0;          // > 0: the column is exactly $param (typed as the parameter)
-  std::string call;       // untyped call of this function (a C function's type is looked up)
-};
-
-struct Rewritten {
-  std::string sql;                    // SQLite's dialect
-  int max_param = 0;                  // highest $n used
-  std::vector<uint32_t> param_casts;  // per $n (index n-1): cast type, 0 = none
-  bool items_known = false;           // `items` corresponds 1:1 to result columns
-  std::vector<ResultItem> items;
-  std::string error;  // non-empty: cannot rewrite (42601 with this message)
-};
-
-// Rewrites one statement. Type OIDs come from value.h's TypeOidFromName.
-Rewritten RewriteForSqlite(std::string_view sql);
 
 }  // namespace bgw::sql

@@ -236,11 +236,7 @@ bool RegisterVfs() {
 bool internal_scope = false;
 std::optional<ErrorReport>* last_denial = nullptr;
 
-std::string Lower(const char* s) {
-  std::string out = s != nullptr ? s : "";
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
+std::string Lower(const char* s) { return s != nullptr ? AsciiLower(s) : std::string(); }
 
 bool OneOf(const std::string& s, std::initializer_list<const char*> names) {
   return std::any_of(names.begin(), names.end(), [&](const char* n) { return s == n; });

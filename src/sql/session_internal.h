@@ -16,6 +16,7 @@
 #include "sql/functions.h"
 #include "sql/lexer.h"
 #include "sql/privileges.h"
+#include "sql/rewrite.h"
 #include "sql/session.h"
 
 struct sqlite3;
@@ -81,7 +82,14 @@ uint32_t DeclTypeOid(std::string_view decl);
 ErrorReport TranslateSqliteError(int rc, int extended, const std::string& message);
 // A guc registry failure as PostgreSQL's error.
 ErrorReport SettingsError(const Status& status);
+// Column k of the current row of `st`, and the type OID PostgreSQL would
+// give a value of that storage class when no declared type says more.
+Value ColumnValue(sqlite3_stmt* st, int k);
+uint32_t ValueTypeOid(const Value& v);
+// A word token folded to lower case; "" for any other token (or past the
+// end, for WordAt).
 std::string LowerWord(const Token& t);
+std::string WordAt(const std::vector<Token>& t, size_t i);
 
 class SessionImpl;
 class PortalImpl;

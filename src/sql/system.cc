@@ -585,24 +585,21 @@ void TerminateWorkerFn(sqlite3_context* ctx, int, sqlite3_value** argv) {
   sqlite3_result_int(ctx, found >= 0 ? 1 : 0);
 }
 
-struct FunctionDef {
-  const char* name;
-  int nargs;
-  void (*fn)(sqlite3_context*, int, sqlite3_value**);
-};
-
-constexpr FunctionDef kFunctions[] = {
-    {"pg_terminate_backend", 1, TerminateBackendFn},
-    {"pg_terminate_backend", 2, TerminateBackendFn},
-    {"pg_cancel_backend", 1, CancelBackendFn},
-    {"pg_reload_conf", 0, ReloadConfFn},
-    {"pg_notify", 2, NotifyFn},
-    {"bgw_launch_worker", 2, LaunchWorkerFn},
-    {"bgw_launch_worker", 3, LaunchWorkerFn},
-    {"bgw_launch_worker", 4, LaunchWorkerFn},
-    {"bgw_launch_worker", 5, LaunchWorkerFn},
-    {"bgw_launch_worker", 6, LaunchWorkerFn},
-    {"bgw_terminate_worker", 1, TerminateWorkerFn},
+// SQLITE_DIRECTONLY: side effects only from statements a client sent,
+// never from a trigger or view stored in the database file.
+constexpr int kDirect = SQLITE_DIRECTONLY;
+const builtins::Function kFunctions[] = {
+    {"pg_terminate_backend", 1, oid::kBool, kDirect, TerminateBackendFn},
+    {"pg_terminate_backend", 2, oid::kBool, kDirect, TerminateBackendFn},
+    {"pg_cancel_backend", 1, oid::kBool, kDirect, CancelBackendFn},
+    {"pg_reload_conf", 0, oid::kBool, kDirect, ReloadConfFn},
+    {"pg_notify", 2, oid::kVoid, kDirect, NotifyFn},
+    {"bgw_launch_worker", 2, oid::kInt4, kDirect, LaunchWorkerFn},
+    {"bgw_launch_worker", 3, oid::kInt4, kDirect, LaunchWorkerFn},
+    {"bgw_launch_worker", 4, oid::kInt4, kDirect, LaunchWorkerFn},
+    {"bgw_launch_worker", 5, oid::kInt4, kDirect, LaunchWorkerFn},
+    {"bgw_launch_worker", 6, oid::kInt4, kDirect, LaunchWorkerFn},
+    {"bgw_terminate_worker", 1, oid::kBool, kDirect, TerminateWorkerFn},
 };
 
 Status RequireSuperuserForC(const SessionInfo& info) {
@@ -621,6 +618,8 @@ Status AddView(sqlite3* db, const char* name, const char* schema, ViewRows rows)
   return Status::Ok();
 }
 
+std::span<const builtins::Function> Functions() { return kFunctions; }
+
 bool IsView(std::string_view name) { return ViewNames().count(std::string(name)) != 0; }
 
 Status Register(sqlite3* db, const SessionInfo& info) {
@@ -633,16 +632,8 @@ Status Register(sqlite3* db, const SessionInfo& info) {
       !s.ok()) {
     return s;
   }
-  for (const FunctionDef& f : kFunctions) {
-    // SQLITE_DIRECTONLY: side effects only from statements a client sent,
-    // never from a trigger or view stored in the database file.
-    int rc = sqlite3_create_function_v2(db, f.name, f.nargs, SQLITE_UTF8 | SQLITE_DIRECTONLY,
-                                        const_cast<SessionInfo*>(&info), f.fn, nullptr, nullptr,
-                                        nullptr);
-    if (rc != SQLITE_OK) {
-      return MakeError("XX000",
-                       StringPrintf("could not register %s: %s", f.name, sqlite3_errmsg(db)));
-    }
+  if (Status s = builtins::Register(db, kFunctions, const_cast<SessionInfo*>(&info)); !s.ok()) {
+    return s;
   }
   Result<std::vector<fmgr::CFunction>> remembered = fmgr::LoadAll(db);
   if (!remembered.ok()) {

@@ -27,11 +27,15 @@
 #include <vector>
 
 #include "common/status.h"
+#include "sql/builtins.h"
 #include "sql/session.h"
 
 struct sqlite3;
 
 namespace bgw::sql::system {
+
+// The server-control functions above (builtins.h).
+std::span<const builtins::Function> Functions();
 
 // Registers everything above on `db` for the session described by `info`,
 // and binds the database's remembered C functions (a library that fails to

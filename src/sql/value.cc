@@ -18,27 +18,7 @@
 #include "sql/system.h"
 
 namespace bgw::sql {
-namespace oid_extra {
-// Types we recognize by name and present as text.
-inline constexpr uint32_t kJson = 114;
-inline constexpr uint32_t kBpchar = 1042;
-inline constexpr uint32_t kDate = 1082;
-inline constexpr uint32_t kTime = 1083;
-inline constexpr uint32_t kTimestamp = 1114;
-inline constexpr uint32_t kInterval = 1186;
-inline constexpr uint32_t kVoid = 2278;
-inline constexpr uint32_t kUuid = 2950;
-inline constexpr uint32_t kJsonb = 3802;
-inline constexpr uint32_t kRegclass = 2205;
-}  // namespace oid_extra
-
 namespace {
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 ErrorReport InvalidSyntax(uint32_t type, std::string_view text) {
   return MakeError("22P02",
@@ -119,7 +99,7 @@ std::string FormatNumericFromDouble(double d) {
 }
 
 bool ParseBoolText(std::string_view raw, bool* out) {
-  std::string s = Lower(Trim(raw));
+  std::string s = AsciiLower(Trim(raw));
   if (s.empty()) return false;
   auto prefix_of = [&](const char* word, size_t min_len) {
     return s.size() >= min_len && std::string_view(word).substr(0, s.size()) == s &&
@@ -191,7 +171,7 @@ Result<Value> ParseOid(std::string_view text) {
 
 Result<Value> ParseFloat(std::string_view text, uint32_t type) {
   std::string s(Trim(text));
-  std::string l = Lower(s);
+  std::string l = AsciiLower(s);
   if (l == "nan") return Value::Real(std::nan(""));
   if (l == "infinity" || l == "+infinity" || l == "inf" || l == "+inf") {
     return Value::Real(std::numeric_limits<double>::infinity());
@@ -221,7 +201,7 @@ Result<Value> ParseFloat(std::string_view text, uint32_t type) {
 
 Result<Value> ParseNumeric(std::string_view text) {
   std::string s(Trim(text));
-  std::string l = Lower(s);
+  std::string l = AsciiLower(s);
   if (l == "nan") return Value::Real(std::nan(""));
   if (l == "infinity" || l == "+infinity" || l == "inf") {
     return Value::Real(std::numeric_limits<double>::infinity());
@@ -361,13 +341,13 @@ bool ParseTimestampUs(std::string_view text, int64_t* out) {
 // unknown OIDs are treated as text, as clients sending them expect.
 bool BinaryIsText(uint32_t type) {
   switch (type) {
-    case oid_extra::kDate:
-    case oid_extra::kTime:
-    case oid_extra::kTimestamp:
-    case oid_extra::kInterval:
-    case oid_extra::kUuid:
-    case oid_extra::kRegclass:
-    case oid_extra::kVoid:
+    case oid::kDate:
+    case oid::kTime:
+    case oid::kTimestamp:
+    case oid::kInterval:
+    case oid::kUuid:
+    case oid::kRegclass:
+    case oid::kVoid:
       return false;
     default:
       return true;
@@ -448,21 +428,21 @@ int16_t TypeLength(uint32_t type_oid) {
     case oid::kInt4:
     case oid::kOid:
     case oid::kFloat4:
-    case oid_extra::kDate:
+    case oid::kDate:
       return 4;
     case oid::kInt8:
     case oid::kFloat8:
     case oid::kTimestamptz:
-    case oid_extra::kTimestamp:
-    case oid_extra::kTime:
+    case oid::kTimestamp:
+    case oid::kTime:
       return 8;
     case oid::kName:
       return 64;
-    case oid_extra::kUuid:
+    case oid::kUuid:
       return 16;
-    case oid_extra::kInterval:
+    case oid::kInterval:
       return 16;
-    case oid_extra::kVoid:
+    case oid::kVoid:
       return 4;
     default:
       return -1;
@@ -530,25 +510,25 @@ const char* TypeName(uint32_t type_oid) {
       return "timestamptz";
     case oid::kNumeric:
       return "numeric";
-    case oid_extra::kJson:
+    case oid::kJson:
       return "json";
-    case oid_extra::kBpchar:
+    case oid::kBpchar:
       return "bpchar";
-    case oid_extra::kDate:
+    case oid::kDate:
       return "date";
-    case oid_extra::kTime:
+    case oid::kTime:
       return "time";
-    case oid_extra::kTimestamp:
+    case oid::kTimestamp:
       return "timestamp";
-    case oid_extra::kInterval:
+    case oid::kInterval:
       return "interval";
-    case oid_extra::kVoid:
+    case oid::kVoid:
       return "void";
-    case oid_extra::kUuid:
+    case oid::kUuid:
       return "uuid";
-    case oid_extra::kJsonb:
+    case oid::kJsonb:
       return "jsonb";
-    case oid_extra::kRegclass:
+    case oid::kRegclass:
       return "regclass";
     default:
       return "unknown";
@@ -559,7 +539,7 @@ uint32_t TypeOidFromName(std::string_view name) {
   // Normalize: lower case, modifiers "(...)" dropped, single spaces.
   std::string n;
   int depth = 0;
-  for (char c : Lower(Trim(name))) {
+  for (char c : AsciiLower(Trim(name))) {
     if (c == '(') {
       ++depth;
     } else if (c == ')') {
@@ -612,20 +592,20 @@ uint32_t TypeOidFromName(std::string_view name) {
       {"timestamp with time zone", oid::kTimestamptz},
       {"numeric", oid::kNumeric},
       {"decimal", oid::kNumeric},
-      {"json", oid_extra::kJson},
-      {"jsonb", oid_extra::kJsonb},
-      {"char", oid_extra::kBpchar},
-      {"character", oid_extra::kBpchar},
-      {"bpchar", oid_extra::kBpchar},
-      {"date", oid_extra::kDate},
-      {"time", oid_extra::kTime},
-      {"time without time zone", oid_extra::kTime},
-      {"timestamp", oid_extra::kTimestamp},
-      {"timestamp without time zone", oid_extra::kTimestamp},
-      {"interval", oid_extra::kInterval},
-      {"uuid", oid_extra::kUuid},
-      {"regclass", oid_extra::kRegclass},
-      {"void", oid_extra::kVoid},
+      {"json", oid::kJson},
+      {"jsonb", oid::kJsonb},
+      {"char", oid::kBpchar},
+      {"character", oid::kBpchar},
+      {"bpchar", oid::kBpchar},
+      {"date", oid::kDate},
+      {"time", oid::kTime},
+      {"time without time zone", oid::kTime},
+      {"timestamp", oid::kTimestamp},
+      {"timestamp without time zone", oid::kTimestamp},
+      {"interval", oid::kInterval},
+      {"uuid", oid::kUuid},
+      {"regclass", oid::kRegclass},
+      {"void", oid::kVoid},
   };
   for (const Entry& e : kNames) {
     if (n == e.name) return e.oid;
@@ -780,7 +760,7 @@ Result<std::string> FormatBinary(const Value& v, uint32_t type_oid) {
     }
     case oid::kNumeric:
       return NumericSend(v);
-    case oid_extra::kJsonb:
+    case oid::kJsonb:
       return "\x01" + FormatText(v, oid::kText);  // version 1, then the text
     default:
       if (!BinaryIsText(type_oid)) {
@@ -886,7 +866,7 @@ Result<Value> ParseBinary(std::span<const uint8_t> bytes, uint32_t type_oid) {
       if (!fracpart.empty()) text += "." + fracpart;
       return ParseNumeric(text);
     }
-    case oid_extra::kJsonb:
+    case oid::kJsonb:
       if (bytes.empty() || bytes[0] != 1)
         return MakeError("22P03", "unsupported jsonb version number");
       return Value::Text(std::string(bytes.begin() + 1, bytes.end()));

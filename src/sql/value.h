@@ -15,24 +15,38 @@
 #include <string_view>
 
 #include "common/status.h"
+#include "postgres/catalog/pg_type_d.h"
 
 namespace bgw::sql {
 
+// The type OIDs the engine names, PostgreSQL's numbers as the module
+// headers list them (one list: catalog/pg_type_d.h).
 namespace oid {
-inline constexpr uint32_t kBool = 16;
-inline constexpr uint32_t kBytea = 17;
-inline constexpr uint32_t kName = 19;
-inline constexpr uint32_t kInt8 = 20;
-inline constexpr uint32_t kInt2 = 21;
-inline constexpr uint32_t kInt4 = 23;
-inline constexpr uint32_t kText = 25;
-inline constexpr uint32_t kOid = 26;
-inline constexpr uint32_t kFloat4 = 700;
-inline constexpr uint32_t kFloat8 = 701;
-inline constexpr uint32_t kUnknown = 705;
-inline constexpr uint32_t kVarchar = 1043;
-inline constexpr uint32_t kTimestamptz = 1184;
-inline constexpr uint32_t kNumeric = 1700;
+inline constexpr uint32_t kBool = BOOLOID;
+inline constexpr uint32_t kBytea = BYTEAOID;
+inline constexpr uint32_t kName = NAMEOID;
+inline constexpr uint32_t kInt8 = INT8OID;
+inline constexpr uint32_t kInt2 = INT2OID;
+inline constexpr uint32_t kInt4 = INT4OID;
+inline constexpr uint32_t kText = TEXTOID;
+inline constexpr uint32_t kOid = OIDOID;
+inline constexpr uint32_t kFloat4 = FLOAT4OID;
+inline constexpr uint32_t kFloat8 = FLOAT8OID;
+inline constexpr uint32_t kUnknown = UNKNOWNOID;
+inline constexpr uint32_t kVarchar = VARCHAROID;
+inline constexpr uint32_t kTimestamptz = TIMESTAMPTZOID;
+inline constexpr uint32_t kVoid = VOIDOID;
+inline constexpr uint32_t kNumeric = NUMERICOID;
+// Recognised by name and presented as text.
+inline constexpr uint32_t kJson = JSONOID;
+inline constexpr uint32_t kBpchar = BPCHAROID;
+inline constexpr uint32_t kDate = DATEOID;
+inline constexpr uint32_t kTime = TIMEOID;
+inline constexpr uint32_t kTimestamp = TIMESTAMPOID;
+inline constexpr uint32_t kInterval = INTERVALOID;
+inline constexpr uint32_t kUuid = UUIDOID;
+inline constexpr uint32_t kJsonb = JSONBOID;
+inline constexpr uint32_t kRegclass = REGCLASSOID;
 }  // namespace oid
 
 struct Value {

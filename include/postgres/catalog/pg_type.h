@@ -1,25 +1,10 @@
 /*
- * catalog/pg_type.h: PostgreSQL's OIDs of the built-in types that SPI
- * parameters and results use (the values are PostgreSQL's, so argtypes
- * arrays written for PostgreSQL work unchanged).
+ * catalog/pg_type.h: the built-in types. As in PostgreSQL, the OID macros
+ * come from catalog/pg_type_d.h.
  */
 #ifndef BGW_COMPAT_PG_TYPE_H
 #define BGW_COMPAT_PG_TYPE_H
 
-#define BOOLOID 16
-#define BYTEAOID 17
-#define CHAROID 18
-#define NAMEOID 19
-#define INT8OID 20
-#define INT2OID 21
-#define INT4OID 23
-#define TEXTOID 25
-#define OIDOID 26
-#define FLOAT4OID 700
-#define FLOAT8OID 701
-#define UNKNOWNOID 705
-#define VARCHAROID 1043
-#define TIMESTAMPTZOID 1184
-#define NUMERICOID 1700
+#include "catalog/pg_type_d.h"
 
 #endif /* BGW_COMPAT_PG_TYPE_H */
