@@ -10,6 +10,11 @@
 # default for a module author's own build, where a newer or different
 # compiler may warn about code we never see.
 
+include(${CMAKE_CURRENT_LIST_DIR}/BgwModulePaths.cmake OPTIONAL)
+if(NOT DEFINED BGW_SOURCE_INCLUDE_DIR AND NOT DEFINED BGW_INSTALLED_INCLUDEDIR)
+  message(FATAL_ERROR "BgwModule.cmake: use the copy installed with bgworker "
+                      "(bgw config --cmakedir), which knows where the server's headers are")
+endif()
 if(DEFINED BGW_SOURCE_INCLUDE_DIR)
   set(_bgw_module_werror_default ON)
 else()
@@ -29,10 +34,12 @@ function(bgw_add_module name)
     target_include_directories(${name} PRIVATE ${BGW_SOURCE_INCLUDE_DIR}/postgres
                                ${BGW_SOURCE_INCLUDE_DIR})
   else()
-    # Out of tree: ask the installed server where its headers are.
-    execute_process(COMMAND bgw config --includedir OUTPUT_VARIABLE bgw_inc
-                    OUTPUT_STRIP_TRAILING_WHITESPACE COMMAND_ERROR_IS_FATAL ANY)
-    target_include_directories(${name} PRIVATE ${bgw_inc} ${bgw_inc}/..)
+    # Out of tree: the installation this file belongs to (BgwModulePaths.cmake
+    # is written beside it at install time), so bgw need not be on PATH;
+    # `make install` puts the module where the server loads $libdir from.
+    target_include_directories(${name} PRIVATE ${BGW_INSTALLED_INCLUDEDIR}/postgres
+                               ${BGW_INSTALLED_INCLUDEDIR})
+    install(TARGETS ${name} LIBRARY DESTINATION ${BGW_INSTALLED_PKGLIBDIR})
   endif()
   target_compile_options(${name} PRIVATE -Wall -Wextra -fPIC)
   if(BGW_MODULE_WERROR)

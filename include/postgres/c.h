@@ -20,6 +20,8 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "pg_config.h"
+
 #define PGDLLIMPORT
 #define PGDLLEXPORT __attribute__((visibility("default")))
 
@@ -84,7 +86,6 @@ typedef int64 TimeOffset;
 
 #define NAMEDATALEN 64
 #define MAXPGPATH 1024
-#define BLCKSZ 8192
 
 typedef struct nameData
 {
@@ -104,7 +105,6 @@ typedef NameData *Name;
 
 #define TYPEALIGN(ALIGNVAL, LEN) \
 	(((uintptr_t) (LEN) + ((ALIGNVAL) - 1)) & ~((uintptr_t) ((ALIGNVAL) - 1)))
-#define MAXIMUM_ALIGNOF 8
 #define BUFFERALIGN(LEN) TYPEALIGN(64, (LEN))
 #define MAXALIGN(LEN) TYPEALIGN(MAXIMUM_ALIGNOF, (LEN))
 #define INTALIGN(LEN) TYPEALIGN(4, (LEN))

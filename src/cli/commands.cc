@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -27,7 +28,9 @@
 #include "cli/privilege.h"
 #include "common/status.h"
 #include "common/strutil.h"
+#include "port/install_layout.h"
 #include "port/process.h"
+#include "postgres/pg_config.h"
 #include "postmaster/datadir.h"
 #include "postmaster/lockfile.h"
 #include "postmaster/postmaster.h"
@@ -599,48 +602,68 @@ int Reload(int argc, char** argv) {
 }
 
 int Config(int argc, char** argv) {
-  // In a build tree (the binary sits next to CMakeCache.txt) the headers are
-  // the source tree's and modules are built into <build>/modules.
-  std::string exe = SelfExe();
-  std::string exe_dir = exe.substr(0, exe.rfind('/'));
-  bool build_tree = access((exe_dir + "/CMakeCache.txt").c_str(), F_OK) == 0;
-  std::string includedir =
-      build_tree ? std::string(BGW_SOURCE_DIR) + "/include" : BGW_INSTALL_INCLUDEDIR;
-  std::string pkglibdir = build_tree ? exe_dir + "/modules" : BGW_PKGLIBDIR;
-  std::string bindir = build_tree ? exe_dir : BGW_INSTALL_BINDIR;
-  std::string libdir = build_tree ? exe_dir : BGW_INSTALL_LIBDIR;
-  std::string cmakedir = build_tree ? std::string(BGW_SOURCE_DIR) + "/cmake" : BGW_INSTALL_CMAKEDIR;
-  std::string cflags = "-I" + includedir + "/postgres -I" + includedir + " -fPIC";
+  // PostgreSQL's pg_config items, in its order and with its names, so that
+  // PGXS-style Makefiles (pgxs/pgxs.mk) and scripts that parse pg_config
+  // work; the paths are install_layout.h's, the ones the server uses.
+  const InstallLayout& l = Layout();
+  const std::string cppflags = "-D_GNU_SOURCE";
+  // One-line builds (gcc $(bgw config --cflags) -shared ...) get the include
+  // paths too; PGXS adds its own warning flags.
+  const std::string cflags =
+      "-I" + l.includedir_server + " -I" + l.includedir + " -fPIC " + cppflags;
   struct Item {
     const char* flag;
     std::string value;
   } const items[] = {
-      {"--bindir", bindir},
-      {"--includedir", includedir + "/postgres"},
-      {"--includedir-server", includedir + "/postgres"},
-      {"--libdir", libdir},
-      {"--pkglibdir", pkglibdir},
+      {"--bindir", l.bindir},
+      {"--docdir", l.sharedir + "/doc"},
+      {"--htmldir", l.sharedir + "/doc"},
+      {"--includedir", l.includedir_server},
+      {"--pkgincludedir", l.includedir_server},
+      {"--includedir-server", l.includedir_server},
+      {"--libdir", l.libdir},
+      {"--pkglibdir", l.pkglibdir},
+      {"--localedir", l.sharedir + "/locale"},
+      {"--mandir", l.sharedir + "/man"},
+      {"--sharedir", l.sharedir},
+      {"--sysconfdir", l.sharedir + "/etc"},
+      {"--pgxs", l.pgxs},
+      {"--configure", "'--with-bgworker'"},
+      {"--cc", "gcc"},
+      {"--cppflags", cppflags},
       {"--cflags", cflags},
       {"--cflags_sl", "-fPIC"},
+      {"--ldflags", ""},
+      {"--ldflags_ex", ""},
       {"--ldflags_sl", "-shared"},
-      {"--cmakedir", cmakedir},
-      {"--version", std::string("bgw ") + BGW_VERSION_STRING},
+      {"--libs", ""},
+      {"--cmakedir", l.cmakedir},
+      {"--version", std::string("PostgreSQL ") + PG_VERSION},
   };
   if (argc < 2) {
-    for (const Item& i : items) std::printf("%s = %s\n", i.flag + 2, i.value.c_str());
+    for (const Item& i : items) {
+      std::string name(i.flag + 2);
+      for (char& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      std::printf("%s = %s\n", name.c_str(), i.value.c_str());
+    }
     return kExitOk;
   }
   for (int k = 1; k < argc; k++) {
     std::string arg = argv[k];
-    if (arg == "--help" || arg == "-h") {
+    if (arg == "--help" || arg == "-h" || arg == "-?") {
       std::printf(
-          "bgw config prints how to build modules for this server (like pg_config).\n\n"
-          "Usage:\n  bgw config [OPTION]...\n\nOptions:\n"
-          "  --bindir, --includedir, --includedir-server, --libdir, --pkglibdir,\n"
-          "  --cflags, --cflags_sl, --ldflags_sl, --cmakedir, --version\n\n"
-          "With no option, prints every item. A module builds with:\n"
+          "bgw config (also run as pg_config) prints how to build modules for this server.\n\n"
+          "Usage:\n  bgw config [OPTION]...\n  pg_config [OPTION]...\n\nOptions:\n"
+          "  --bindir, --docdir, --htmldir, --includedir, --pkgincludedir,\n"
+          "  --includedir-server, --libdir, --pkglibdir, --localedir, --mandir,\n"
+          "  --sharedir, --sysconfdir, --pgxs, --configure, --cc, --cppflags, --cflags,\n"
+          "  --cflags_sl, --ldflags, --ldflags_ex, --ldflags_sl, --libs, --cmakedir,\n"
+          "  --version (the PostgreSQL API version the server implements)\n\n"
+          "With no option, prints every item. A module builds with its own PGXS\n"
+          "Makefile (make PG_CONFIG=%s/pg_config install), or with:\n"
           "  gcc $(bgw config --cflags) -shared -o my_module.so my_module.c\n"
-          "Exit status: 0 success, 2 unknown option.\n");
+          "Exit status: 0 success, 2 unknown option.\n",
+          l.bindir.c_str());
       return kExitOk;
     }
     bool found = false;

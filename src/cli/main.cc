@@ -8,6 +8,12 @@
 int main(int argc, char** argv) {
   // Before anything reads argv: the server reuses the argv area for titles.
   argv = bgw::process_title::Init(argc, argv);
+  // Run as pg_config (a link named so, which PGXS Makefiles call).
+  const char* self = std::strrchr(argv[0], '/');
+  self = self != nullptr ? self + 1 : argv[0];
+  if (std::strcmp(self, "pg_config") == 0 || std::strcmp(self, "bgw_pg_config") == 0) {
+    return bgw::cli::Config(argc, argv);
+  }
   if (argc < 2) {
     std::fprintf(stderr, "%s", bgw::cli::MainHelp());
     return bgw::cli::kExitUsage;

@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "common/strutil.h"
 #include "guc/settings.h"
+#include "port/install_layout.h"
 #include "postgres/fmgr.h"
 #include "postgres/miscadmin.h"
 
@@ -35,7 +36,7 @@ std::vector<std::string> SearchDirectories() {
     size_t colon = path.find(':', start);
     std::string dir(Trim(path.substr(start, colon == std::string::npos ? colon : colon - start)));
     if (StartsWith(dir, "$libdir")) {
-      dir = std::string(BGW_PKGLIBDIR) + dir.substr(7);
+      dir = Layout().pkglibdir + dir.substr(7);
     } else if (StartsWith(dir, "$datadir")) {
       dir = data_directory + dir.substr(8);
     }
@@ -54,7 +55,13 @@ Result<std::string> Resolve(const std::string& name) {
     return IsFile(p);
   };
   bool has_suffix = name.size() > 3 && name.compare(name.size() - 3, 3, ".so") == 0;
-  if (name.find('/') != std::string::npos) {
+  // '$libdir/x' (extension scripts' MODULE_PATHNAME) is x in the module
+  // directory, the one pg_config --pkglibdir names.
+  if (StartsWith(name, "$libdir/")) {
+    const std::string path = Layout().pkglibdir + name.substr(7);
+    if (try_path(path)) return path;
+    if (!has_suffix && try_path(path + ".so")) return path + ".so";
+  } else if (name.find('/') != std::string::npos) {
     if (try_path(name)) return name;
     if (!has_suffix && try_path(name + ".so")) return name + ".so";
   } else {
@@ -66,32 +73,31 @@ Result<std::string> Resolve(const std::string& name) {
   std::string detail = "Searched:";
   for (const std::string& t : tried) detail += " \"" + t + "\"";
   if (tried.empty()) detail = "dynamic_library_path is empty.";
-  return Status::Error("could not access file \"" + name +
-                       "\": No such file or directory\nDETAIL:  " + detail + ".");
+  return MakeError("58P01", "could not access file \"" + name + "\": No such file or directory",
+                   detail + ".");
 }
 
 Status CheckMagic(void* handle, const std::string& path) {
   auto magic_fn =
       reinterpret_cast<PGModuleMagicFunction>(dlsym(handle, PG_MAGIC_FUNCTION_NAME_STRING));
   if (magic_fn == nullptr) {
-    return Status::Error("incompatible library \"" + path +
-                         "\": missing magic block\nHINT:  Extension libraries are required to "
-                         "use the PG_MODULE_MAGIC macro.");
+    return MakeError("XX000", "incompatible library \"" + path + "\": missing magic block", "",
+                     "Extension libraries are required to use the PG_MODULE_MAGIC macro.");
   }
   const Pg_magic_struct* m = magic_fn();
   static const Pg_magic_struct kExpected = PG_MODULE_MAGIC_DATA;
   if (m == nullptr || m->len != kExpected.len || m->abi_magic != kExpected.abi_magic) {
-    return Status::Error("incompatible library \"" + path +
-                         "\": magic block mismatch\nDETAIL:  The library was not built against "
-                         "bgw's module headers (for example, it was built for PostgreSQL "
-                         "itself).\nHINT:  Rebuild it with the flags from \"bgw config "
-                         "--cflags\".");
+    return MakeError("XX000", "incompatible library \"" + path + "\": magic block mismatch",
+                     "The library was not built against bgw's module headers (for example, it "
+                     "was built for PostgreSQL itself).",
+                     "Rebuild it with its PGXS Makefile and bgw's pg_config (make "
+                     "PG_CONFIG=.../pg_config), or the flags from \"bgw config --cflags\".");
   }
   if (m->version != kExpected.version) {
-    return Status::Error(StringPrintf(
-        "incompatible library \"%s\": version mismatch\nDETAIL:  Server is version %d, library "
-        "is version %d.",
-        path.c_str(), kExpected.version, m->version));
+    return MakeError("XX000",
+                     StringPrintf("incompatible library \"%s\": version mismatch", path.c_str()),
+                     StringPrintf("Server is version %d, library is version %d.", kExpected.version,
+                                  m->version));
   }
   std::string diffs;
   if (m->funcmaxargs != kExpected.funcmaxargs) diffs += " FUNC_MAX_ARGS";
@@ -99,8 +105,8 @@ Status CheckMagic(void* handle, const std::string& path) {
   if (m->namedatalen != kExpected.namedatalen) diffs += " NAMEDATALEN";
   if (m->float8byval != kExpected.float8byval) diffs += " FLOAT8PASSBYVAL";
   if (!diffs.empty()) {
-    return Status::Error("incompatible library \"" + path +
-                         "\": magic block mismatch\nDETAIL:  Differs in:" + diffs + ".");
+    return MakeError("XX000", "incompatible library \"" + path + "\": magic block mismatch",
+                     "Differs in:" + diffs + ".");
   }
   return Status::Ok();
 }

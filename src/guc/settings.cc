@@ -8,6 +8,7 @@
 #include "common/internal_error.h"
 
 #include "postgres/miscadmin.h"
+#include "postgres/pg_config.h"
 
 #include <cctype>
 #include <cstdio>
@@ -58,7 +59,7 @@ bool default_transaction_read_only = false;
 char* default_transaction_isolation = nullptr;
 bool integer_datetimes = true;
 char* server_version = nullptr;
-int server_version_num = 150000;
+int server_version_num = PG_VERSION_NUM;
 char* server_encoding = nullptr;
 bool in_hot_standby = false;
 char* transaction_isolation = nullptr;
@@ -481,10 +482,12 @@ void DefineSessionSettings() {
              &default_transaction_isolation, "serializable", Context::kUserset);
   def_bool("integer_datetimes", "Datetimes are integer based", &integer_datetimes, true,
            Context::kInternal);
-  def_string("server_version", "The server version", &server_version, "15.0 (bgworker)",
+  // The version of PostgreSQL's API we implement (pg_config.h), as clients
+  // and modules test for it.
+  def_string("server_version", "The server version", &server_version, PG_VERSION " (bgworker)",
              Context::kInternal);
-  def_int("server_version_num", "The server version as an integer", &server_version_num, 150000,
-          150000, 150000, Context::kInternal, 0);
+  def_int("server_version_num", "The server version as an integer", &server_version_num,
+          PG_VERSION_NUM, PG_VERSION_NUM, PG_VERSION_NUM, Context::kInternal, 0);
   def_string("server_encoding", "The server's character set encoding", &server_encoding, "UTF8",
              Context::kInternal);
   def_bool("in_hot_standby", "Whether the server is a hot standby (never)", &in_hot_standby, false,

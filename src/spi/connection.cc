@@ -80,8 +80,7 @@ void ConnectImpl(const char* dbname, const char* username, Oid dboid, Oid useroi
   // A worker has no client: its NOTICEs and WARNINGs go to the server log
   // only (Open pointed them at the session's client queue).
   bgw_set_client_error_sink(nullptr);
-  InstallSession(std::move(*session));
-  MyDatabaseId = di.oid;
+  InstallSession(std::move(*session));  // Session::Open set MyDatabaseId
   log::SetSessionInfo(ri.name, di.name, "");
   connected = true;
 }

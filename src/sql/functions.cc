@@ -15,6 +15,7 @@
 #include "common/strutil.h"
 #include "guc/guc.h"
 #include "postgres/miscadmin.h"
+#include "postgres/pg_config.h"
 #include "postgres/storage/latch.h"
 #include "postgres/utils/wait_event.h"
 #include "sql/array_text.h"
@@ -177,8 +178,9 @@ void CastFunc(sqlite3_context* c, int, sqlite3_value** argv) {
 }
 
 void VersionFunc(sqlite3_context* c, int, sqlite3_value**) {
-  ResultText(c, StringPrintf("PostgreSQL %s on x86_64-pc-linux-gnu, bgworker %s", kServerVersion,
-                             BGW_VERSION_STRING));
+  // PostgreSQL's API version (pg_config.h), then ours: clients parse the first.
+  ResultText(c, StringPrintf("PostgreSQL %s (bgworker) on x86_64-pc-linux-gnu, bgworker %s",
+                             PG_VERSION, BGW_VERSION_STRING));
 }
 
 void CurrentDatabaseFunc(sqlite3_context* c, int, sqlite3_value**) {

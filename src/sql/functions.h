@@ -59,8 +59,4 @@ ErrorReport InterruptError(Interrupt reason);
 // Microseconds since the Unix epoch (wall clock).
 int64_t NowMicros();
 
-// The server version as clients see it.
-inline constexpr const char* kServerVersion = "15.0 (bgworker)";
-inline constexpr int kServerVersionNum = 150000;
-
 }  // namespace bgw::sql::functions

@@ -145,6 +145,9 @@ Status SessionImpl::Initialize() {
     info_.session_superuser = info_.superuser;
   }
   authenticated_superuser_ = info_.session_superuser;
+  // Module code asks miscadmin.h which database it is in, in client
+  // backends and workers alike.
+  MyDatabaseId = info_.database_oid;
   authenticated_role_ = info_.session_role_oid;
   Result<sqlite3*> opened = sandbox::Open(info_.database_path);
   if (!opened.ok()) return opened.error();

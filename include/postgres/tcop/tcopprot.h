@@ -6,6 +6,9 @@
 #define BGW_COMPAT_TCOPPROT_H
 
 #include "postgres.h"
+/* As PostgreSQL's tcopprot.h, which modules rely on for both. */
+#include "storage/procsignal.h"
+#include "utils/guc.h"
 
 #ifdef __cplusplus
 extern "C" {

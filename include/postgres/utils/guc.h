@@ -33,6 +33,8 @@
 #define BGW_COMPAT_GUC_H
 
 #include "c.h"
+/* PostgreSQL's guc.h reaches fmgr.h (through utils/array.h); modules rely on it. */
+#include "fmgr.h"
 #include "utils/elog.h"
 
 #ifdef __cplusplus
