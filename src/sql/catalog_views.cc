@@ -14,6 +14,7 @@
 #include "common/strutil.h"
 #include "sql/array_text.h"
 #include "sql/catalogue.h"
+#include "sql/extension.h"
 #include "sql/fmgr_call.h"
 #include "sql/sandbox.h"
 #include "sql/session_internal.h"
@@ -316,6 +317,66 @@ Result<std::vector<Row>> DatabaseRows(const Context& c) {
 const char kPolicySchema[] =
     "CREATE TABLE x(oid OID, polname NAME, polrelid OID, polcmd TEXT, polpermissive BOOL, "
     "polroles TEXT, polqual TEXT, polwithcheck TEXT)";
+
+// PostgreSQL's OID of pg_extension itself (pg_description.classoid).
+constexpr uint32_t kPgExtensionClassOid = 3079;
+
+Result<std::vector<catalogue::Extension>> InstalledExtensions(const Context& c) {
+  sandbox::InternalScope internal;
+  return catalogue::Extensions(c.db);
+}
+
+const char kExtensionSchema[] =
+    "CREATE TABLE x(oid OID, extname NAME, extowner OID, extnamespace OID, extrelocatable BOOL, "
+    "extversion TEXT, extconfig TEXT, extcondition TEXT)";
+
+Result<std::vector<Row>> ExtensionRows(const Context& c) {
+  Result<std::vector<catalogue::Extension>> all = InstalledExtensions(c);
+  if (!all.ok()) return all.error();
+  std::vector<Row> rows;
+  for (const catalogue::Extension& e : *all) {
+    rows.push_back({Value::Int(e.oid), Value::Text(e.name), Value::Int(e.owner),
+                    Value::Int(kPublicNamespace), Bool(e.relocatable), Value::Text(e.version),
+                    Value::Null(), Value::Null()});
+  }
+  return rows;
+}
+
+const char kAvailableExtensionsSchema[] =
+    "CREATE TABLE x(name NAME, default_version TEXT, installed_version TEXT, comment TEXT)";
+
+// What `make install` put in the share directory, and which are installed.
+Result<std::vector<Row>> AvailableExtensionRows(const Context& c) {
+  Result<std::vector<catalogue::Extension>> installed = InstalledExtensions(c);
+  if (!installed.ok()) return installed.error();
+  std::vector<Row> rows;
+  for (const extension::Control& x : extension::Available()) {
+    Value version = Value::Null();
+    for (const catalogue::Extension& e : *installed) {
+      if (e.name == x.name) version = Value::Text(e.version);
+    }
+    rows.push_back({Value::Text(x.name), Value::Text(x.default_version), version,
+                    x.comment.empty() ? Value::Null() : Value::Text(x.comment)});
+  }
+  return rows;
+}
+
+const char kDescriptionSchema[] =
+    "CREATE TABLE x(objoid OID, classoid OID, objsubid INT4, description TEXT)";
+
+// Comments: so far those of installed extensions (their control files').
+Result<std::vector<Row>> DescriptionRows(const Context& c) {
+  Result<std::vector<catalogue::Extension>> installed = InstalledExtensions(c);
+  if (!installed.ok()) return installed.error();
+  std::vector<Row> rows;
+  for (const catalogue::Extension& e : *installed) {
+    Result<extension::Control> control = extension::ReadControl(e.name);
+    if (!control.ok() || control->comment.empty()) continue;
+    rows.push_back({Value::Int(e.oid), Value::Int(kPgExtensionClassOid), Value::Int(0),
+                    Value::Text(control->comment)});
+  }
+  return rows;
+}
 
 // ---- functions ------------------------------------------------------------------
 
@@ -680,6 +741,41 @@ void PgEncodingToChar(sqlite3_context* ctx, int, sqlite3_value** argv) {
   sqlite3_result_text(ctx, e == 6 ? "UTF8" : e == 0 ? "SQL_ASCII" : "", -1, SQLITE_STATIC);
 }
 
+// PostgreSQL's OIDs of the system catalogs our views stand for, so that
+// 'pg_extension'::regclass matches pg_description.classoid as psql expects.
+constexpr std::pair<const char*, uint32_t> kSystemRelations[] = {
+    {"pg_type", 1247},      {"pg_attribute", 1249},      {"pg_proc", 1255},
+    {"pg_class", 1259},     {"pg_authid", 1260},         {"pg_auth_members", 1261},
+    {"pg_database", 1262},  {"pg_description", 2609},    {"pg_namespace", 2615},
+    {"pg_extension", 3079}, {"pg_policy", 3256},         {"pg_roles", 12001},
+    {"pg_user", 12002},     {"pg_stat_activity", 12003},
+};
+
+// x::regclass: a relation's OID from its name (or the OID itself, as text
+// or number); 42P01 for a name that is no relation.
+void Regclass(sqlite3_context* ctx, int, sqlite3_value** argv) {
+  if (sqlite3_value_type(argv[0]) == SQLITE_NULL) return sqlite3_result_null(ctx);
+  if (IsNumber(argv[0])) return sqlite3_result_int64(ctx, sqlite3_value_int64(argv[0]));
+  const std::string text = ArgText(argv[0]);
+  if (!text.empty() && std::all_of(text.begin(), text.end(), [](char ch) {
+        return std::isdigit(static_cast<unsigned char>(ch)) != 0;
+      })) {
+    return sqlite3_result_int64(ctx, std::strtoll(text.c_str(), nullptr, 10));
+  }
+  std::optional<std::string> name = ObjectName(text);
+  if (name) {
+    for (const auto& [relname, oid] : kSystemRelations) {
+      if (*name == relname) return sqlite3_result_int64(ctx, oid);
+    }
+    const Context& c = Ctx(ctx);
+    if (Status s = c.ac->Refresh(c.db); !s.ok()) return fmgr::ResultError(ctx, s.error());
+    if (const catalogue::Relation* r = c.ac->FindRelation(*name); r != nullptr && r->oid != 0) {
+      return sqlite3_result_int64(ctx, r->oid);
+    }
+  }
+  fmgr::ResultError(ctx, MakeError("42P01", "relation \"" + text + "\" does not exist"));
+}
+
 void True(sqlite3_context* ctx, int, sqlite3_value**) { sqlite3_result_int(ctx, 1); }
 void Null(sqlite3_context* ctx, int, sqlite3_value**) { sqlite3_result_null(ctx); }
 
@@ -729,6 +825,7 @@ const builtins::Function kFunctions[] = {
     {"pg_get_userbyid", 1, oid::kName, kSafe, PgGetUserById},
     {"pg_encoding_to_char", 1, oid::kName, kSafe, PgEncodingToChar},
     {"pg_table_is_visible", 1, oid::kBool, kSafe, True},
+    {"bgw_regclass", 1, oid::kOid, kSafe, Regclass},
     {"obj_description", 1, oid::kText, kSafe, Null},
     {"obj_description", 2, oid::kText, kSafe, Null},
     {"col_description", 2, oid::kText, kSafe, Null},
@@ -757,6 +854,10 @@ Status Register(sqlite3* db, const SessionInfo* info, privileges::AccessControl*
       {"pg_user", kUserSchema, [&c] { return UserRows(c); }},
       {"pg_auth_members", kAuthMembersSchema, [&c] { return AuthMembersRows(c); }},
       {"pg_database", kDatabaseSchema, [&c] { return DatabaseRows(c); }},
+      {"pg_extension", kExtensionSchema, [&c] { return ExtensionRows(c); }},
+      {"pg_available_extensions", kAvailableExtensionsSchema,
+       [&c] { return AvailableExtensionRows(c); }},
+      {"pg_description", kDescriptionSchema, [&c] { return DescriptionRows(c); }},
       {"pg_policy", kPolicySchema, [] { return Result<std::vector<Row>>(std::vector<Row>{}); }},
   };
   for (const View& v : views) {

@@ -44,6 +44,13 @@ CREATE TABLE IF NOT EXISTS bgw_catalog_proc(
   owner INTEGER NOT NULL,
   acl TEXT,
   PRIMARY KEY(name, nargs));
+CREATE TABLE IF NOT EXISTS bgw_catalog_extension(
+  name TEXT PRIMARY KEY,
+  oid INTEGER NOT NULL UNIQUE,
+  owner INTEGER NOT NULL,
+  version TEXT NOT NULL,
+  relocatable INTEGER NOT NULL,
+  members TEXT NOT NULL);
 )";
 
 ErrorReport Failed(sqlite3* db, const std::string& what) {
@@ -389,6 +396,49 @@ Status DeleteFunction(sqlite3* db, std::string_view name, size_t nargs) {
   Stmt st(db, "DELETE FROM bgw_catalog_proc WHERE name = ?1 AND nargs = ?2");
   st.Bind(1, name).Bind(2, static_cast<int64_t>(nargs));
   return Done(st, db, "could not forget a function");
+}
+
+Result<std::vector<Extension>> Extensions(sqlite3* db) {
+  std::vector<Extension> out;
+  if (UserVersion(db) < kFormatVersion) return out;
+  Stmt st(db,
+          "SELECT name, oid, owner, version, relocatable, members FROM bgw_catalog_extension "
+          "ORDER BY name");
+  int rc;
+  while ((rc = st.Step()) == SQLITE_ROW) {
+    Extension e;
+    e.name = st.Text(0);
+    e.oid = static_cast<uint32_t>(st.Int(1));
+    e.owner = static_cast<uint32_t>(st.Int(2));
+    e.version = st.Text(3);
+    e.relocatable = st.Int(4) != 0;
+    for (const std::string& m : SplitTrimmed(st.Text(5), '\n')) {
+      if (!m.empty()) e.members.push_back(m);
+    }
+    out.push_back(std::move(e));
+  }
+  if (rc != SQLITE_DONE) return Failed(db, "could not read the extensions");
+  return out;
+}
+
+Status PutExtension(sqlite3* db, const Extension& e) {
+  std::string members;
+  for (const std::string& m : e.members) members += m + "\n";
+  // OIDs from the same sequence as the relations', so none is shared.
+  Stmt st(db,
+          "INSERT OR REPLACE INTO bgw_catalog_extension(name, oid, owner, version, relocatable, "
+          "members) VALUES (?1, coalesce(nullif(?2, 0), (SELECT max(o) + 1 FROM (SELECT 16383 AS "
+          "o UNION ALL SELECT oid FROM bgw_catalog_class UNION ALL SELECT oid FROM "
+          "bgw_catalog_extension))), ?3, ?4, ?5, ?6)");
+  st.Bind(1, e.name).Bind(2, e.oid).Bind(3, e.owner).Bind(4, e.version);
+  st.Bind(5, int64_t{e.relocatable ? 1 : 0}).Bind(6, members);
+  return Done(st, db, "could not record an extension");
+}
+
+Status DeleteExtension(sqlite3* db, std::string_view name) {
+  Stmt st(db, "DELETE FROM bgw_catalog_extension WHERE name = ?1");
+  st.Bind(1, name);
+  return Done(st, db, "could not forget an extension");
 }
 
 Result<std::vector<std::string>> References(sqlite3* db, uint32_t role) {

@@ -17,6 +17,9 @@
 //   bgw_catalog_column_acl(relname, attname, acl)
 //   bgw_catalog_proc(name, nargs, arg_types, return_type, library, symbol,
 //       strict, owner, acl)
+//   bgw_catalog_extension(name, oid, owner, version, relocatable, members)
+//       CREATE EXTENSION's record; members are the objects its scripts made
+//       (what DROP EXTENSION drops), one "kind name" per line
 //
 // ACLs are acl.h's storage form; NULL = the kind's defaults. The format
 // version is the file's PRAGMA user_version (which nobody may set from
@@ -43,7 +46,8 @@ struct sqlite3;
 
 namespace bgw::sql::catalogue {
 
-inline constexpr int kFormatVersion = 1;
+// 2: bgw_catalog_extension.
+inline constexpr int kFormatVersion = 2;
 
 enum class RelKind : char {
   kTable = 'r',
@@ -79,6 +83,18 @@ struct Function {
   bool strict = false;
   uint32_t owner = 0;
   std::optional<acl::Acl> acl;
+};
+
+// An installed extension (CREATE EXTENSION).
+struct Extension {
+  std::string name;
+  uint32_t oid = 0;  // 0 until recorded (PutExtension assigns one)
+  uint32_t owner = 0;
+  std::string version;
+  bool relocatable = false;
+  // What its scripts created, as "function name/nargs", "table name",
+  // "view name", "index name", "trigger name".
+  std::vector<std::string> members;
 };
 
 // Case-insensitive (ASCII) key, as SQLite compares identifiers.
@@ -130,6 +146,11 @@ Status PutNamespace(sqlite3* db, const Namespace& ns);
 // Insert or replace, by name and number of arguments.
 Status PutFunction(sqlite3* db, const Function& function);
 Status DeleteFunction(sqlite3* db, std::string_view name, size_t nargs);
+// Installed extensions, by name.
+Result<std::vector<Extension>> Extensions(sqlite3* db);
+// Insert or replace, by name.
+Status PutExtension(sqlite3* db, const Extension& extension);
+Status DeleteExtension(sqlite3* db, std::string_view name);
 
 // What in the catalogue names `role` (as owner or in an ACL), described as
 // PostgreSQL's DROP ROLE detail does ("owner of table t", "privileges for

@@ -93,11 +93,12 @@ Classified Classify(const std::vector<Token>& t) {
     if (obj == "database") c.kind = Kind::kCreateDatabase;
     if (obj == "role" || obj == "user" || obj == "group") c.kind = Kind::kCreateRole;
     if (obj == "schema") return noop("CREATE SCHEMA");
-    if (obj == "extension") return unsupported("CREATE EXTENSION");
+    if (obj == "extension") c.kind = Kind::kCreateExtension;
   } else if (w0 == "alter") {
     if (w1 == "database") c.kind = Kind::kAlterDatabase;
     if (w1 == "role" || w1 == "user" || w1 == "group") c.kind = Kind::kAlterRole;
     if (w1 == "system") return unsupported("ALTER SYSTEM");
+    if (w1 == "extension") c.kind = Kind::kAlterExtension;
     if (w1 == "table" || w1 == "view" || w1 == "index" || w1 == "sequence" || w1 == "schema" ||
         w1 == "function" || w1 == "materialized") {
       // ... OWNER TO role: ours; the rest of ALTER TABLE is SQLite's.
@@ -118,6 +119,7 @@ Classified Classify(const std::vector<Token>& t) {
       }
     }
     if (w1 == "function") c.kind = Kind::kDropFunction;
+    if (w1 == "extension") c.kind = Kind::kDropExtension;
     if (w1 == "database") c.kind = Kind::kDropDatabase;
     if (w1 == "role" || w1 == "user" || w1 == "group") c.kind = Kind::kDropRole;
     if (w1 == "schema") return unsupported("DROP SCHEMA");

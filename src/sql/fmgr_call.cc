@@ -187,6 +187,9 @@ constexpr const char* kUnsupportedTypes[] = {
 Result<uint32_t> TypeFromTokens(const std::vector<Token>& t, size_t begin, size_t end) {
   std::string name;
   int depth = 0;
+  // pg_catalog.int4, as extension scripts spell types: the built-in types
+  // are all in pg_catalog.
+  if (IsWord(t, begin, "pg_catalog") && IsPunct(t, begin + 1, '.')) begin += 2;
   for (size_t i = begin; i < end; i++) {
     if (IsPunct(t, i, '(')) {
       depth++;
@@ -219,6 +222,10 @@ Result<uint32_t> ArgType(const std::vector<Token>& t, size_t begin, size_t end) 
     return MakeError("0A000", "C functions here take IN arguments only");
   }
   if (IsWord(t, begin, "in")) begin++;
+  // "name pg_catalog.type" as well as "pg_catalog.type".
+  if (end - begin >= 4 && IsPunct(t, begin + 2, '.') && IsWord(t, begin + 1, "pg_catalog")) {
+    return TypeFromTokens(t, begin + 1, end);
+  }
   for (size_t i = begin; i < end; i++) {
     if (IsWord(t, i, "default") || IsPunct(t, i, '=')) {
       return MakeError("0A000", "argument defaults are not supported for C functions");

@@ -70,7 +70,8 @@ bool IsBoolOperator(std::string_view op) {
 }
 
 // How a PostgreSQL type is represented in SQLite after a cast.
-enum class CastStyle { kFunction, kText, kBlob, kNone };
+// kRegclass: a relation name looked up (catalog_views.cc bgw_regclass).
+enum class CastStyle { kFunction, kText, kBlob, kRegclass, kNone };
 
 CastStyle StyleFor(uint32_t type) {
   switch (type) {
@@ -89,6 +90,8 @@ CastStyle StyleFor(uint32_t type) {
       return CastStyle::kText;
     case oid::kBytea:
       return CastStyle::kBlob;
+    case oid::kRegclass:
+      return CastStyle::kRegclass;
     default:
       return CastStyle::kNone;
   }
@@ -480,6 +483,8 @@ std::string Rewriter::CastSql(const std::string& expr, uint32_t type) const {
       return "CAST(" + expr + " AS TEXT)";
     case CastStyle::kBlob:
       return "CAST(" + expr + " AS BLOB)";
+    case CastStyle::kRegclass:
+      return "bgw_regclass(" + expr + ")";
     case CastStyle::kNone:
       break;
   }

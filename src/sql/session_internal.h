@@ -49,6 +49,9 @@ enum class Kind {
   kVacuum,
   kCreateFunction,
   kDropFunction,
+  kCreateExtension,
+  kAlterExtension,
+  kDropExtension,
   kCreateDatabase,
   kAlterDatabase,
   kDropDatabase,
@@ -271,6 +274,15 @@ class SessionImpl final : public Session {
   Result<UtilityResult> RunNotify(const StatementImpl& st);
   Result<UtilityResult> RunTruncate(const StatementImpl& st);
   Result<UtilityResult> RunDropObjects(const StatementImpl& st);
+  // extension_commands.cc
+  Result<UtilityResult> RunCreateExtension(const StatementImpl& st);
+  Result<UtilityResult> RunAlterExtension(const StatementImpl& st);
+  Result<UtilityResult> RunDropExtension(const StatementImpl& st);
+  Status CreateExtension(const std::string& name, const std::optional<std::string>& version,
+                         bool cascade, std::vector<std::string>* chain);
+  Status DropExtension(const catalogue::Extension& extension);
+  // Runs an extension script's statements in the current transaction.
+  Status RunExtensionScript(const std::string& sql, const std::string& file);
   // acl_commands.cc
   Result<UtilityResult> RunGrant(const StatementImpl& st);
   Result<UtilityResult> RunAlterOwner(const StatementImpl& st);

@@ -180,6 +180,12 @@ Result<UtilityResult> SessionImpl::RunUtility(const StatementImpl& st) {
       if (Status s = system::DropFunction(db_, info_, st.sql()); !s.ok()) return s.error();
       return Tag("DROP FUNCTION");
     }
+    case Kind::kCreateExtension:
+      return RunCreateExtension(st);
+    case Kind::kAlterExtension:
+      return RunAlterExtension(st);
+    case Kind::kDropExtension:
+      return RunDropExtension(st);
     case Kind::kCreateDatabase:
     case Kind::kAlterDatabase:
     case Kind::kDropDatabase:

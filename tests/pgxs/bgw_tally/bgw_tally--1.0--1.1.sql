@@ -1,0 +1,9 @@
+/* bgw_tally--1.0--1.1.sql */
+
+-- complain if script is sourced in psql, rather than via ALTER EXTENSION
+\echo Use "ALTER EXTENSION bgw_tally UPDATE TO '1.1'" to load this file. \quit
+
+CREATE FUNCTION bgw_tally_api()
+RETURNS pg_catalog.int4 STRICT
+AS 'MODULE_PATHNAME', 'bgw_tally_api'
+LANGUAGE C;

@@ -1,0 +1,17 @@
+CREATE EXTENSION bgw_tally VERSION '1.0';
+SELECT extname, extversion FROM pg_extension WHERE extname = 'bgw_tally';
+SELECT bgw_tally_launch(1, 3);
+SET bgw_tally.step = 10;
+SELECT bgw_tally_launch(2, 2);
+SELECT worker, n FROM bgw_tally_counts ORDER BY worker;
+ALTER EXTENSION bgw_tally UPDATE;
+SELECT extversion FROM pg_extension WHERE extname = 'bgw_tally';
+SELECT bgw_tally_api();
+CREATE EXTENSION bgw_tally;
+CREATE EXTENSION IF NOT EXISTS bgw_tally;
+DROP EXTENSION bgw_tally;
+SELECT count(*) FROM pg_extension WHERE extname = 'bgw_tally';
+CREATE EXTENSION bgw_tally;
+SELECT extversion FROM pg_extension WHERE extname = 'bgw_tally';
+SELECT bgw_tally_api();
+DROP EXTENSION bgw_tally;
