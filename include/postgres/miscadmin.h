@@ -107,6 +107,22 @@ extern const char *GetBackendTypeDesc(BackendType backendType);
 
 extern void pg_usleep(long microsec);
 
+/*
+ * The roles of this process's SQL session (a client's, or a worker's after
+ * BackgroundWorkerInitializeConnection): the current role (SET ROLE), the
+ * session user (SET SESSION AUTHORIZATION) and the role that logged in.
+ * InvalidOid before a session exists.
+ */
+extern Oid	GetUserId(void);
+extern Oid	GetOuterUserId(void);
+extern Oid	GetSessionUserId(void);
+extern Oid	GetAuthenticatedUserId(void);
+/* The role's name, palloc'd; NULL if noerr and there is none, else ERROR 42704. */
+extern char *GetUserNameFromId(Oid roleid, bool noerr);
+/* Whether the current role, or the given one, is a superuser. */
+extern bool superuser(void);
+extern bool superuser_arg(Oid roleid);
+
 #ifdef __cplusplus
 }
 #endif

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -34,6 +35,7 @@
 #include "ipc/proc.h"
 #include "ipc/proc_exit.h"
 #include "ipc/segment.h"
+#include "port/install_layout.h"
 #include "port/process_title.h"
 #include "port/unique_fd.h"
 #include "postgres/miscadmin.h"
@@ -207,6 +209,12 @@ Status Postmaster::Initialize() {
   ::PostmasterPid = getpid();
   MyStartTime = time(nullptr);
   DataDir = strdup(dir.c_str());
+  // miscadmin.h's paths, as PostgreSQL fills them: this executable and $libdir.
+  {
+    const ssize_t n = readlink("/proc/self/exe", my_exec_path, MAXPGPATH - 1);
+    my_exec_path[n > 0 ? n : 0] = '\0';
+    std::snprintf(pkglib_path, MAXPGPATH, "%s", Layout().pkglibdir.c_str());
+  }
   ConfigFileName = strdup((dir + "/" + datadir::kConfigFile).c_str());
   MaxConnections = guc::max_connections;
   max_worker_processes = guc::max_worker_processes;

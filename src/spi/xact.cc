@@ -24,6 +24,7 @@
 #include "common/log.h"
 #include "postgres/access/xact.h"
 #include "postgres/commands/async.h"
+#include "postgres/datatype/timestamp.h"
 #include "postgres/miscadmin.h"
 #include "postgres/utils/elog.h"
 #include "postgres/utils/memutils.h"
@@ -35,7 +36,8 @@ namespace bgw::spi {
 namespace {
 
 // PostgreSQL's TimestampTz counts microseconds from 2000-01-01 00:00 UTC.
-constexpr int64_t kPostgresEpochMicros = 946684800LL * 1000000;
+constexpr int64_t kPostgresEpochMicros =
+    static_cast<int64_t>(POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
 
 std::unique_ptr<sql::Session>& SessionHolder() {
   // Never destroyed at exit (see the banner): a leaked pointer on purpose.

@@ -62,18 +62,7 @@ struct Token {
 Result<std::vector<Token>> Tokenize(std::string_view s) {
   std::vector<Token> out;
   for (const sql::Token& t : Lex(s)) {
-    if (t.unterminated) {
-      switch (t.kind) {
-        case TokenKind::kComment:
-          return MakeError("42601", "unterminated /* comment");
-        case TokenKind::kQuotedIdent:
-          return MakeError("42601", "unterminated quoted identifier");
-        case TokenKind::kDollarString:
-          return MakeError("42601", "unterminated dollar-quoted string");
-        default:
-          return MakeError("42601", "unterminated quoted string");
-      }
-    }
+    if (t.unterminated) return MakeError("42601", UnterminatedMessage(t.kind));
     switch (t.kind) {
       case TokenKind::kSpace:
       case TokenKind::kComment:
@@ -289,11 +278,24 @@ struct Bound {
 
 MemoryContext call_context = nullptr;
 int call_depth = 0;
+// TopTransactionContext was made by a C call here (not by spi/xact.cc).
+bool owns_transaction_memory = false;
 ExecuteCheck execute_check = nullptr;
 void* execute_check_arg = nullptr;
 
 void CallCFunction(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
   auto* b = static_cast<Bound*>(sqlite3_user_data(ctx));
+  // The library is loaded (and its _PG_init run) at the first call, as
+  // PostgreSQL does, not when the session binds the name.
+  if (b->fn == nullptr) {
+    Result<void*> fn = Resolve(b->def);
+    if (!fn.ok()) {
+      ResultError(ctx, fn.error());
+      return;
+    }
+    b->fn = reinterpret_cast<PGFunction>(*fn);
+    b->flinfo.fn_addr = b->fn;
+  }
   // EXECUTE, checked at each call as the current role (who that is may
   // change between calls of one prepared statement: SET ROLE).
   if (execute_check != nullptr) {
@@ -313,6 +315,12 @@ void CallCFunction(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
   if (call_context == nullptr) {
     call_context =
         AllocSetContextCreate(TopMemoryContext, "C function call", ALLOCSET_DEFAULT_SIZES);
+  }
+  if (TopTransactionContext == nullptr) {
+    TopTransactionContext =
+        AllocSetContextCreate(TopMemoryContext, "TopTransactionContext", ALLOCSET_DEFAULT_SIZES);
+    CurTransactionContext = TopTransactionContext;
+    owns_transaction_memory = true;
   }
   MemoryContext old = MemoryContextSwitchTo(call_context);
   call_depth++;
@@ -361,6 +369,21 @@ void DestroyBound(void* p) { delete static_cast<Bound*>(p); }
 }  // namespace
 
 // ---- public -----------------------------------------------------------------
+
+void EndTransactionMemory() {
+  if (!owns_transaction_memory) return;
+  // As PostgreSQL's transaction end: nothing may stay in the memory freed.
+  for (MemoryContext c = CurrentMemoryContext; c != nullptr; c = MemoryContextGetParent(c)) {
+    if (c == TopTransactionContext) {
+      MemoryContextSwitchTo(TopMemoryContext);
+      break;
+    }
+  }
+  MemoryContextDelete(TopTransactionContext);
+  TopTransactionContext = nullptr;
+  CurTransactionContext = nullptr;
+  owns_transaction_memory = false;
+}
 
 std::string Signature(const std::string& name, const std::vector<uint32_t>& arg_types) {
   std::string s = name + "(";
@@ -523,13 +546,21 @@ Result<DropSpec> ParseDropFunction(std::string_view statement) {
 Result<void*> Resolve(const CFunction& function) {
   void (*init)(void) = nullptr;
   Result<void*> handle = loader::LoadLibraryDeferInit(function.library, &init);
-  if (!handle.ok()) return MakeError("58P01", handle.status().message());
+  if (!handle.ok()) {
+    ErrorReport e = handle.error();  // with the loader's DETAIL (where it searched)
+    if (e.sqlstate.empty()) e.sqlstate = "58P01";
+    return e;
+  }
   if (init != nullptr) {
     Guarded g{nullptr, nullptr, init, 0};
     if (std::optional<ErrorReport> e = CallGuarded(InitThunk, &g)) return *e;
   }
   Result<void*> fn = loader::LookupFunction(function.library, function.symbol);
-  if (!fn.ok()) return MakeError("42883", fn.status().message());
+  if (!fn.ok()) {
+    ErrorReport e = fn.error();
+    e.sqlstate = "42883";
+    return e;
+  }
   Result<void*> finfo = loader::LookupFunction(function.library, "pg_finfo_" + function.symbol);
   if (!finfo.ok()) {
     return MakeError(

@@ -61,9 +61,19 @@ using bgw::fmgr::CallGuarded;
 Result<void*> Resolve(const CFunction& function);
 
 // Registers `function` (entry point `fn`) on `db` under its name and arity.
+// With fn null the library is resolved (loaded, _PG_init run) at the first
+// call instead, and a failure is that call's error.
 Status Bind(sqlite3* db, const CFunction& function, void* fn);
 // Removes name/arity from `db`.
 void Unbind(sqlite3* db, const std::string& name, int nargs);
+
+// PostgreSQL's transaction memory for C functions called from SQL: a C
+// function finds TopTransactionContext and CurTransactionContext set, as in
+// PostgreSQL, living until the transaction ends. Where a worker's SPI
+// transaction (spi/xact.cc) already made them they are used as they are;
+// otherwise the first C call makes them and the session's transaction end
+// deletes them here.
+void EndTransactionMemory();
 
 // Called before every call of a bound function: an error refuses it
 // (EXECUTE privilege, privileges.h). One per process, set by the session.

@@ -220,6 +220,19 @@ std::vector<Token> Lex(std::string_view s) {
   return out;
 }
 
+const char* UnterminatedMessage(TokenKind kind) {
+  switch (kind) {
+    case TokenKind::kComment:
+      return "unterminated /* comment";
+    case TokenKind::kQuotedIdent:
+      return "unterminated quoted identifier";
+    case TokenKind::kDollarString:
+      return "unterminated dollar-quoted string";
+    default:
+      return "unterminated quoted string";
+  }
+}
+
 std::vector<Token> SignificantTokens(std::string_view sql) {
   std::vector<Token> out;
   for (const Token& t : Lex(sql)) {

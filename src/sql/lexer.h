@@ -47,6 +47,10 @@ struct Token {
 // (flagged), unknown bytes become one-character operators.
 std::vector<Token> Lex(std::string_view sql);
 
+// The syntax error for a token that runs to the end of the text
+// (Token::unterminated), by kind: "unterminated quoted string", ...
+const char* UnterminatedMessage(TokenKind kind);
+
 // The significant tokens only (no spaces, no comments).
 std::vector<Token> SignificantTokens(std::string_view sql);
 

@@ -539,19 +539,6 @@ void Rewriter::EndItem() {
   item_ = Item{};
 }
 
-const char* UnterminatedMessage(TokenKind kind) {
-  switch (kind) {
-    case TokenKind::kComment:
-      return "unterminated /* comment";
-    case TokenKind::kQuotedIdent:
-      return "unterminated quoted identifier";
-    case TokenKind::kDollarString:
-      return "unterminated dollar-quoted string";
-    default:
-      return "unterminated quoted string";
-  }
-}
-
 Rewritten Rewriter::Run() {
   for (size_t i = 0; i < tokens_.size(); ++i) {
     const Token& t = tokens_[i];

@@ -29,6 +29,7 @@
 #include <cstring>
 
 #include "common/strutil.h"
+#include "compat/session_roles.h"
 #include "guc/guc.h"
 #include "guc/settings.h"
 #include "ipc/backend_status.h"
@@ -149,6 +150,7 @@ Status SessionImpl::Initialize() {
   // backends and workers alike.
   MyDatabaseId = info_.database_oid;
   authenticated_role_ = info_.session_role_oid;
+  PublishRoles();
   Result<sqlite3*> opened = sandbox::Open(info_.database_path);
   if (!opened.ok()) return opened.error();
   db_ = *opened;
@@ -464,6 +466,16 @@ void SessionImpl::ApplyRoles(uint32_t session, uint32_t current) {
   (void)guc::SetOption("role", current == session ? "none" : info_.role_name,
                        guc::Context::kInternal, guc::Source::kOverride);
   CollectReports();
+  PublishRoles();
+}
+
+void SessionImpl::PublishRoles() const {
+  compat::SessionRoles roles;
+  roles.current = info_.role_oid;
+  roles.session = info_.session_role_oid;
+  roles.authenticated = authenticated_role_;
+  roles.current_superuser = info_.superuser;
+  compat::PublishSessionRoles(roles);
 }
 
 Status SessionImpl::Exec(const char* sql) {
@@ -537,6 +549,7 @@ Status SessionImpl::EndTransaction(bool commit) {
   CollectReports();
   state_ = TxState::kIdle;
   fctx_.transaction_start_us = 0;
+  fmgr::EndTransactionMemory();
   backend_status::ReportTransactionStart(0);
   return result;
 }

@@ -231,6 +231,8 @@ class SessionImpl final : public Session {
   // Makes `session` the session user and `current` the current role, and
   // tells the settings that show them.
   void ApplyRoles(uint32_t session, uint32_t current);
+  // Tells module code (miscadmin.h's GetUserId and friends) who we are now.
+  void PublishRoles() const;
   Status EnsureTransaction(bool need_sqlite, bool write);
   Status EndTransaction(bool commit);
   Result<UtilityResult> RunUtility(const StatementImpl& st);

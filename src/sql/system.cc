@@ -640,15 +640,11 @@ Status Register(sqlite3* db, const SessionInfo& info) {
     Warning(remembered.error().message);
     return Status::Ok();
   }
+  // Bound by name only: each library is loaded at its functions' first
+  // call (PostgreSQL's behaviour), so a session that never calls them never
+  // loads them, and a missing library is the calling statement's error.
   for (const fmgr::CFunction& f : *remembered) {
-    Result<void*> fn = fmgr::Resolve(f);
-    if (!fn.ok()) {
-      Warning(StringPrintf("function %s is not available: %s",
-                           fmgr::Signature(f.name, f.arg_types).c_str(),
-                           fn.error().message.c_str()));
-      continue;
-    }
-    if (Status s = fmgr::Bind(db, f, *fn); !s.ok()) Warning(s.error().message);
+    if (Status s = fmgr::Bind(db, f, nullptr); !s.ok()) Warning(s.error().message);
   }
   return Status::Ok();
 }

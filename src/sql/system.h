@@ -38,8 +38,9 @@ namespace bgw::sql::system {
 std::span<const builtins::Function> Functions();
 
 // Registers everything above on `db` for the session described by `info`,
-// and binds the database's remembered C functions (a library that fails to
-// load then is a WARNING, not a failed session). `info` must outlive `db`.
+// and binds the database's remembered C functions by name (their libraries
+// load at the first call, whose error a missing one is). `info` must
+// outlive `db`.
 Status Register(sqlite3* db, const SessionInfo& info);
 
 // A read-only view `name` (an eponymous virtual table: nothing is stored in

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "common/strutil.h"
+#include "postgres/datatype/timestamp.h"
 #include "sql/system.h"
 
 namespace bgw::sql {
@@ -294,7 +295,8 @@ uint64_t GetBE(std::span<const uint8_t> b) {
 }
 
 // Microseconds between 1970-01-01 and 2000-01-01 (PostgreSQL's epoch).
-constexpr int64_t kPgEpochOffsetUs = 946684800LL * 1000000;
+constexpr int64_t kPgEpochOffsetUs =
+    static_cast<int64_t>(POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
 
 // Parses "YYYY-MM-DD[ T]HH:MM:SS[.ffffff][+HH[:MM]|Z]" into Unix microseconds.
 bool ParseTimestampUs(std::string_view text, int64_t* out) {

@@ -13,9 +13,13 @@
 #include "catalog/pg_type.h"
 #include "commands/async.h"
 #include "commands/dbcommands.h"
+#include "datatype/timestamp.h"
+#include "pgtime.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "nodes/nodes.h"
+#include "nodes/pg_list.h"
 #include "port.h"
 #include "utils/elog.h"
 #include "utils/errcodes.h"
@@ -23,6 +27,7 @@
 #include "utils/memutils.h"
 #include "utils/palloc.h"
 #include "utils/snapmgr.h"
+#include "utils/timestamp.h"
 
 static int naptime = 10;
 static char *database_name = NULL;
@@ -113,6 +118,35 @@ _PG_init(void)
 }
 
 int			demo_entry(int arg);
+int			list_demo(void);
+
+/* Lists the way modules walk and prune them. */
+int
+list_demo(void)
+{
+	List	   *names = NIL;
+	List	   *ids = list_make2_int(1, 2);
+	ListCell   *lc;
+	ListCell   *lc2;
+	int			sum = 0;
+
+	names = lappend(names, pstrdup("a"));
+	names = lcons(pstrdup("b"), names);
+	foreach(lc, names)
+	{
+		char	   *name = (char *) lfirst(lc);
+
+		if (strcmp(name, "a") == 0)
+			names = foreach_delete_current(names, lc);
+	}
+	forboth(lc, names, lc2, ids)
+		sum += lfirst_int(lc2) + foreach_current_index(lc);
+	list_sort(ids, list_int_cmp);
+	sum += list_length(names) + linitial_int(ids) + (list_member_int(ids, 2) ? 1 : 0);
+	list_free_deep(names);
+	list_free(ids);
+	return sum + (IsA(ids, IntList) ? 0 : 0);
+}
 
 int
 demo_entry(int arg)

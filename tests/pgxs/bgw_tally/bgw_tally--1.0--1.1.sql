@@ -7,3 +7,8 @@ CREATE FUNCTION bgw_tally_api()
 RETURNS pg_catalog.int4 STRICT
 AS 'MODULE_PATHNAME', 'bgw_tally_api'
 LANGUAGE C;
+
+CREATE FUNCTION bgw_tally_session()
+RETURNS pg_catalog.text STRICT
+AS 'MODULE_PATHNAME', 'bgw_tally_session'
+LANGUAGE C;

@@ -19,12 +19,15 @@
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/memutils.h"
 #include "utils/snapmgr.h"
+#include "utils/timestamp.h"
 
 PG_MODULE_MAGIC;
 
 PG_FUNCTION_INFO_V1(bgw_tally_launch);
 PG_FUNCTION_INFO_V1(bgw_tally_api);
+PG_FUNCTION_INFO_V1(bgw_tally_session);
 
 PGDLLEXPORT void bgw_tally_main(Datum main_arg);
 
@@ -72,6 +75,8 @@ bgw_tally_main(Datum main_arg)
 	initStringInfo(&buf);
 	for (i = 0; i < steps; i++)
 	{
+		TimestampTz started = GetCurrentTimestamp();
+
 		CHECK_FOR_INTERRUPTS();
 		resetStringInfo(&buf);
 		appendStringInfo(&buf,
@@ -92,6 +97,10 @@ bgw_tally_main(Datum main_arg)
 		PopActiveSnapshot();
 		CommitTransactionCommand();
 		pgstat_report_activity(STATE_IDLE, NULL);
+
+		/* Paced as workers pace themselves: at most one step a millisecond. */
+		while (!TimestampDifferenceExceeds(started, GetCurrentTimestamp(), 1))
+			pg_usleep(100L);
 	}
 	elog(LOG, "bgw_tally worker %d: counted %d steps of %d", worker, steps, step);
 	proc_exit(0);
@@ -143,4 +152,21 @@ Datum
 bgw_tally_api(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_INT32(PG_VERSION_NUM / 10000);
+}
+
+/*
+ * bgw_tally_session(): who and where the calling session is, as module code
+ * sees it, built in the transaction's memory.
+ */
+Datum
+bgw_tally_session(PG_FUNCTION_ARGS)
+{
+	MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+	char	   *who = psprintf("%s %s in %s",
+							   GetUserNameFromId(GetUserId(), false),
+							   superuser() ? "superuser" : "ordinary",
+							   get_database_name(MyDatabaseId));
+
+	MemoryContextSwitchTo(old);
+	PG_RETURN_TEXT_P(cstring_to_text(who));
 }
