@@ -23,6 +23,7 @@
 #include <cstring>
 
 #include "common/log.h"
+#include "compat/dynahash.h"
 #include "ipc/lwlock.h"
 #include "ipc/segment.h"
 #include "postgres/miscadmin.h"
@@ -266,6 +267,19 @@ void* ShmemAlloc(Size size) {
 
 void* ShmemAllocNoError(Size size) {
   return bgw::addin::AllocateOrError(nullptr, size, nullptr, true, __builtin_return_address(0));
+}
+
+HTAB* ShmemInitHash(const char* name, long init_size, long max_size, HASHCTL* infoP,
+                    int hash_flags) {
+  (void)init_size;  // all max_size entries are reserved at once
+  if (name == nullptr || infoP == nullptr) elog(ERROR, "ShmemInitHash: name and info are required");
+  if (max_size <= 0) elog(ERROR, "ShmemInitHash: max_size must be positive for \"%s\"", name);
+  bool found = false;
+  void* block = bgw::addin::AllocateOrError(name, hash_estimate_size(max_size, infoP->entrysize),
+                                            &found, false, __builtin_return_address(0));
+  HTAB* table = bgw::compat::CreateSharedHash(name, block, max_size, found, infoP, hash_flags);
+  infoP->hctl = reinterpret_cast<HASHHDR*>(block);
+  return table;
 }
 
 bool ShmemAddrIsValid(const void* addr) {

@@ -199,6 +199,65 @@ TEST_F(ShmemAddinTest, AllocationCountIsBounded) {
   EXPECT_EQ(e.message, "could not create ShmemIndex entry for data structure \"(anonymous)\"");
 }
 
+// ShmemInitHash: made once, attached by a forked child, shared both ways,
+// bounded by max_size (ENTER_NULL gives NULL, ENTER raises), and charged
+// exactly hash_estimate_size() against the module budget.
+TEST_F(ShmemAddinTest, SharedHashTableIsSharedAndBounded) {
+  struct Entry {
+    uint32 key;
+    int64_t hits;
+  };
+  constexpr long kMax = 50;
+  Request(hash_estimate_size(kMax, sizeof(Entry)));
+  CreateSegment();
+  HASHCTL ctl;
+  memset(&ctl, 0, sizeof(ctl));
+  ctl.keysize = sizeof(uint32);
+  ctl.entrysize = sizeof(Entry);
+  HTAB* table = ShmemInitHash("hits", kMax, kMax, &ctl, HASH_ELEM | HASH_BLOBS);
+  ASSERT_NE(table, nullptr);
+  EXPECT_EQ(UsedBytes(), hash_estimate_size(kMax, sizeof(Entry)));
+  for (uint32 k = 0; k < 10; k++) {
+    bool found = true;
+    auto* e = static_cast<Entry*>(hash_search(table, &k, HASH_ENTER, &found));
+    ASSERT_FALSE(found);
+    e->hits = k;
+  }
+  pid_t pid = Spawn([] {
+    HASHCTL c;
+    memset(&c, 0, sizeof(c));
+    c.keysize = sizeof(uint32);
+    c.entrysize = sizeof(Entry);
+    HTAB* mine = ShmemInitHash("hits", kMax, kMax, &c, HASH_ELEM | HASH_BLOBS);
+    if (hash_get_num_entries(mine) != 10) return 2;
+    uint32 k = 7;
+    auto* e = static_cast<Entry*>(hash_search(mine, &k, HASH_FIND, nullptr));
+    if (e == nullptr || e->hits != 7) return 3;
+    e->hits += 100;
+    for (uint32 n = 100; n < 140; n++) {
+      if (hash_search(mine, &n, HASH_ENTER_NULL, nullptr) == nullptr) return 4;
+    }
+    return 0;
+  });
+  EXPECT_EQ(WaitExit(pid), 0);
+  uint32 seven = 7;
+  EXPECT_EQ(static_cast<Entry*>(hash_search(table, &seven, HASH_FIND, nullptr))->hits, 107);
+  EXPECT_EQ(hash_get_num_entries(table), 50);
+  uint32 more = 1000;
+  EXPECT_EQ(hash_search(table, &more, HASH_ENTER_NULL, nullptr), nullptr);
+  CaughtError e = CatchError([&] { hash_search(table, &more, HASH_ENTER, nullptr); });
+  ASSERT_TRUE(e.raised);
+  EXPECT_EQ(e.sqlstate, "53200");
+  EXPECT_EQ(e.message, "out of shared memory");
+  // Removing makes room again.
+  hash_search(table, &seven, HASH_REMOVE, nullptr);
+  EXPECT_NE(hash_search(table, &more, HASH_ENTER_NULL, nullptr), nullptr);
+  // Attaching with other sizes is refused.
+  ctl.entrysize = sizeof(Entry) + 8;
+  e = CatchError([&] { ShmemInitHash("hits", kMax, kMax, &ctl, HASH_ELEM | HASH_BLOBS); });
+  EXPECT_TRUE(e.raised);
+}
+
 TEST_F(ShmemAddinTest, ChildFindsTheStructAndSharesIt) {
   Request(sizeof(int64_t) * 2);
   CreateSegment();

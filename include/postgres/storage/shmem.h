@@ -42,6 +42,7 @@
 
 #include "c.h"
 #include "storage/spin.h"
+#include "utils/hsearch.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -52,6 +53,15 @@ extern void *ShmemInitStruct(const char *name, Size size, bool *foundPtr);
 extern void *ShmemAlloc(Size size);
 /* The same, but NULL instead of ERROR when the budget is exhausted. */
 extern void *ShmemAllocNoError(Size size);
+/*
+ * A hash table (utils/hsearch.h) in module shared memory, made like
+ * ShmemInitStruct: the first call (in shmem_startup_hook, under
+ * AddinShmemInitLock) creates it, later ones attach. It holds at most
+ * max_size entries, all reserved up front: request
+ * hash_estimate_size(max_size, entrysize). init_size is accepted and unused.
+ */
+extern HTAB *ShmemInitHash(const char *name, long init_size, long max_size, HASHCTL *infoP,
+						   int hash_flags);
 /* True if addr points into the main shared memory segment. */
 extern bool ShmemAddrIsValid(const void *addr);
 

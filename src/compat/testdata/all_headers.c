@@ -21,9 +21,11 @@
 #include "nodes/nodes.h"
 #include "nodes/pg_list.h"
 #include "port.h"
+#include "storage/shmem.h"
 #include "utils/elog.h"
 #include "utils/errcodes.h"
 #include "utils/guc.h"
+#include "utils/hsearch.h"
 #include "utils/memutils.h"
 #include "utils/palloc.h"
 #include "utils/snapmgr.h"
@@ -119,6 +121,41 @@ _PG_init(void)
 
 int			demo_entry(int arg);
 int			list_demo(void);
+long		hash_demo(void);
+
+typedef struct DemoEntry
+{
+	char		name[NAMEDATALEN];
+	int64		calls;
+} DemoEntry;
+
+/* A local table the way modules build one; a shared one is ShmemInitHash. */
+long
+hash_demo(void)
+{
+	HASHCTL		ctl;
+	HTAB	   *table;
+	HASH_SEQ_STATUS scan;
+	DemoEntry  *entry;
+	bool		found;
+	long		total = 0;
+	HTAB	   *(*shared) (const char *, long, long, HASHCTL *, int) = ShmemInitHash;
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = NAMEDATALEN;
+	ctl.entrysize = sizeof(DemoEntry);
+	table = hash_create("demo", 16, &ctl, HASH_ELEM | HASH_STRINGS);
+	entry = (DemoEntry *) hash_search(table, "x", HASH_ENTER, &found);
+	if (!found)
+		entry->calls = 0;
+	entry->calls++;
+	hash_seq_init(&scan, table);
+	while ((entry = (DemoEntry *) hash_seq_search(&scan)) != NULL)
+		total += entry->calls;
+	total += hash_get_num_entries(table) + (long) hash_estimate_size(10, sizeof(DemoEntry));
+	hash_destroy(table);
+	return total + (shared != NULL ? 0 : 1);
+}
 
 /* Lists the way modules walk and prune them. */
 int
