@@ -112,6 +112,38 @@ def test_module_builds_installs_and_passes_its_own_regression_tests(make_server,
     assert cleaned.returncode == 0 and not (module / "bgw_tally.so").exists()
 
 
+def test_shared_memory_module_counts_across_sessions(make_server, tmp_path):
+    """A pg_stat_statements-shaped module (shmem_request_hook, shmem_startup_hook,
+    a named LWLock tranche, ShmemInitHash) builds with its Makefile, passes its
+    own tests when preloaded, shares its table between sessions, and says so
+    clearly when it is not preloaded."""
+    module = tmp_path / "bgw_hits"
+    shutil.copytree(os.path.join(SOURCE_DIR, "tests", "pgxs", "bgw_hits"), module,
+                    ignore=shutil.ignore_patterns("results", "*.o", "*.so", "regression.*"))
+    installed = make(module, "install")
+    assert installed.returncode == 0, harness.describe(installed)
+    assert "warning:" not in installed.stdout + installed.stderr, harness.describe(installed)
+    srv = make_server()
+    srv.init()
+    srv.set_conf(shared_preload_libraries="bgw_hits")
+    srv.start()
+    env = harness.pg_env()
+    env.update(PGHOST=str(srv.sockdir), PGPORT=str(srv.port), PGUSER=SUPERUSER)
+    check = make(module, "installcheck", env=env)
+    assert check.returncode == 0, harness.describe(check) + (
+        (module / "regression.diffs").read_text() if (module / "regression.diffs").exists() else "")
+    with connect(srv) as conn:
+        conn.execute("CREATE EXTENSION bgw_hits")
+        conn.execute("SELECT bgw_hits_hit('shared')")
+    with connect(srv) as other:
+        assert other.execute("SELECT bgw_hits_hit('shared')").fetchone() == (2,)
+    srv.stop()
+    srv.set_conf(shared_preload_libraries="")
+    srv.start()
+    e = error_of(srv, "SELECT bgw_hits_hit('x')")
+    assert e.sqlstate == "55000" and "shared_preload_libraries" in str(e)
+
+
 def test_extension_refusals(make_server, extension_files):
     extension_files("bgwx_plain.control", "default_version = '1.0'\nsuperuser = false\n"
                     "comment = 'a plain one'\n")
