@@ -25,6 +25,11 @@ typedef enum BackendState
 
 /* Publishes this process's state and current query text. */
 extern void pgstat_report_activity(BackendState state, const char *cmd_str);
+/*
+ * Flushes pending table and function statistics. There are none to flush
+ * here (no cumulative statistics yet): returns 0, "nothing pending".
+ */
+extern long pgstat_report_stat(bool force);
 
 #ifdef __cplusplus
 }

@@ -13,6 +13,7 @@
 
 #include "postgres/miscadmin.h"
 #include "postgres/postmaster/interrupt.h"
+#include "postgres/tcop/tcopprot.h"
 
 extern "C" {
 
@@ -35,6 +36,7 @@ int MyProcPid = static_cast<int>(getpid());
 int64 MyStartTime = static_cast<int64>(time(nullptr));
 char* DataDir = nullptr;
 Oid MyDatabaseId = InvalidOid;
+const char* debug_query_string = nullptr;
 int MaxConnections = 100;
 int max_parallel_workers = 8;
 int MaxBackends = 0;

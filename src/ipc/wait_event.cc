@@ -77,6 +77,8 @@ const char* pgstat_get_wait_event(uint32 wait_event_info) {
   return unknown;
 }
 
+long pgstat_report_stat(bool) { return 0; }
+
 void pgstat_report_activity(BackendState state, const char* cmd_str) {
   // Published in this process's backend status entry (pg_stat_activity);
   // a process without one (no shared memory access) records nothing.

@@ -49,7 +49,15 @@ char** Init(int argc, char** argv) {
   return new_argv;
 }
 
-void Set(std::string_view title) {
+namespace {
+
+// The title Set last: SetActivity shows an activity after it.
+std::string& Base() {
+  static auto* base = new std::string();  // never destroyed: titles change until exit
+  return *base;
+}
+
+void Show(std::string_view title) {
   std::string comm(title.substr(0, 15));
   prctl(PR_SET_NAME, comm.c_str());
   if (area == nullptr || area_size < 2) return;
@@ -57,6 +65,21 @@ void Set(std::string_view title) {
   memcpy(area, title.data(), n);
   // Zero the rest so ps does not show remains of the old arguments.
   memset(area + n, 0, area_size - n);
+}
+
+}  // namespace
+
+void Set(std::string_view title) {
+  Base().assign(title);
+  Show(title);
+}
+
+void SetActivity(std::string_view activity) {
+  if (activity.empty()) return Show(Base());
+  std::string title = Base();
+  title += ' ';
+  title += activity;
+  Show(title);
 }
 
 }  // namespace bgw::process_title

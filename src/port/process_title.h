@@ -15,5 +15,8 @@ char** Init(int argc, char** argv);
 
 // Sets the full title shown by ps. Truncated to the space argv had.
 void Set(std::string_view title);
+// Shows "<the last Set title> <activity>" (PostgreSQL's set_ps_display);
+// an empty activity shows the title alone.
+void SetActivity(std::string_view activity);
 
 }  // namespace bgw::process_title

@@ -36,6 +36,7 @@
 #include "ipc/notify.h"
 #include "postgres/miscadmin.h"
 #include "postgres/postgres.h"
+#include "postgres/tcop/tcopprot.h"
 #include "postgres/utils/elog.h"
 #include "sql/catalog_views.h"
 #include "sql/fmgr_call.h"
@@ -115,6 +116,7 @@ void QueueClientNotice(const ErrorData* edata) {
 }  // namespace
 
 SessionImpl::~SessionImpl() {
+  if (debug_query_string == current_query_.c_str()) debug_query_string = nullptr;
   if (notice_session == this) {
     notice_session = nullptr;
     bgw_set_client_error_sink(nullptr);
@@ -836,14 +838,16 @@ void SessionImpl::ReportQueryStart(std::string_view query_text) {
   // (PostgreSQL ignores it while reading a command); it must not cancel
   // this new query.
   QueryCancelPending = 0;
-  std::string q(query_text);
-  backend_status::ReportActivity(backend_status::State::kRunning, q.c_str());
+  current_query_.assign(query_text);
+  debug_query_string = current_query_.c_str();
+  backend_status::ReportActivity(backend_status::State::kRunning, current_query_.c_str());
 }
 
 void SessionImpl::ReportIdle() {
   backend_status::State s = backend_status::State::kIdle;
   if (state_ == TxState::kBlock) s = backend_status::State::kIdleInTransaction;
   if (state_ == TxState::kFailed) s = backend_status::State::kIdleInTransactionAborted;
+  debug_query_string = nullptr;
   backend_status::ReportActivity(s, nullptr);
 }
 

@@ -312,6 +312,8 @@ class SessionImpl final : public Session {
   // The login's superuser status, which SET SESSION AUTHORIZATION needs
   // and which no later SET changes.
   bool authenticated_superuser_ = false;
+  // The client's query being run: what debug_query_string points at.
+  std::string current_query_;
   uint32_t authenticated_role_ = 0;
   sqlite3* db_ = nullptr;
   functions::FunctionContext fctx_;

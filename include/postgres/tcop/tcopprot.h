@@ -14,6 +14,13 @@
 extern "C" {
 #endif
 
+/*
+ * The statement this process is running, for error reports and debugging:
+ * set by the server for a client's query; a worker may point it at its own
+ * SQL (as worker_spi does) and must keep that string alive while it does.
+ */
+extern PGDLLIMPORT const char *debug_query_string;
+
 /* SIGTERM: ProcDiePending; the next CHECK_FOR_INTERRUPTS() ends the process. */
 extern void die(SIGNAL_ARGS);
 /* SIGINT: QueryCancelPending; the next CHECK_FOR_INTERRUPTS() raises ERROR. */

@@ -28,6 +28,7 @@
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
 #include "utils/palloc.h"
+#include "utils/ps_status.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 

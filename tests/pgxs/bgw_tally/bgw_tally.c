@@ -20,6 +20,7 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
+#include "utils/ps_status.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
@@ -88,7 +89,9 @@ bgw_tally_main(Datum main_arg)
 		StartTransactionCommand();
 		SPI_connect();
 		PushActiveSnapshot(GetTransactionSnapshot());
+		debug_query_string = buf.data;
 		pgstat_report_activity(STATE_RUNNING, buf.data);
+		set_ps_display("counting");
 
 		if (SPI_execute(buf.data, false, 0) != SPI_OK_INSERT)
 			elog(FATAL, "bgw_tally: cannot count: %s", buf.data);
@@ -96,7 +99,10 @@ bgw_tally_main(Datum main_arg)
 		SPI_finish();
 		PopActiveSnapshot();
 		CommitTransactionCommand();
+		debug_query_string = NULL;
+		pgstat_report_stat(true);
 		pgstat_report_activity(STATE_IDLE, NULL);
+		set_ps_display("");
 
 		/* Paced as workers pace themselves: at most one step a millisecond. */
 		while (!TimestampDifferenceExceeds(started, GetCurrentTimestamp(), 1))
