@@ -779,7 +779,7 @@ Result<UtilityResult> SessionImpl::RunOwned(const StatementImpl& st) {
           if (Status s = catalogue::DeleteFunction(db_, f.name, f.arg_types.size()); !s.ok()) {
             return s.error();
           }
-          fmgr::Unbind(db_, f.name, static_cast<int>(f.arg_types.size()));
+          fmgr::Unbind(db_, f);
         } else {
           if (f.acl) acl::ReplaceRole(&*f.acl, role, new_owner);
           f.owner = new_owner;

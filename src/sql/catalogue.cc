@@ -43,6 +43,7 @@ CREATE TABLE IF NOT EXISTS bgw_catalog_proc(
   strict INTEGER NOT NULL,
   owner INTEGER NOT NULL,
   acl TEXT,
+  defaults TEXT NOT NULL DEFAULT '',
   PRIMARY KEY(name, nargs));
 CREATE TABLE IF NOT EXISTS bgw_catalog_extension(
   name TEXT PRIMARY KEY,
@@ -101,6 +102,43 @@ std::vector<uint32_t> SplitOids(const std::string& s) {
 int64_t UserVersion(sqlite3* db) {
   Stmt st(db, "PRAGMA user_version");
   return st.Step() == SQLITE_ROW ? st.Int(0) : -1;
+}
+
+bool ColumnExists(sqlite3* db, const char* table, const char* column) {
+  Stmt st(db, "SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2");
+  st.Bind(1, std::string_view(table)).Bind(2, std::string_view(column));
+  return st.Step() == SQLITE_ROW;
+}
+
+// Argument defaults in one column: each "n" (NULL) or "v<text>", separated
+// by the ASCII unit separator, which CREATE FUNCTION refuses in a default.
+constexpr char kDefaultSeparator = '\x1f';
+
+std::string EncodeDefaults(const std::vector<std::optional<std::string>>& defaults) {
+  std::string out;
+  for (size_t i = 0; i < defaults.size(); i++) {
+    if (i > 0) out += kDefaultSeparator;
+    out += defaults[i] ? "v" + *defaults[i] : std::string("n");
+  }
+  return out;
+}
+
+std::vector<std::optional<std::string>> DecodeDefaults(const std::string& text) {
+  std::vector<std::optional<std::string>> out;
+  if (text.empty()) return out;
+  size_t start = 0;
+  while (true) {
+    const size_t end = text.find(kDefaultSeparator, start);
+    const std::string item = text.substr(start, end == std::string::npos ? end : end - start);
+    if (!item.empty() && item[0] == 'v') {
+      out.emplace_back(item.substr(1));
+    } else {
+      out.emplace_back(std::nullopt);
+    }
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return out;
 }
 
 bool TableExists(sqlite3* db, const char* name) {
@@ -213,10 +251,21 @@ Status Ensure(sqlite3* db, uint32_t database_owner) {
     if (Status s = Done(ns, db, "could not create schema public"); !s.ok()) return s;
     if (TableExists(db, "bgw_c_functions")) {
       const std::string move = StringPrintf(
-          "INSERT OR IGNORE INTO bgw_catalog_proc SELECT name, nargs, arg_types, return_type, "
-          "library, symbol, strict, %u, NULL FROM bgw_c_functions; DROP TABLE bgw_c_functions;",
+          "INSERT OR IGNORE INTO bgw_catalog_proc(name, nargs, arg_types, return_type, library, "
+          "symbol, strict, owner, acl) SELECT name, nargs, arg_types, return_type, library, "
+          "symbol, strict, %u, NULL FROM bgw_c_functions; DROP TABLE bgw_c_functions;",
           storage::kBootstrapSuperuserOid);
       if (Status s = Exec(db, move.c_str(), "could not migrate C functions"); !s.ok()) return s;
+    }
+    // Format 3: argument defaults (a table made by an older format lacks the column).
+    if (!ColumnExists(db, "bgw_catalog_proc", "defaults")) {
+      if (Status s = Exec(db,
+                          "ALTER TABLE bgw_catalog_proc ADD COLUMN defaults TEXT NOT NULL "
+                          "DEFAULT ''",
+                          "could not migrate C functions");
+          !s.ok()) {
+        return s;
+      }
     }
     if (Status s = TrackUntracked(db, database_owner); !s.ok()) return s;
     const std::string version = StringPrintf("PRAGMA user_version = %d", kFormatVersion);
@@ -270,8 +319,8 @@ Result<Snapshot> Load(sqlite3* db) {
   }
   {
     Stmt st(db,
-            "SELECT name, arg_types, return_type, library, symbol, strict, owner, acl, nargs "
-            "FROM bgw_catalog_proc ORDER BY name, nargs");
+            "SELECT name, arg_types, return_type, library, symbol, strict, owner, acl, nargs, "
+            "defaults FROM bgw_catalog_proc ORDER BY name, nargs");
     int rc;
     while ((rc = st.Step()) == SQLITE_ROW) {
       Function f;
@@ -283,7 +332,11 @@ Result<Snapshot> Load(sqlite3* db) {
       f.strict = st.Int(5) != 0;
       f.owner = static_cast<uint32_t>(st.Int(6));
       f.acl = ReadAcl(st, 7);
-      if (static_cast<int64_t>(f.arg_types.size()) != st.Int(8)) continue;  // damaged
+      f.defaults = DecodeDefaults(st.Text(9));
+      if (static_cast<int64_t>(f.arg_types.size()) != st.Int(8) ||
+          f.defaults.size() > f.arg_types.size()) {
+        continue;  // damaged
+      }
       snap.functions_.push_back(std::move(f));
     }
     if (rc != SQLITE_DONE) return Failed(db, "could not read the catalogue");
@@ -384,11 +437,13 @@ Status PutNamespace(sqlite3* db, const Namespace& ns) {
 Status PutFunction(sqlite3* db, const Function& f) {
   Stmt st(db,
           "INSERT OR REPLACE INTO bgw_catalog_proc(name, nargs, arg_types, return_type, "
-          "library, symbol, strict, owner, acl) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+          "library, symbol, strict, owner, acl, defaults) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+          "?9, ?10)");
   st.Bind(1, f.name).Bind(2, static_cast<int64_t>(f.arg_types.size()));
   st.Bind(3, JoinOids(f.arg_types)).Bind(4, f.return_type).Bind(5, f.library).Bind(6, f.symbol);
   st.Bind(7, f.strict ? 1 : 0).Bind(8, f.owner);
   BindAcl(st, 9, f.acl);
+  st.Bind(10, EncodeDefaults(f.defaults));
   return Done(st, db, "could not record a function");
 }
 

@@ -16,7 +16,7 @@
 //       trigger's table, a shadow table's virtual table
 //   bgw_catalog_column_acl(relname, attname, acl)
 //   bgw_catalog_proc(name, nargs, arg_types, return_type, library, symbol,
-//       strict, owner, acl)
+//       strict, owner, acl, defaults)
 //   bgw_catalog_extension(name, oid, owner, version, relocatable, members)
 //       CREATE EXTENSION's record; members are the objects its scripts made
 //       (what DROP EXTENSION drops), one "kind name" per line
@@ -46,8 +46,8 @@ struct sqlite3;
 
 namespace bgw::sql::catalogue {
 
-// 2: bgw_catalog_extension.
-inline constexpr int kFormatVersion = 2;
+// 2: bgw_catalog_extension. 3: bgw_catalog_proc.defaults.
+inline constexpr int kFormatVersion = 3;
 
 enum class RelKind : char {
   kTable = 'r',
@@ -83,6 +83,10 @@ struct Function {
   bool strict = false;
   uint32_t owner = 0;
   std::optional<acl::Acl> acl;
+  // Defaults of the last defaults.size() arguments, in their types' text
+  // form (nullopt: DEFAULT NULL). The function may be called with that many
+  // arguments fewer.
+  std::vector<std::optional<std::string>> defaults;
 };
 
 // An installed extension (CREATE EXTENSION).

@@ -214,10 +214,15 @@ Status SessionImpl::DropExtension(const catalogue::Extension& e) {
     if (kind == "function") {
       const size_t slash = object.rfind('/');
       const std::string fname = object.substr(0, slash);
-      const int nargs = std::atoi(object.substr(slash + 1).c_str());
-      sandbox::InternalScope internal;
-      if (Status s = fmgr::Remove(db_, fname, nargs); !s.ok()) return s;
-      fmgr::Unbind(db_, fname, nargs);
+      const size_t nargs = std::strtoul(object.substr(slash + 1).c_str(), nullptr, 10);
+      Result<std::vector<fmgr::CFunction>> all = fmgr::LoadAll(db_);
+      if (!all.ok()) return all.error();
+      for (const fmgr::CFunction& f : *all) {
+        if (f.name != fname || f.arg_types.size() != nargs) continue;
+        sandbox::InternalScope internal;
+        if (Status s = fmgr::Remove(db_, f.name, static_cast<int>(nargs)); !s.ok()) return s;
+        fmgr::Unbind(db_, f);
+      }
       continue;
     }
     std::string upper = kind;

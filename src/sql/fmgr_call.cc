@@ -205,20 +205,60 @@ Result<uint32_t> TypeFromTokens(const std::vector<Token>& t, size_t begin, size_
   return MakeError("42704", "type \"" + name + "\" does not exist");
 }
 
-// One argument: [IN] [name] type [DEFAULT ...]. Returns the type.
-Result<uint32_t> ArgType(const std::vector<Token>& t, size_t begin, size_t end) {
+// An argument's default: a constant (a number, a string, TRUE, FALSE or
+// NULL, optionally cast with ::type), as its text form; nullopt for NULL.
+// Expressions are refused: nothing would evaluate them at call time.
+Result<std::optional<std::string>> DefaultValue(const std::vector<Token>& t, size_t begin,
+                                                size_t end) {
+  // A trailing ::type is the argument's own type: the value is read as that.
+  for (size_t i = begin; i + 1 < end; i++) {
+    if (IsPunct(t, i, ':') && IsPunct(t, i + 1, ':')) {
+      end = i;
+      break;
+    }
+  }
+  const auto refuse = [] {
+    return MakeError("0A000", "argument defaults of C functions must be constants here", "",
+                     "Write a number, a quoted string, TRUE, FALSE or NULL.");
+  };
+  if (begin >= end) return SyntaxError(t, begin);
+  std::string sign;
+  if (IsPunct(t, begin, '-') || IsPunct(t, begin, '+')) sign = t[begin++].text;
+  if (end - begin != 1) return refuse();
+  const Token& v = t[begin];
+  if (v.kind == Token::kNumber) return std::optional<std::string>(sign + v.text);
+  if (!sign.empty()) return refuse();
+  if (v.kind == Token::kString) {
+    if (v.text.find('\x1f') != std::string::npos) return refuse();
+    return std::optional<std::string>(v.text);
+  }
+  if (IsWord(t, begin, "true") || IsWord(t, begin, "false")) {
+    return std::optional<std::string>(v.text);
+  }
+  if (IsWord(t, begin, "null")) return std::optional<std::string>();
+  return refuse();
+}
+
+// One argument: [IN] [name] type [DEFAULT value | = value]. Returns the
+// type; *default_value is set when the argument has a default.
+Result<uint32_t> ArgType(const std::vector<Token>& t, size_t begin, size_t end,
+                         std::optional<std::optional<std::string>>* default_value) {
   if (IsWord(t, begin, "out") || IsWord(t, begin, "inout") || IsWord(t, begin, "variadic")) {
     return MakeError("0A000", "C functions here take IN arguments only");
   }
   if (IsWord(t, begin, "in")) begin++;
+  for (size_t i = begin; i < end; i++) {
+    if (IsWord(t, i, "default") || IsPunct(t, i, '=')) {
+      Result<std::optional<std::string>> value = DefaultValue(t, i + 1, end);
+      if (!value.ok()) return value.error();
+      *default_value = *value;
+      end = i;
+      break;
+    }
+  }
   // "name pg_catalog.type" as well as "pg_catalog.type".
   if (end - begin >= 4 && IsPunct(t, begin + 2, '.') && IsWord(t, begin + 1, "pg_catalog")) {
     return TypeFromTokens(t, begin + 1, end);
-  }
-  for (size_t i = begin; i < end; i++) {
-    if (IsWord(t, i, "default") || IsPunct(t, i, '=')) {
-      return MakeError("0A000", "argument defaults are not supported for C functions");
-    }
   }
   Result<uint32_t> whole = TypeFromTokens(t, begin, end);
   if (whole.ok() || end - begin < 2) return whole;
@@ -226,9 +266,12 @@ Result<uint32_t> ArgType(const std::vector<Token>& t, size_t begin, size_t end) 
   return rest.ok() ? rest : whole;
 }
 
-// "(type, ...)" starting at *at (which is '('); moves past ')'.
-Result<std::vector<uint32_t>> ParseArgList(const std::vector<Token>& t, size_t* at) {
+// "(type, ...)" starting at *at (which is '('); moves past ')'. The
+// trailing arguments' defaults go to *defaults.
+Result<std::vector<uint32_t>> ParseArgList(const std::vector<Token>& t, size_t* at,
+                                           std::vector<std::optional<std::string>>* defaults) {
   std::vector<uint32_t> types;
+  defaults->clear();
   size_t i = *at + 1;
   if (IsPunct(t, i, ')')) {
     *at = i + 1;
@@ -244,9 +287,22 @@ Result<std::vector<uint32_t>> ParseArgList(const std::vector<Token>& t, size_t* 
     }
     if (i >= t.size()) return SyntaxError(t, i);
     if (i == start) return SyntaxError(t, i);
-    Result<uint32_t> type = ArgType(t, start, i);
+    std::optional<std::optional<std::string>> default_value;
+    Result<uint32_t> type = ArgType(t, start, i, &default_value);
     if (!type.ok()) return type.error();
     if (*type == kVoidOid) return MakeError("42P13", "C functions cannot accept type void");
+    if (default_value) {
+      // The text must read as the argument's type, as PostgreSQL checks at
+      // CREATE FUNCTION.
+      if (*default_value) {
+        Result<Value> parsed = ParseText(**default_value, *type);
+        if (!parsed.ok()) return parsed.error();
+      }
+      defaults->push_back(*default_value);
+    } else if (!defaults->empty()) {
+      return MakeError("42P13",
+                       "input parameters after one with a default value must also have defaults");
+    }
     types.push_back(*type);
     if (types.size() > 100)
       return MakeError("54023", "functions cannot have more than 100 arguments");
@@ -324,26 +380,48 @@ void CallCFunction(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
   }
   MemoryContext old = MemoryContextSwitchTo(call_context);
   call_depth++;
+  // Called with fewer arguments: the rest are their defaults.
+  const int nargs = static_cast<int>(b->def.arg_types.size());
+  const int first_default = nargs - static_cast<int>(b->def.defaults.size());
   auto* fcinfo = static_cast<FunctionCallInfo>(
-      palloc0(offsetof(FunctionCallInfoBaseData, args) + sizeof(NullableDatum) * (argc + 1)));
+      palloc0(offsetof(FunctionCallInfoBaseData, args) + sizeof(NullableDatum) * (nargs + 1)));
   fcinfo->flinfo = &b->flinfo;
-  fcinfo->nargs = static_cast<short>(argc);
+  fcinfo->nargs = static_cast<short>(nargs);
   std::optional<ErrorReport> error;
-  for (int i = 0; i < argc && !error; i++) {
-    if (sqlite3_value_type(argv[i]) == SQLITE_NULL) {
+  bool null_result = false;
+  for (int i = 0; i < nargs && !error; i++) {
+    const uint32_t type = b->def.arg_types[static_cast<size_t>(i)];
+    Value value;
+    if (i < argc) {
+      value = functions::ArgValue(argv[i]);
+    } else if (const std::optional<std::string>& d =
+                   b->def.defaults[static_cast<size_t>(i - first_default)]) {
+      Result<Value> parsed = ParseText(*d, type);
+      if (!parsed.ok()) {
+        error = parsed.error();
+        break;
+      }
+      value = std::move(*parsed);
+    }
+    if (value.is_null()) {
+      if (b->def.strict) {  // a NULL default of a strict function: the result is NULL
+        null_result = true;
+        break;
+      }
       fcinfo->args[i].isnull = true;
       fcinfo->args[i].value = 0;
       continue;
     }
-    Result<Datum> d =
-        ValueToDatum(functions::ArgValue(argv[i]), b->def.arg_types[static_cast<size_t>(i)]);
+    Result<Datum> d = ValueToDatum(value, type);
     if (!d.ok()) {
       error = d.error();
     } else {
       fcinfo->args[i].value = *d;
     }
   }
-  if (!error) {
+  if (!error && null_result) {
+    sqlite3_result_null(ctx);
+  } else if (!error) {
     Guarded g{b->fn, fcinfo, nullptr, 0};
     if (std::optional<ErrorReport> e = CallGuarded(CallThunk, &g)) {
       error = std::move(e);
@@ -413,7 +491,7 @@ Result<CreateSpec> ParseCreateFunction(std::string_view statement) {
   if (!name.ok()) return name.error();
   spec.function.name = *name;
   if (!IsPunct(t, at, '(')) return SyntaxError(t, at);
-  Result<std::vector<uint32_t>> args = ParseArgList(t, &at);
+  Result<std::vector<uint32_t>> args = ParseArgList(t, &at, &spec.function.defaults);
   if (!args.ok()) return args.error();
   spec.function.arg_types = std::move(*args);
 
@@ -531,7 +609,8 @@ Result<DropSpec> ParseDropFunction(std::string_view statement) {
   if (!name.ok()) return name.error();
   spec.name = *name;
   if (IsPunct(t, at, '(')) {
-    Result<std::vector<uint32_t>> args = ParseArgList(t, &at);
+    std::vector<std::optional<std::string>> ignored;  // DROP names types only
+    Result<std::vector<uint32_t>> args = ParseArgList(t, &at, &ignored);
     if (!args.ok()) return args.error();
     spec.arg_types = std::move(*args);
   }
@@ -578,27 +657,35 @@ Result<void*> Resolve(const CFunction& function) {
 }
 
 Status Bind(sqlite3* db, const CFunction& function, void* fn) {
-  auto* b = new Bound{function, reinterpret_cast<PGFunction>(fn), FmgrInfo{}};
-  b->flinfo.fn_addr = b->fn;
-  b->flinfo.fn_nargs = static_cast<short>(function.arg_types.size());
-  b->flinfo.fn_strict = function.strict;
-  // SQLITE_DIRECTONLY: module code runs only from statements a client (or
-  // SPI) sent, never from a view, trigger, default or index expression that
-  // someone else stored in the database, so nobody can make another role's
-  // query run it behind its back.
-  int rc = sqlite3_create_function_v2(
-      db, function.name.c_str(), static_cast<int>(function.arg_types.size()),
-      SQLITE_UTF8 | SQLITE_DIRECTONLY, b, CallCFunction, nullptr, nullptr, DestroyBound);
-  if (rc != SQLITE_OK) {
-    // SQLite has already called DestroyBound on failure.
-    return MakeError("XX000", std::string("could not register function: ") + sqlite3_errmsg(db));
+  // Once per arity it may be called with: arguments with defaults may be
+  // left out (CallCFunction fills them in).
+  const int nargs = static_cast<int>(function.arg_types.size());
+  for (int arity = nargs - static_cast<int>(function.defaults.size()); arity <= nargs; arity++) {
+    auto* b = new Bound{function, reinterpret_cast<PGFunction>(fn), FmgrInfo{}};
+    b->flinfo.fn_addr = b->fn;
+    b->flinfo.fn_nargs = static_cast<short>(nargs);
+    b->flinfo.fn_strict = function.strict;
+    // SQLITE_DIRECTONLY: module code runs only from statements a client (or
+    // SPI) sent, never from a view, trigger, default or index expression that
+    // someone else stored in the database, so nobody can make another role's
+    // query run it behind its back.
+    int rc = sqlite3_create_function_v2(db, function.name.c_str(), arity,
+                                        SQLITE_UTF8 | SQLITE_DIRECTONLY, b, CallCFunction, nullptr,
+                                        nullptr, DestroyBound);
+    if (rc != SQLITE_OK) {
+      // SQLite has already called DestroyBound on failure.
+      return MakeError("XX000", std::string("could not register function: ") + sqlite3_errmsg(db));
+    }
   }
   return Status::Ok();
 }
 
-void Unbind(sqlite3* db, const std::string& name, int nargs) {
-  sqlite3_create_function_v2(db, name.c_str(), nargs, SQLITE_UTF8, nullptr, nullptr, nullptr,
-                             nullptr, nullptr);
+void Unbind(sqlite3* db, const CFunction& function) {
+  const int nargs = static_cast<int>(function.arg_types.size());
+  for (int arity = nargs - static_cast<int>(function.defaults.size()); arity <= nargs; arity++) {
+    sqlite3_create_function_v2(db, function.name.c_str(), arity, SQLITE_UTF8, nullptr, nullptr,
+                               nullptr, nullptr, nullptr);
+  }
 }
 
 void SetExecuteCheck(ExecuteCheck check, void* arg) {

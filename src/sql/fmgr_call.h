@@ -64,8 +64,8 @@ Result<void*> Resolve(const CFunction& function);
 // With fn null the library is resolved (loaded, _PG_init run) at the first
 // call instead, and a failure is that call's error.
 Status Bind(sqlite3* db, const CFunction& function, void* fn);
-// Removes name/arity from `db`.
-void Unbind(sqlite3* db, const std::string& name, int nargs);
+// Removes the function from `db` (every arity Bind registered).
+void Unbind(sqlite3* db, const CFunction& function);
 
 // PostgreSQL's transaction memory for C functions called from SQL: a C
 // function finds TopTransactionContext and CurTransactionContext set, as in

@@ -159,7 +159,10 @@ TEST_F(FmgrCallTest, BadCreateStatementsFailWithPostgresCodes) {
       {"CREATE FUNCTION f(int RETURNS int AS 'lib' LANGUAGE C", "42601"},
       {"CREATE FUNCTION f(int) RETURNS int AS 'lib LANGUAGE C", "42601"},
       {"CREATE FUNCTION f(int) RETURNS int AS 'lib' LANGUAGE C bogus", "42601"},
-      {"CREATE FUNCTION f(int = 1) RETURNS int AS 'lib' LANGUAGE C", "0A000"},
+      {"CREATE FUNCTION f(int = 1 + 2) RETURNS int AS 'lib' LANGUAGE C", "0A000"},
+      {"CREATE FUNCTION f(int = now()) RETURNS int AS 'lib' LANGUAGE C", "0A000"},
+      {"CREATE FUNCTION f(a int DEFAULT 1, b int) RETURNS int AS 'lib' LANGUAGE C", "42P13"},
+      {"CREATE FUNCTION f(a int DEFAULT 'abc') RETURNS int AS 'lib' LANGUAGE C", "22P02"},
       {"CREATE FUNCTION f(void) RETURNS int AS 'lib' LANGUAGE C", "42P13"},
       {"CREATE FUNCTION f(int) RETURNS int AS '' LANGUAGE C", "42P13"},
       {"CREATE TABLE f(int)", "42601"},
@@ -170,6 +173,21 @@ TEST_F(FmgrCallTest, BadCreateStatementsFailWithPostgresCodes) {
     ASSERT_FALSE(spec.ok()) << c.sql;
     EXPECT_EQ(spec.error().sqlstate, c.sqlstate) << c.sql << ": " << spec.error().message;
   }
+}
+
+TEST_F(FmgrCallTest, ParsesArgumentDefaults) {
+  auto spec = ParseCreateFunction(
+      "CREATE FUNCTION f(a int4, b pg_catalog.int4 DEFAULT -5, c text = 'x''y', "
+      "d bool DEFAULT true, e int8 DEFAULT NULL::int8) RETURNS int AS 'lib' LANGUAGE C");
+  ASSERT_TRUE(spec.ok()) << spec.error().message;
+  const CFunction& f = spec->function;
+  ASSERT_EQ(f.arg_types.size(), 5u);
+  EXPECT_EQ(f.arg_types[1], oid::kInt4);
+  ASSERT_EQ(f.defaults.size(), 4u);
+  EXPECT_EQ(f.defaults[0], std::optional<std::string>("-5"));
+  EXPECT_EQ(f.defaults[1], std::optional<std::string>("x'y"));
+  EXPECT_EQ(f.defaults[2], std::optional<std::string>("true"));
+  EXPECT_EQ(f.defaults[3], std::nullopt);
 }
 
 TEST_F(FmgrCallTest, ParsesDropFunction) {

@@ -482,11 +482,14 @@ TEST_F(SqlSessionTest, RememberedCFunctionTypesTypeTheirColumns) {
             "42501");
   sqlite3* raw = nullptr;
   ASSERT_EQ(sqlite3_open((dir_ / "db.sqlite").c_str(), &raw), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(raw,
-                         "INSERT INTO bgw_catalog_proc VALUES ('abs', 1, '20', 16, 'x', 'y', 0, "
-                         "10, NULL)",
-                         nullptr, nullptr, nullptr),
-            SQLITE_OK);
+  ASSERT_EQ(
+      sqlite3_exec(
+          raw,
+          "INSERT INTO bgw_catalog_proc(name, nargs, arg_types, return_type, library, symbol, "
+          "strict, owner, acl) VALUES ('abs', 1, '20', 16, 'x', 'y', 0, "
+          "10, NULL)",
+          nullptr, nullptr, nullptr),
+      SQLITE_OK);
   sqlite3_close(raw);
   Outcome o = Simple("SELECT abs(-1), abs(0)");
   EXPECT_EQ(o.columns[0].name, "abs");

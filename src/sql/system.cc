@@ -657,8 +657,24 @@ Status CreateCFunction(sqlite3* db, const SessionInfo& info, std::string_view st
   f.owner = info.role_oid;
   Result<std::vector<fmgr::CFunction>> existing = fmgr::LoadAll(db);
   if (!existing.ok()) return existing.error();
+  // The argument counts a function can be called with (its defaults may be
+  // left out): SQLite tells functions apart by that count alone.
+  const auto lowest = [](const fmgr::CFunction& c) {
+    return c.arg_types.size() - c.defaults.size();
+  };
+  const fmgr::CFunction* replaced = nullptr;
   for (const fmgr::CFunction& e : *existing) {
-    if (e.name != f.name || e.arg_types.size() != f.arg_types.size()) continue;
+    if (e.name != f.name) continue;
+    if (e.arg_types.size() != f.arg_types.size()) {
+      if (lowest(e) <= f.arg_types.size() && lowest(f) <= e.arg_types.size()) {
+        return MakeError("0A000",
+                         "function " + fmgr::Signature(e.name, e.arg_types) +
+                             " can be called with the same number of arguments",
+                         "", "Functions are told apart by argument count here, defaults included.");
+      }
+      continue;
+    }
+    replaced = &e;
     if (!spec->or_replace) {
       return MakeError("42723", "function " + fmgr::Signature(f.name, f.arg_types) +
                                     " already exists with same argument types");
@@ -681,6 +697,7 @@ Status CreateCFunction(sqlite3* db, const SessionInfo& info, std::string_view st
   Result<void*> fn = fmgr::Resolve(f);
   if (!fn.ok()) return fn.error();
   if (Status s = fmgr::Store(db, f); !s.ok()) return s;
+  if (replaced != nullptr) fmgr::Unbind(db, *replaced);  // it may have had other defaults
   return fmgr::Bind(db, f, *fn);
 }
 
@@ -718,7 +735,7 @@ Status DropFunction(sqlite3* db, const SessionInfo& info, std::string_view state
   const fmgr::CFunction& f = *matches[0];
   const int nargs = static_cast<int>(f.arg_types.size());
   if (Status s = fmgr::Remove(db, f.name, nargs); !s.ok()) return s;
-  fmgr::Unbind(db, f.name, nargs);
+  fmgr::Unbind(db, f);
   return Status::Ok();
 }
 

@@ -29,6 +29,7 @@ PG_MODULE_MAGIC;
 PG_FUNCTION_INFO_V1(bgw_tally_launch);
 PG_FUNCTION_INFO_V1(bgw_tally_api);
 PG_FUNCTION_INFO_V1(bgw_tally_session);
+PG_FUNCTION_INFO_V1(bgw_tally_add);
 
 PGDLLEXPORT void bgw_tally_main(Datum main_arg);
 
@@ -175,4 +176,18 @@ bgw_tally_session(PG_FUNCTION_ARGS)
 
 	MemoryContextSwitchTo(old);
 	PG_RETURN_TEXT_P(cstring_to_text(who));
+}
+
+/* bgw_tally_add(a, b DEFAULT 10, c DEFAULT NULL): a + b (+ c unless NULL). */
+Datum
+bgw_tally_add(PG_FUNCTION_ARGS)
+{
+	int32		sum;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		PG_RETURN_NULL();
+	sum = PG_GETARG_INT32(0) + PG_GETARG_INT32(1);
+	if (!PG_ARGISNULL(2))
+		sum += PG_GETARG_INT32(2);
+	PG_RETURN_INT32(sum);
 }

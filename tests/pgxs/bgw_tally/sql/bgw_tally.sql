@@ -7,6 +7,7 @@ SELECT worker, n FROM bgw_tally_counts ORDER BY worker;
 ALTER EXTENSION bgw_tally UPDATE;
 SELECT extversion FROM pg_extension WHERE extname = 'bgw_tally';
 SELECT bgw_tally_api();
+SELECT bgw_tally_add(1), bgw_tally_add(1, 2), bgw_tally_add(1, 2, 3), bgw_tally_add(1, NULL);
 SET ROLE bgw_tally_user;
 SELECT bgw_tally_session();
 RESET ROLE;
