@@ -29,6 +29,7 @@
 #include "utils/memutils.h"
 #include "utils/palloc.h"
 #include "utils/ps_status.h"
+#include "utils/resowner.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
@@ -122,6 +123,19 @@ _PG_init(void)
 
 int			demo_entry(int arg);
 int			list_demo(void);
+void		owner_demo(void);
+
+/* A worker's own resource owner, as PostgreSQL workers make one. */
+void
+owner_demo(void)
+{
+	ResourceOwner owner = ResourceOwnerCreate(NULL, "demo worker");
+
+	CurrentResourceOwner = owner;
+	ResourceOwnerRelease(owner, RESOURCE_RELEASE_BEFORE_LOCKS, false, true);
+	CurrentResourceOwner = NULL;
+	ResourceOwnerDelete(owner);
+}
 long		hash_demo(void);
 
 typedef struct DemoEntry
