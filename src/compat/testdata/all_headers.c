@@ -17,6 +17,7 @@
 #include "pgtime.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
+#include "libpq/pqformat.h"
 #include "miscadmin.h"
 #include "nodes/nodes.h"
 #include "nodes/pg_list.h"
