@@ -167,6 +167,12 @@ def test_extension_refusals(make_server, extension_files):
     with connect(srv) as conn:
         conn.execute("CREATE ROLE alice LOGIN")
 
+    # Names are file name parts: no way out of the share directory.
+    for name in ('"../../../tmp/x"', '"a--b"', '"-a"'):
+        e = error_of(srv, f"CREATE EXTENSION {name}", user="alice")
+        assert e.sqlstate == "22023" and "invalid extension name" in str(e), name
+    e = error_of(srv, "CREATE EXTENSION bgwx_plain VERSION '../1.0'", user="alice")
+    assert e.sqlstate == "22023" and "invalid extension version name" in str(e)
     e = error_of(srv, "CREATE EXTENSION bgwx_missing")
     assert e.sqlstate == "58P01" and 'extension "bgwx_missing" is not available' in str(e)
     e = error_of(srv, "CREATE EXTENSION bgwx_broken")
@@ -224,6 +230,20 @@ def test_extension_refusals(make_server, extension_files):
     with connect(srv, user="alice") as conn:
         conn.execute("CREATE EXTENSION bgwx_plain")
         conn.execute("DROP EXTENSION bgwx_plain")
+    # An attacker drops her extension's table, the superuser makes one of
+    # that name, and her DROP EXTENSION (which drops members whoever owns
+    # them) must leave it alone: it is not the member any more.
+    with connect(srv, user="alice") as conn:
+        conn.execute("CREATE EXTENSION bgwx_plain")
+        conn.execute("DROP VIEW bgwx_plain_v")
+        conn.execute("DROP TABLE bgwx_plain_t")
+    with connect(srv) as conn:
+        conn.execute("CREATE TABLE bgwx_plain_t (secret text)")
+        conn.execute("INSERT INTO bgwx_plain_t VALUES ('keep me')")
+    with connect(srv, user="alice") as conn:
+        conn.execute("DROP EXTENSION bgwx_plain")
+    with connect(srv) as conn:
+        assert conn.execute("SELECT secret FROM bgwx_plain_t").fetchall() == [("keep me",)]
 
 
 def test_psql_dx_lists_extensions(make_server, extension_files):

@@ -45,6 +45,9 @@ CREATE TABLE IF NOT EXISTS bgw_catalog_proc(
   acl TEXT,
   defaults TEXT NOT NULL DEFAULT '',
   PRIMARY KEY(name, nargs));
+CREATE TABLE IF NOT EXISTS bgw_catalog_oid(
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  next INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS bgw_catalog_extension(
   name TEXT PRIMARY KEY,
   oid INTEGER NOT NULL UNIQUE,
@@ -344,16 +347,41 @@ Result<Snapshot> Load(sqlite3* db) {
   return snap;
 }
 
+// The next OID of this database: user objects start at 16384, as
+// PostgreSQL's, and an OID is never handed out twice (a dropped object's
+// OID is not reused), so an OID names one object for good. The counter
+// starts above every OID a file of an older format already holds.
+Result<uint32_t> NextOid(sqlite3* db) {
+  if (Status s = Exec(db,
+                      "INSERT OR IGNORE INTO bgw_catalog_oid(id, next) SELECT 1, max(o) FROM "
+                      "(SELECT 16384 AS o UNION ALL SELECT oid + 1 FROM bgw_catalog_class UNION "
+                      "ALL SELECT oid + 1 FROM bgw_catalog_extension)",
+                      "could not allocate an OID");
+      !s.ok()) {
+    return s.error();
+  }
+  Stmt get(db, "SELECT next FROM bgw_catalog_oid WHERE id = 1");
+  if (get.Step() != SQLITE_ROW) return Failed(db, "could not allocate an OID");
+  const int64_t oid = get.Int(0);
+  Stmt bump(db, "UPDATE bgw_catalog_oid SET next = next + 1 WHERE id = 1");
+  if (Status s = Done(bump, db, "could not allocate an OID"); !s.ok()) return s.error();
+  return static_cast<uint32_t>(oid);
+}
+
 Status PutRelation(sqlite3* db, const Relation& r) {
-  // A new record gets the next OID of this database (user objects start at
-  // 16384, as PostgreSQL's); a record replaced keeps its own.
+  // A new record gets a new OID; a record replaced keeps its own.
+  uint32_t oid = r.oid;
+  if (oid == 0) {
+    Result<uint32_t> next = NextOid(db);
+    if (!next.ok()) return next.error();
+    oid = *next;
+  }
   Stmt st(db,
           "INSERT OR REPLACE INTO bgw_catalog_class(name, kind, owner, acl, parent, oid) "
-          "VALUES (?1, ?2, ?3, ?4, ?5, coalesce(nullif(?6, 0), (SELECT coalesce(max(oid), "
-          "16383) + 1 FROM bgw_catalog_class), 16384))");
+          "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
   st.Bind(1, r.name).Bind(2, std::string(1, static_cast<char>(r.kind))).Bind(3, r.owner);
   BindAcl(st, 4, r.acl);
-  st.Bind(5, r.parent).Bind(6, r.oid);
+  st.Bind(5, r.parent).Bind(6, oid);
   return Done(st, db, "could not record an object");
 }
 
@@ -479,13 +507,17 @@ Result<std::vector<Extension>> Extensions(sqlite3* db) {
 Status PutExtension(sqlite3* db, const Extension& e) {
   std::string members;
   for (const std::string& m : e.members) members += m + "\n";
-  // OIDs from the same sequence as the relations', so none is shared.
+  // OIDs from the same counter as the relations', so none is shared.
+  uint32_t oid = e.oid;
+  if (oid == 0) {
+    Result<uint32_t> next = NextOid(db);
+    if (!next.ok()) return next.error();
+    oid = *next;
+  }
   Stmt st(db,
           "INSERT OR REPLACE INTO bgw_catalog_extension(name, oid, owner, version, relocatable, "
-          "members) VALUES (?1, coalesce(nullif(?2, 0), (SELECT max(o) + 1 FROM (SELECT 16383 AS "
-          "o UNION ALL SELECT oid FROM bgw_catalog_class UNION ALL SELECT oid FROM "
-          "bgw_catalog_extension))), ?3, ?4, ?5, ?6)");
-  st.Bind(1, e.name).Bind(2, e.oid).Bind(3, e.owner).Bind(4, e.version);
+          "members) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+  st.Bind(1, e.name).Bind(2, oid).Bind(3, e.owner).Bind(4, e.version);
   st.Bind(5, int64_t{e.relocatable ? 1 : 0}).Bind(6, members);
   return Done(st, db, "could not record an extension");
 }

@@ -17,6 +17,7 @@
 //   bgw_catalog_column_acl(relname, attname, acl)
 //   bgw_catalog_proc(name, nargs, arg_types, return_type, library, symbol,
 //       strict, owner, acl, defaults)
+//   bgw_catalog_oid(next)   the next OID; OIDs are never reused
 //   bgw_catalog_extension(name, oid, owner, version, relocatable, members)
 //       CREATE EXTENSION's record; members are the objects its scripts made
 //       (what DROP EXTENSION drops), one "kind name" per line
@@ -46,7 +47,7 @@ struct sqlite3;
 
 namespace bgw::sql::catalogue {
 
-// 2: bgw_catalog_extension. 3: bgw_catalog_proc.defaults.
+// 2: bgw_catalog_extension. 3: bgw_catalog_proc.defaults, bgw_catalog_oid.
 inline constexpr int kFormatVersion = 3;
 
 enum class RelKind : char {

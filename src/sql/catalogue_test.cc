@@ -44,6 +44,27 @@ class CatalogueTest : public ::testing::Test {
   sqlite3* db_ = nullptr;
 };
 
+TEST_F(CatalogueTest, OidsAreNeverReused) {
+  ASSERT_TRUE(Ensure(db_, 10).ok());
+  Relation a;
+  a.name = "a";
+  a.owner = 10;
+  ASSERT_TRUE(PutRelation(db_, a).ok());
+  const uint32_t first = Load(db_)->FindRelation("a")->oid;
+  ASSERT_TRUE(DeleteRelation(db_, "a").ok());
+  ASSERT_TRUE(PutRelation(db_, a).ok());
+  const uint32_t second = Load(db_)->FindRelation("a")->oid;
+  EXPECT_GT(second, first) << "a dropped object's OID was handed out again";
+  Extension e;
+  e.name = "x";
+  e.version = "1";
+  ASSERT_TRUE(PutExtension(db_, e).ok());
+  Result<std::vector<Extension>> all = Extensions(db_);
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 1u);
+  EXPECT_GT((*all)[0].oid, second);
+}
+
 TEST_F(CatalogueTest, AVersionZeroFileIsMigratedOnce) {
   // What an older server left: objects, and C functions in bgw_c_functions.
   Exec(

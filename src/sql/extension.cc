@@ -138,11 +138,36 @@ std::optional<std::vector<std::string>> UpdatePath(const Scripts& s, const std::
   return std::nullopt;
 }
 
+Status CheckName(const std::string& name, const char* what, const char* plural) {
+  const char* problem = nullptr;
+  if (name.empty()) {
+    problem = "must not be empty";
+  } else if (name.find("--") != std::string::npos) {
+    problem = "must not contain \"--\"";
+  } else if (name.front() == '-' || name.back() == '-') {
+    problem = "must not begin or end with \"-\"";
+  } else if (name.find('/') != std::string::npos || name.find('\\') != std::string::npos) {
+    problem = "must not contain directory separator characters";
+  }
+  if (problem == nullptr) return Status::Ok();
+  return MakeError("22023", StringPrintf("invalid %s: \"%s\"", what, name.c_str()),
+                   StringPrintf("%s %s.", plural, problem));
+}
+
 }  // namespace
+
+Status CheckExtensionName(const std::string& name) {
+  return CheckName(name, "extension name", "Extension names");
+}
+
+Status CheckVersionName(const std::string& version) {
+  return CheckName(version, "extension version name", "Version names");
+}
 
 std::string ControlDirectory() { return Layout().sharedir + "/extension"; }
 
 Result<Control> ReadControl(const std::string& name, const std::string& directory) {
+  if (Status s = CheckExtensionName(name); !s.ok()) return s.error();
   const std::string dir = directory.empty() ? ControlDirectory() : directory;
   const std::string path = dir + "/" + name + ".control";
   std::ifstream in(path);
@@ -206,6 +231,10 @@ Result<Control> ReadControl(const std::string& name, const std::string& director
 
 Result<std::vector<std::string>> ScriptPath(const Control& c, const std::string& version,
                                             const std::optional<std::string>& from) {
+  if (Status st = CheckVersionName(version); !st.ok()) return st.error();
+  if (from) {
+    if (Status st = CheckVersionName(*from); !st.ok()) return st.error();
+  }
   const Scripts s = ListScripts(c);
   if (from) {
     std::optional<std::vector<std::string>> path = UpdatePath(s, *from, version);

@@ -31,6 +31,13 @@ struct Control {
   bool trusted = false;
 };
 
+// PostgreSQL's rules for extension and version names (22023 otherwise):
+// not empty, no "--", no leading or trailing "-", no directory separator.
+// They are file name parts: without the checks a name such as
+// "../../tmp/x" would run a control file and script from anywhere.
+Status CheckExtensionName(const std::string& name);
+Status CheckVersionName(const std::string& version);
+
 // <sharedir>/extension, where control files are looked for.
 std::string ControlDirectory();
 

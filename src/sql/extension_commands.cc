@@ -59,17 +59,25 @@ class RunAsBootstrapSuperuser {
 };
 
 // The objects an extension can own, as catalogue::Extension::members
-// spells them.
+// spells them: "kind name\tidentity", the identity being a relation's OID
+// or a function's owner. A member is dropped only while its identity is the
+// same: an object of the same name made later by someone else (after the
+// member itself was dropped) is not the extension's, and DROP EXTENSION,
+// which drops as the bootstrap superuser, must not touch it.
 Result<std::set<std::string>> Objects(sqlite3* db) {
   sandbox::InternalScope internal;
   std::set<std::string> out;
+  Result<catalogue::Snapshot> snap = catalogue::Load(db);
+  if (!snap.ok()) return snap.error();
   Result<std::vector<catalogue::SchemaObject>> objects = catalogue::SchemaObjects(db);
   if (!objects.ok()) return objects.error();
-  for (const catalogue::SchemaObject& o : *objects) out.insert(o.type + " " + o.name);
-  Result<std::vector<fmgr::CFunction>> functions = fmgr::LoadAll(db);
-  if (!functions.ok()) return functions.error();
-  for (const fmgr::CFunction& f : *functions) {
-    out.insert("function " + f.name + "/" + std::to_string(f.arg_types.size()));
+  for (const catalogue::SchemaObject& o : *objects) {
+    const catalogue::Relation* r = snap->FindRelation(o.name);
+    out.insert(o.type + " " + o.name + "\t" + std::to_string(r != nullptr ? r->oid : 0));
+  }
+  for (const catalogue::Function& f : snap->functions()) {
+    out.insert("function " + f.name + "/" + std::to_string(f.arg_types.size()) + "\t" +
+               std::to_string(f.owner));
   }
   return out;
 }
@@ -206,11 +214,16 @@ Status SessionImpl::DropExtension(const catalogue::Extension& e) {
   // Members are dropped whoever owns them (a trusted extension's objects
   // are the bootstrap superuser's): the right to drop the extension is
   // checked by the caller.
+  Result<std::set<std::string>> current = Objects(db_);
+  if (!current.ok()) return current.error();
   RunAsBootstrapSuperuser as(this, !info_.superuser);
   for (const std::string& m : members) {
     const size_t space = m.find(' ');
+    const size_t tab = m.rfind('\t');
     const std::string kind = m.substr(0, space);
-    const std::string object = m.substr(space + 1);
+    const std::string object =
+        m.substr(space + 1, tab == std::string::npos ? std::string::npos : tab - space - 1);
+    if (current->count(m) == 0) continue;  // gone, or no longer the one the scripts made
     if (kind == "function") {
       const size_t slash = object.rfind('/');
       const std::string fname = object.substr(0, slash);

@@ -70,6 +70,28 @@ TEST_F(ExtensionTest, ControlErrorsNameFileAndLine) {
   EXPECT_NE(unknown.error().message.find("unrecognized parameter \"colour\""), std::string::npos);
 }
 
+TEST_F(ExtensionTest, NamesThatAreNotFileNamePartsAreRefused) {
+  // A control file outside the share directory must not be reachable.
+  Write("evil.control", "default_version = '1.0'\ntrusted = true\n");
+  const std::string up = "../" + std::filesystem::path(dir_).filename().string() + "/evil";
+  for (const std::string& name : {up, std::string("a--b"), std::string("-a"), std::string("a-"),
+                                  std::string(""), std::string("a\\b")}) {
+    Result<Control> c = ReadControl(name, dir_ + "/sub");
+    ASSERT_FALSE(c.ok()) << name;
+    EXPECT_EQ(c.error().sqlstate, "22023") << name;
+    EXPECT_NE(c.error().message.find("invalid extension name"), std::string::npos) << name;
+  }
+  Write("demo.control", "default_version = '1.0'\n");
+  Result<Control> c = ReadControl("demo", dir_);
+  ASSERT_TRUE(c.ok());
+  for (const char* version : {"../1.0", "1--0", "-1", ""}) {
+    Result<std::vector<std::string>> path = ScriptPath(*c, version);
+    ASSERT_FALSE(path.ok()) << version;
+    EXPECT_NE(path.error().message.find("invalid extension version name"), std::string::npos);
+  }
+  EXPECT_FALSE(ScriptPath(*c, "1.0", std::string("../0.9")).ok());
+}
+
 TEST_F(ExtensionTest, ScriptPathPrefersInstallScriptsThenShortestUpdateChain) {
   Write("demo.control", "default_version = '1.3'\n");
   for (const char* f :
