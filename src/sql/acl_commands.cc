@@ -576,11 +576,8 @@ Result<UtilityResult> SessionImpl::RunAlterOwner(const StatementImpl& st) {
     if (!c.Accept("view")) return c.SyntaxError();
     what = "view";
   }
-  bool if_exists = false;
-  if (c.Accept("if")) {
-    if (!c.Accept("exists")) return c.SyntaxError();
-    if_exists = true;
-  }
+  Result<bool> if_exists = c.IfExists();
+  if (!if_exists.ok()) return if_exists.error();
   Result<std::string> name = QualifiedName(c);
   if (!name.ok()) return name.error();
   if (what == "function") {
@@ -648,7 +645,7 @@ Result<UtilityResult> SessionImpl::RunAlterOwner(const StatementImpl& st) {
   }
   const catalogue::Relation* rel = access_.FindRelation(*name);
   if (rel == nullptr || rel->kind == RelKind::kTrigger || rel->kind == RelKind::kShadow) {
-    if (if_exists) {
+    if (*if_exists) {
       Notice("NOTICE", "00000",
              StringPrintf("relation \"%s\" does not exist, skipping", name->c_str()));
       return Tag(upper_tag);

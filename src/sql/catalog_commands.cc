@@ -29,11 +29,8 @@ Result<UtilityResult> SessionImpl::RunDatabase(const StatementImpl& st) {
            : kind == Kind::kAlterDatabase ? "alter"
                                           : "drop");
   c.Accept("database");
-  bool if_exists = false;
-  if (kind == Kind::kDropDatabase && c.Accept("if")) {
-    if (!c.Accept("exists")) return c.SyntaxError();
-    if_exists = true;
-  }
+  Result<bool> if_exists = kind == Kind::kDropDatabase ? c.IfExists() : Result<bool>(false);
+  if (!if_exists.ok()) return if_exists.error();
   std::optional<std::string> name = c.Ident();
   if (!name) return c.SyntaxError();
 
@@ -144,7 +141,7 @@ Result<UtilityResult> SessionImpl::RunDatabase(const StatementImpl& st) {
   Result<std::optional<storage::DatabaseInfo>> found = catalog->FindDatabase(*name);
   if (!found.ok()) return found.error();
   if (!found->has_value()) {
-    if (if_exists) {
+    if (*if_exists) {
       Notice("NOTICE", "00000",
              StringPrintf("database \"%s\" does not exist, skipping", name->c_str()));
       return Tag("DROP DATABASE");
@@ -366,11 +363,8 @@ Result<UtilityResult> SessionImpl::RunRole(const StatementImpl& st) {
   c.Accept(noun.c_str());
 
   if (kind == Kind::kDropRole) {
-    bool if_exists = false;
-    if (c.Accept("if")) {
-      if (!c.Accept("exists")) return c.SyntaxError();
-      if_exists = true;
-    }
+    Result<bool> if_exists = c.IfExists();
+    if (!if_exists.ok()) return if_exists.error();
     Result<std::vector<std::string>> names = NameList(c);
     if (!names.ok()) return names.error();
     if (!c.AtEnd()) return c.SyntaxError();
@@ -380,7 +374,7 @@ Result<UtilityResult> SessionImpl::RunRole(const StatementImpl& st) {
     for (const std::string& n : *names) {
       const storage::RoleInfo* r = access_.graph().Find(n);
       if (r == nullptr) {
-        if (if_exists) {
+        if (*if_exists) {
           Notice("NOTICE", "00000",
                  StringPrintf("role \"%s\" does not exist, skipping", n.c_str()));
           continue;

@@ -77,6 +77,18 @@ class Cursor {
     ++i_;
     return negative ? -v->i : v->i;
   }
+  // An optional IF EXISTS (with `not_exists`, IF NOT EXISTS): whether it
+  // was written; a syntax error for an IF without the rest.
+  Result<bool> IfExists(bool not_exists = false) {
+    if (!Accept("if")) return false;
+    if ((not_exists && !Accept("not")) || !Accept("exists")) return SyntaxError();
+    return true;
+  }
+  // A string constant or an identifier (a version: '1.0' or v1).
+  std::optional<std::string> StringOrIdent() {
+    std::optional<std::string> s = String();
+    return s ? s : Ident();
+  }
   // The error for the token we are at.
   ErrorReport SyntaxError() const {
     if (AtEnd()) return MakeError("42601", "syntax error at end of input");

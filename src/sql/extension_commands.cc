@@ -254,11 +254,8 @@ Result<UtilityResult> SessionImpl::RunCreateExtension(const StatementImpl& st) {
   Cursor c(st.tokens);
   c.Accept("create");
   c.Accept("extension");
-  bool if_not_exists = false;
-  if (c.Accept("if")) {
-    if (!c.Accept("not") || !c.Accept("exists")) return c.SyntaxError();
-    if_not_exists = true;
-  }
+  Result<bool> if_not_exists = c.IfExists(/*not_exists=*/true);
+  if (!if_not_exists.ok()) return if_not_exists.error();
   std::optional<std::string> name = c.Ident();
   if (!name) return c.SyntaxError();
   c.Accept("with");
@@ -272,8 +269,7 @@ Result<UtilityResult> SessionImpl::RunCreateExtension(const StatementImpl& st) {
         return MakeError("3F000", "schema \"" + *schema + "\" does not exist");
       }
     } else if (c.Accept("version")) {
-      version = c.String();
-      if (!version) version = c.Ident();
+      version = c.StringOrIdent();
       if (!version) return c.SyntaxError();
     } else if (c.Accept("cascade")) {
       cascade = true;
@@ -285,7 +281,7 @@ Result<UtilityResult> SessionImpl::RunCreateExtension(const StatementImpl& st) {
   Result<std::optional<catalogue::Extension>> have = Installed(db_, *name);
   if (!have.ok()) return have.error();
   if (*have) {
-    if (!if_not_exists) return MakeError("42710", "extension \"" + *name + "\" already exists");
+    if (!*if_not_exists) return MakeError("42710", "extension \"" + *name + "\" already exists");
     Notice("NOTICE", "42710", "extension \"" + *name + "\" already exists, skipping");
     return Tag("CREATE EXTENSION");
   }
@@ -307,8 +303,7 @@ Result<UtilityResult> SessionImpl::RunAlterExtension(const StatementImpl& st) {
   }
   std::optional<std::string> version;
   if (c.Accept("to")) {
-    version = c.String();
-    if (!version) version = c.Ident();
+    version = c.StringOrIdent();
     if (!version) return c.SyntaxError();
   }
   if (!c.AtEnd()) return c.SyntaxError();
@@ -364,11 +359,8 @@ Result<UtilityResult> SessionImpl::RunDropExtension(const StatementImpl& st) {
   Cursor c(st.tokens);
   c.Accept("drop");
   c.Accept("extension");
-  bool if_exists = false;
-  if (c.Accept("if")) {
-    if (!c.Accept("exists")) return c.SyntaxError();
-    if_exists = true;
-  }
+  Result<bool> if_exists = c.IfExists();
+  if (!if_exists.ok()) return if_exists.error();
   std::vector<std::string> names;
   do {
     std::optional<std::string> name = c.Ident();
@@ -383,7 +375,7 @@ Result<UtilityResult> SessionImpl::RunDropExtension(const StatementImpl& st) {
     Result<std::optional<catalogue::Extension>> have = Installed(db_, name);
     if (!have.ok()) return have.error();
     if (!*have) {
-      if (if_exists) {
+      if (*if_exists) {
         Notice("NOTICE", "00000", "extension \"" + name + "\" does not exist, skipping");
         continue;
       }

@@ -493,11 +493,8 @@ Result<UtilityResult> SessionImpl::RunDropObjects(const StatementImpl& st) {
   c.Accept("drop");
   const std::string what = c.PeekWord();
   c.Accept(what.c_str());
-  bool if_exists = false;
-  if (c.Accept("if")) {
-    if (!c.Accept("exists")) return c.SyntaxError();
-    if_exists = true;
-  }
+  Result<bool> if_exists = c.IfExists();
+  if (!if_exists.ok()) return if_exists.error();
   std::vector<std::string> names;
   do {
     std::optional<std::string> name = c.Ident();
@@ -519,7 +516,7 @@ Result<UtilityResult> SessionImpl::RunDropObjects(const StatementImpl& st) {
   std::string upper = what;
   for (char& ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
   for (const std::string& n : names) {
-    std::string sql = "DROP " + upper + (if_exists ? " IF EXISTS " : " ") + QuoteIdent(n);
+    std::string sql = "DROP " + upper + (*if_exists ? " IF EXISTS " : " ") + QuoteIdent(n);
     if (Status s = ExecUser(sql, {}, false); !s.ok()) return s.error();
   }
   return Tag("DROP " + upper);
