@@ -78,6 +78,23 @@ def test_pg_config_speaks_postgresql():
     assert bad.returncode == 2
 
 
+@pytest.mark.parametrize("source", ["bgw_shm_mq_test", "bgw_worker_spi", "bgw_example"])
+def test_in_tree_c_modules_build_with_pgxs(tmp_path, source):
+    """The repository's PostgreSQL-style C modules (test_shm_mq's and
+    worker_spi's surfaces among them) also build with a plain PGXS Makefile
+    and PostgreSQL's compiler flags, warning-free."""
+    module = tmp_path / source
+    module.mkdir()
+    shutil.copy(os.path.join(SOURCE_DIR, "modules", source, source + ".c"), module)
+    (module / "Makefile").write_text(
+        f"MODULES = {source}\nPG_CONFIG = pg_config\nPGXS := $(shell $(PG_CONFIG) --pgxs)\n"
+        "include $(PGXS)\n")
+    built = make(module)
+    assert built.returncode == 0, harness.describe(built)
+    assert "warning:" not in built.stdout + built.stderr, harness.describe(built)
+    assert (module / (source + ".so")).is_file()
+
+
 def test_module_builds_installs_and_passes_its_own_regression_tests(make_server, tmp_path):
     module = tmp_path / "bgw_tally"
     shutil.copytree(os.path.join(SOURCE_DIR, "tests", "pgxs", "bgw_tally"), module,
