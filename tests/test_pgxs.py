@@ -45,6 +45,29 @@ def error_of(srv, sql, user=SUPERUSER) -> psycopg.Error:
         return info.value
 
 
+def fixture_copy(tmp_path, name):
+    """A clean copy of tests/pgxs/<name> to build in (the source stays untouched)."""
+    module = tmp_path / name
+    shutil.copytree(os.path.join(SOURCE_DIR, "tests", "pgxs", name), module,
+                    ignore=shutil.ignore_patterns("results", "*.o", "*.so", "regression.*"))
+    return module
+
+
+def client_env(srv):
+    env = harness.pg_env()
+    env.update(PGHOST=str(srv.sockdir), PGPORT=str(srv.port), PGUSER=SUPERUSER)
+    return env
+
+
+def installcheck(module, srv):
+    """The module's REGRESS suite against srv; asserts it passed (diffs shown if not)."""
+    check = make(module, "installcheck", env=client_env(srv))
+    diffs = module / "regression.diffs"
+    assert check.returncode == 0, harness.describe(check) + (
+        diffs.read_text() if diffs.exists() else "")
+    return check
+
+
 @pytest.fixture
 def extension_files():
     """Writes control files and scripts into the share directory the server
@@ -96,9 +119,7 @@ def test_in_tree_c_modules_build_with_pgxs(tmp_path, source):
 
 
 def test_module_builds_installs_and_passes_its_own_regression_tests(make_server, tmp_path):
-    module = tmp_path / "bgw_tally"
-    shutil.copytree(os.path.join(SOURCE_DIR, "tests", "pgxs", "bgw_tally"), module,
-                    ignore=shutil.ignore_patterns("results", "*.o", "*.so", "regression.*"))
+    module = fixture_copy(tmp_path, "bgw_tally")
     built = make(module)
     assert built.returncode == 0, harness.describe(built)
     # PostgreSQL's warning flags: the module and our headers are clean under them.
@@ -109,11 +130,7 @@ def test_module_builds_installs_and_passes_its_own_regression_tests(make_server,
     srv = make_server()
     srv.init()
     srv.start()
-    env = harness.pg_env()
-    env.update(PGHOST=str(srv.sockdir), PGPORT=str(srv.port), PGUSER=SUPERUSER)
-    check = make(module, "installcheck", env=env)
-    assert check.returncode == 0, harness.describe(check) + (
-        (module / "regression.diffs").read_text() if (module / "regression.diffs").exists() else "")
+    check = installcheck(module, srv)
     assert "All 1 tests passed." in check.stdout, check.stdout
     # The workers ran as the module's own, under their own names.
     log = srv.read_log()
@@ -121,7 +138,7 @@ def test_module_builds_installs_and_passes_its_own_regression_tests(make_server,
     assert "bgw_tally worker 2: counted 2 steps of 10" in log
     # A failing test fails installcheck, with the diff where pg_regress puts it.
     (module / "expected" / "bgw_tally.out").write_text("something else\n")
-    failed = make(module, "installcheck", env=env)
+    failed = make(module, "installcheck", env=client_env(srv))
     assert failed.returncode != 0
     assert "FAILED" in failed.stdout
     assert "+CREATE EXTENSION bgw_tally VERSION '1.0';" in (module / "regression.diffs").read_text()
@@ -134,9 +151,7 @@ def test_shared_memory_module_counts_across_sessions(make_server, tmp_path):
     a named LWLock tranche, ShmemInitHash) builds with its Makefile, passes its
     own tests when preloaded, shares its table between sessions, and says so
     clearly when it is not preloaded."""
-    module = tmp_path / "bgw_hits"
-    shutil.copytree(os.path.join(SOURCE_DIR, "tests", "pgxs", "bgw_hits"), module,
-                    ignore=shutil.ignore_patterns("results", "*.o", "*.so", "regression.*"))
+    module = fixture_copy(tmp_path, "bgw_hits")
     installed = make(module, "install")
     assert installed.returncode == 0, harness.describe(installed)
     assert "warning:" not in installed.stdout + installed.stderr, harness.describe(installed)
@@ -144,11 +159,7 @@ def test_shared_memory_module_counts_across_sessions(make_server, tmp_path):
     srv.init()
     srv.set_conf(shared_preload_libraries="bgw_hits")
     srv.start()
-    env = harness.pg_env()
-    env.update(PGHOST=str(srv.sockdir), PGPORT=str(srv.port), PGUSER=SUPERUSER)
-    check = make(module, "installcheck", env=env)
-    assert check.returncode == 0, harness.describe(check) + (
-        (module / "regression.diffs").read_text() if (module / "regression.diffs").exists() else "")
+    installcheck(module, srv)
     with connect(srv) as conn:
         conn.execute("CREATE EXTENSION bgw_hits")
         conn.execute("SELECT bgw_hits_hit('shared')")

@@ -139,6 +139,21 @@ Status SessionImpl::RunExtensionScript(const std::string& sql, const std::string
   return Status::Ok();
 }
 
+Status SessionImpl::RunExtensionScripts(const extension::Control& control,
+                                        const std::vector<std::string>& files) {
+  // The installing role names @extowner@; a trusted extension's scripts run
+  // as the bootstrap superuser when a non-superuser installs it.
+  const std::string owner_name = info_.role_name;
+  RunAsBootstrapSuperuser as(this, control.superuser && !info_.superuser);
+  for (const std::string& file : files) {
+    Result<std::string> sql = extension::ReadScript(
+        control, file, control.schema.empty() ? "public" : control.schema, owner_name);
+    if (!sql.ok()) return sql.error();
+    if (Status s = RunExtensionScript(*sql, file); !s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
 Status SessionImpl::CreateExtension(const std::string& name,
                                     const std::optional<std::string>& version, bool cascade,
                                     std::vector<std::string>* chain) {
@@ -183,16 +198,7 @@ Status SessionImpl::CreateExtension(const std::string& name,
   Result<std::set<std::string>> before = Objects(db_);
   if (!before.ok()) return before.error();
   const uint32_t owner = info_.role_oid;
-  const std::string owner_name = info_.role_name;
-  {
-    RunAsBootstrapSuperuser as(this, control->superuser && !superuser);
-    for (const std::string& file : *scripts) {
-      Result<std::string> sql = extension::ReadScript(
-          *control, file, control->schema.empty() ? "public" : control->schema, owner_name);
-      if (!sql.ok()) return sql.error();
-      if (Status s = RunExtensionScript(*sql, file); !s.ok()) return s;
-    }
-  }
+  if (Status s = RunExtensionScripts(*control, *scripts); !s.ok()) return s;
   Result<std::set<std::string>> after = Objects(db_);
   if (!after.ok()) return after.error();
   catalogue::Extension e;
@@ -327,14 +333,7 @@ Result<UtilityResult> SessionImpl::RunAlterExtension(const StatementImpl& st) {
   if (!scripts.ok()) return scripts.error();
   Result<std::set<std::string>> before = Objects(db_);
   if (!before.ok()) return before.error();
-  {
-    RunAsBootstrapSuperuser as(this, control->superuser && !info_.superuser);
-    for (const std::string& file : *scripts) {
-      Result<std::string> sql = extension::ReadScript(*control, file, "public", info_.role_name);
-      if (!sql.ok()) return sql.error();
-      if (Status s = RunExtensionScript(*sql, file); !s.ok()) return s.error();
-    }
-  }
+  if (Status s = RunExtensionScripts(*control, *scripts); !s.ok()) return s.error();
   Result<std::set<std::string>> after = Objects(db_);
   if (!after.ok()) return after.error();
   // Members: those still there, and what the updates made.

@@ -25,6 +25,9 @@ struct sqlite3_stmt;
 namespace bgw::storage {
 class Catalog;
 }
+namespace bgw::sql::extension {
+struct Control;
+}
 
 namespace bgw::sql::internal {
 
@@ -283,7 +286,10 @@ class SessionImpl final : public Session {
   Status CreateExtension(const std::string& name, const std::optional<std::string>& version,
                          bool cascade, std::vector<std::string>* chain);
   Status DropExtension(const catalogue::Extension& extension);
-  // Runs an extension script's statements in the current transaction.
+  // Runs an extension's scripts (files, in order), then one script's
+  // statements, in the current transaction.
+  Status RunExtensionScripts(const extension::Control& control,
+                             const std::vector<std::string>& files);
   Status RunExtensionScript(const std::string& sql, const std::string& file);
   // acl_commands.cc
   Result<UtilityResult> RunGrant(const StatementImpl& st);
